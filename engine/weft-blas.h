@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft-blas.h: the one door to BLAS. Row-major C = alpha * op(A) op(B) + beta * C. */
+#pragma once
+
+#include <stdbool.h>
+
+void weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
+                 float alpha, const float *a, int lda, const float *b, int ldb,
+                 float beta, float *c, int ldc);
+/* Threads BLAS may use (the trainer sets this from its config). */
+void        weft_blas_set_threads (int threads);
+int         weft_blas_get_threads (void);
+/* Name of the kernel set OpenBLAS chose ("SkylakeX", "Haswell", "Prescott"...). */
+const char *weft_blas_core_name   (void);
+/* The best OPENBLAS_CORETYPE this CPU supports, or NULL when unknown / not x86. */
+const char *weft_blas_best_core   (void);

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft-plan.h: a compiled model. Nested model calls are inlined, the nodes the outputs need
+ * are sorted topologically (Kahn), every layer's weights get a slice of one flat parameter
+ * buffer, and activations, gradients and per-call state get slices of one arena sized for
+ * max_batch rows. Nothing is allocated by forward or backward. */
+#pragma once
+
+#include "weft-graph.h"
+#include "weft-optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _WeftPlan WeftPlan;
+
+/* Compiles the main model of graph. Weights without data are initialised first
+ * (weft_graph_init_weights with seed). Fails with the first validation error. */
+WeftPlan        *weft_plan_new            (WeftGraph *graph, int max_batch, uint64_t seed,
+                                           WeftError *error);
+void             weft_plan_free           (WeftPlan *plan);
+int              weft_plan_max_batch      (const WeftPlan *plan);
+
+int              weft_plan_n_inputs       (const WeftPlan *plan);
+const char      *weft_plan_input_name     (const WeftPlan *plan, int i);
+const WeftShape *weft_plan_input_shape    (const WeftPlan *plan, int i);
+float           *weft_plan_input          (WeftPlan *plan, int i);   /* max_batch rows */
+int              weft_plan_n_outputs      (const WeftPlan *plan);
+const char      *weft_plan_output_name    (const WeftPlan *plan, int j);
+const WeftShape *weft_plan_output_shape   (const WeftPlan *plan, int j);
+const WeftHead  *weft_plan_head           (const WeftPlan *plan, int j);
+const float     *weft_plan_output         (const WeftPlan *plan, int j);
+float           *weft_plan_output_grad    (WeftPlan *plan, int j);   /* set before backward */
+
+/* Runs every needed node for `batch` rows (<= max_batch). */
+void             weft_plan_forward        (WeftPlan *plan, int batch, bool training);
+/* Zeroes all gradients (activations and parameters), then back-propagates the output
+ * gradients set with weft_plan_output_grad; parameter gradients of shared layers add up. */
+void             weft_plan_backward       (WeftPlan *plan, int batch);
+/* Name of the layer of the first node (in execution order) whose output holds NaN/Inf in
+ * the first `batch` rows, or NULL when all are finite. */
+const char      *weft_plan_first_nonfinite (const WeftPlan *plan, int batch);
+
+float           *weft_plan_params         (WeftPlan *plan, size_t *n);
+float           *weft_plan_grads          (WeftPlan *plan, size_t *n);
+const WeftParamSlice *weft_plan_slices    (const WeftPlan *plan, int *n);
+/* Layer and weight of a slice (for reports). */
+const char      *weft_plan_slice_name     (const WeftPlan *plan, int slice);
+/* Copies the flat parameters back into the graph's layer weights. */
+void             weft_plan_store_weights  (const WeftPlan *plan, WeftGraph *graph);
+/* Re-reads weights from the graph (after loading new ones). */
+void             weft_plan_load_weights   (WeftPlan *plan, const WeftGraph *graph);
+void             weft_plan_set_threads    (WeftPlan *plan, int threads);
+void             weft_plan_set_seed       (WeftPlan *plan, uint64_t seed); /* dropout RNG */
+/* Bytes of the arena and of the parameters (for the benchmark and memory reports). */
+size_t           weft_plan_arena_bytes    (const WeftPlan *plan);
+
+#ifdef __cplusplus
+}
+#endif
