@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* ops-gradcheck.h: one row per finite-difference gradient case of the layer registry.
+ * tests/test-engine-ops.c runs every row of every ops-cases-*.h table and fails when an op
+ * of the registry (other than Input) has no row. */
+#pragma once
+
+#include "weft-op.h"
+
+typedef struct
+{
+  const char *op;            /* registry name, NULL terminates a table */
+  const char *label;         /* short case label (part of the test path) */
+  const char *params;        /* "units=3 activation=tanh": choices by name, INTS as 3,3,
+                                bools 0/1; unnamed params keep their defaults */
+  int         n_in;
+  WeftShape   in[4];         /* per-sample input shapes (no batch axis) */
+  int         int_input_max; /* > 0: inputs are integer ids in [0, max) and get no gradient */
+  double      tol;           /* 0 = default relative tolerance */
+} WeftOpCase;
