@@ -1,2 +1,267 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* being written */
+#include "weft-activation.h"
+
+#include <math.h>
+
+const char *const weft_activation_names[] = {
+  "linear",
+  "relu",
+  "leaky_relu",
+  "elu",
+  "selu",
+  "gelu",
+  "sigmoid",
+  "hard_sigmoid",
+  "tanh",
+  "softmax",
+  "softplus",
+  "softsign",
+  "swish",
+  NULL
+};
+
+#define LEAKY_ALPHA 0.3f
+#define ELU_ALPHA   1.0f
+#define SELU_ALPHA  1.6732632423543772f
+#define SELU_SCALE  1.0507009873554805f
+#define INV_SQRT2   0.70710678118654752f
+#define INV_SQRT2PI 0.39894228040143268f
+
+/* Both branches keep exp() from overflowing for large |x|. */
+static inline float
+stable_sigmoid (float x)
+{
+  if (x >= 0.0f)
+    return 1.0f / (1.0f + expf (-x));
+  float e = expf (x);
+  return e / (1.0f + e);
+}
+
+static void
+softmax_rows (const float *x, float *y, size_t n, int width)
+{
+  size_t w = width > 0 ? (size_t) width : n;
+  if (w == 0)
+    return;
+  for (size_t r = 0; r + w <= n; r += w)
+    {
+      const float *xr = x + r;
+      float *yr = y + r;
+      float m = xr[0];
+      for (size_t j = 1; j < w; j++)
+        m = xr[j] > m ? xr[j] : m;
+      double sum = 0.0;
+      for (size_t j = 0; j < w; j++)
+        {
+          yr[j] = expf (xr[j] - m);
+          sum += yr[j];
+        }
+      float inv = (float) (1.0 / sum);
+      for (size_t j = 0; j < w; j++)
+        yr[j] *= inv;
+    }
+}
+
+void
+weft_activation_forward (WeftActivation act, const float *x, float *y, size_t n, int width)
+{
+  switch (act)
+    {
+    case WEFT_ACT_LINEAR:
+      if (x != y)
+        for (size_t i = 0; i < n; i++)
+          y[i] = x[i];
+      break;
+    case WEFT_ACT_RELU:
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case WEFT_ACT_LEAKY_RELU:
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : LEAKY_ALPHA * x[i];
+      break;
+    case WEFT_ACT_ELU:
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : ELU_ALPHA * expm1f (x[i]);
+      break;
+    case WEFT_ACT_SELU:
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? SELU_SCALE * x[i] : SELU_SCALE * SELU_ALPHA * expm1f (x[i]);
+      break;
+    case WEFT_ACT_GELU:
+      for (size_t i = 0; i < n; i++)
+        y[i] = 0.5f * x[i] * (1.0f + erff (x[i] * INV_SQRT2));
+      break;
+    case WEFT_ACT_SIGMOID:
+      for (size_t i = 0; i < n; i++)
+        y[i] = stable_sigmoid (x[i]);
+      break;
+    case WEFT_ACT_HARD_SIGMOID:
+      for (size_t i = 0; i < n; i++)
+        {
+          float v = 0.2f * x[i] + 0.5f;
+          y[i] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+        }
+      break;
+    case WEFT_ACT_TANH:
+      for (size_t i = 0; i < n; i++)
+        y[i] = tanhf (x[i]);
+      break;
+    case WEFT_ACT_SOFTMAX:
+      softmax_rows (x, y, n, width);
+      break;
+    case WEFT_ACT_SOFTPLUS:
+      /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, no loss for x << 0. */
+      for (size_t i = 0; i < n; i++)
+        y[i] = (x[i] > 0.0f ? x[i] : 0.0f) + log1pf (expf (-fabsf (x[i])));
+      break;
+    case WEFT_ACT_SOFTSIGN:
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] / (1.0f + fabsf (x[i]));
+      break;
+    case WEFT_ACT_SWISH:
+      for (size_t i = 0; i < n; i++)
+        y[i] = x[i] * stable_sigmoid (x[i]);
+      break;
+    case WEFT_ACT_COUNT:
+    default:
+      WEFT_CHECK (!"unknown activation");
+    }
+}
+
+/* The derivative per activation; the switch sits outside the loops so that each loop
+ * vectorises. D(i) is act'(.) at element i; OP applies it. */
+#define FOR_EACH_DERIVATIVE(OP)                                                            \
+  switch (act)                                                                             \
+    {                                                                                      \
+    case WEFT_ACT_RELU:                                                                    \
+      for (size_t i = 0; i < n; i++) OP (i, y[i] > 0.0f ? 1.0f : 0.0f);                     \
+      break;                                                                               \
+    case WEFT_ACT_LEAKY_RELU:                                                              \
+      for (size_t i = 0; i < n; i++) OP (i, s[i] > 0.0f ? 1.0f : LEAKY_ALPHA);              \
+      break;                                                                               \
+    case WEFT_ACT_ELU:                                                                     \
+      for (size_t i = 0; i < n; i++) OP (i, s[i] > 0.0f ? 1.0f : y[i] + ELU_ALPHA);         \
+      break;                                                                               \
+    case WEFT_ACT_SELU:                                                                    \
+      for (size_t i = 0; i < n; i++)                                                       \
+        OP (i, s[i] > 0.0f ? SELU_SCALE : y[i] + SELU_SCALE * SELU_ALPHA);                 \
+      break;                                                                               \
+    case WEFT_ACT_GELU:                                                                    \
+      for (size_t i = 0; i < n; i++)                                                       \
+        OP (i, 0.5f * (1.0f + erff (x[i] * INV_SQRT2))                                     \
+               + x[i] * INV_SQRT2PI * expf (-0.5f * x[i] * x[i]));                         \
+      break;                                                                               \
+    case WEFT_ACT_SIGMOID:                                                                 \
+      for (size_t i = 0; i < n; i++) OP (i, y[i] * (1.0f - y[i]));                         \
+      break;                                                                               \
+    case WEFT_ACT_HARD_SIGMOID:                                                            \
+      for (size_t i = 0; i < n; i++) OP (i, y[i] > 0.0f && y[i] < 1.0f ? 0.2f : 0.0f);      \
+      break;                                                                               \
+    case WEFT_ACT_TANH:                                                                    \
+      for (size_t i = 0; i < n; i++) OP (i, 1.0f - y[i] * y[i]);                           \
+      break;                                                                               \
+    case WEFT_ACT_SOFTPLUS:                                                                \
+      for (size_t i = 0; i < n; i++) OP (i, stable_sigmoid (x[i]));                        \
+      break;                                                                               \
+    case WEFT_ACT_SOFTSIGN:                                                                \
+      for (size_t i = 0; i < n; i++) OP (i, (1.0f - fabsf (y[i])) * (1.0f - fabsf (y[i])));\
+      break;                                                                               \
+    case WEFT_ACT_SWISH:                                                                   \
+      for (size_t i = 0; i < n; i++)                                                       \
+        {                                                                                  \
+          float sg = stable_sigmoid (x[i]);                                                \
+          OP (i, sg + x[i] * sg * (1.0f - sg));                                            \
+        }                                                                                  \
+      break;                                                                               \
+    default:                                                                               \
+      WEFT_CHECK (!"not an element-wise activation");                                      \
+    }
+
+static void
+check_input (WeftActivation act, const float *x)
+{
+  /* elu, selu and leaky_relu can fall back on y (same sign as x). */
+  if (act == WEFT_ACT_GELU || act == WEFT_ACT_SOFTPLUS || act == WEFT_ACT_SWISH)
+    WEFT_CHECK (x != NULL);
+}
+
+void
+weft_activation_backward (WeftActivation act, const float *x, const float *y,
+                          const float *dy, float *dx, size_t n, int width)
+{
+  WEFT_CHECK ((unsigned) act < WEFT_ACT_COUNT);
+  check_input (act, x);
+  if (act == WEFT_ACT_LINEAR)
+    {
+      for (size_t i = 0; i < n; i++)
+        dx[i] += dy[i];
+      return;
+    }
+  if (act == WEFT_ACT_SOFTMAX)
+    {
+      size_t w = width > 0 ? (size_t) width : n;
+      if (w == 0)
+        return;
+      for (size_t r = 0; r + w <= n; r += w)
+        {
+          double dot = 0.0;
+          for (size_t j = 0; j < w; j++)
+            dot += (double) dy[r + j] * y[r + j];
+          for (size_t j = 0; j < w; j++)
+            dx[r + j] += y[r + j] * (dy[r + j] - (float) dot);
+        }
+      return;
+    }
+  /* elu, selu and leaky_relu only need the sign of x, which y shares. */
+  const float *s = x != NULL ? x : y;
+#define ADD_DX(i, d) dx[i] += (d) * dy[i]
+  FOR_EACH_DERIVATIVE (ADD_DX)
+#undef ADD_DX
+}
+
+void
+weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y,
+                              float *dy, size_t n, int width)
+{
+  WEFT_CHECK ((unsigned) act < WEFT_ACT_COUNT);
+  check_input (act, x);
+  if (act == WEFT_ACT_LINEAR)
+    return;
+  if (act == WEFT_ACT_SOFTMAX)
+    {
+      size_t w = width > 0 ? (size_t) width : n;
+      if (w == 0)
+        return;
+      for (size_t r = 0; r + w <= n; r += w)
+        {
+          double dot = 0.0;
+          for (size_t j = 0; j < w; j++)
+            dot += (double) dy[r + j] * y[r + j];
+          for (size_t j = 0; j < w; j++)
+            dy[r + j] = y[r + j] * (dy[r + j] - (float) dot);
+        }
+      return;
+    }
+  const float *s = x != NULL ? x : y;
+#define MUL_DY(i, d) dy[i] *= (d)
+  FOR_EACH_DERIVATIVE (MUL_DY)
+#undef MUL_DY
+}
+
+bool
+weft_activation_needs_input (WeftActivation act)
+{
+  switch (act)
+    {
+    case WEFT_ACT_GELU:
+    case WEFT_ACT_SWISH:
+    case WEFT_ACT_SELU:
+    case WEFT_ACT_ELU:
+    case WEFT_ACT_LEAKY_RELU:
+    case WEFT_ACT_SOFTPLUS:
+      return true;
+    default:
+      return false;
+    }
+}
