@@ -66,6 +66,7 @@ typedef enum
   WEFT_INIT_ORTHOGONAL,       /* recurrent kernels; per gate block [u, u] as Keras does */
   WEFT_INIT_UNIFORM_005,      /* RandomUniform(-0.05, 0.05): Embedding */
   WEFT_INIT_HE_UNIFORM,
+  WEFT_INIT_UNIT_FORGET_BIAS, /* LSTM bias [4u]: zeros, ones in the forget block [u, 2u) */
 } WeftInit;
 
 typedef struct
