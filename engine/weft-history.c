@@ -194,11 +194,12 @@ last_run (const Table *t, size_t meta_size)
   return *(const int *) ((const char *) t->meta + (t->len - 1) * meta_size);
 }
 
+/* Each table keeps its runs ascending (so a run is one contiguous range); the two tables
+ * are independent, so a loader may fill one completely before the other. */
 static bool
-run_is_acceptable (const WeftHistory *h, int run)
+run_is_acceptable (const Table *t, size_t meta_size, int run)
 {
-  return run >= 0 && run >= last_run (&h->steps, sizeof (StepMeta))
-         && run >= last_run (&h->epochs, sizeof (EpochMeta));
+  return run >= 0 && run >= last_run (t, meta_size);
 }
 
 bool
@@ -209,7 +210,7 @@ weft_history_append_step (WeftHistory *history, const WeftHistoryStep *row)
   int n;
 
   WEFT_CHECK (history != NULL && row != NULL && row->loss != NULL);
-  if (!run_is_acceptable (history, row->run))
+  if (!run_is_acceptable (&history->steps, sizeof (StepMeta), row->run))
     return false;
   if (!table_reserve_one (&history->steps, sizeof (StepMeta), STEP_VALUES (history)))
     return false;
@@ -238,7 +239,7 @@ weft_history_append_epoch (WeftHistory *history, const WeftHistoryEpoch *row)
   int n;
 
   WEFT_CHECK (history != NULL && row != NULL && row->loss != NULL);
-  if (!run_is_acceptable (history, row->run))
+  if (!run_is_acceptable (&history->epochs, sizeof (EpochMeta), row->run))
     return false;
   if (!table_reserve_one (&history->epochs, sizeof (EpochMeta), EPOCH_VALUES (history)))
     return false;

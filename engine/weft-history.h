@@ -92,7 +92,8 @@ void         weft_history_run_epochs  (const WeftHistory *history, int run,
                                        size_t *first, size_t *count);
 
 /* Loading (from .weft or CSV): appends a row given as values. row->run must be >= the run of
- * the last row; a larger run becomes the current run. The arrays hold n_heads values;
+ * the last row of the same table (steps and epochs are independent, so either may be loaded
+ * first); a larger run becomes the current run. The arrays hold n_heads values;
  * metric, val_loss and val_metric may be NULL (NaN). False on a bad run or no memory. */
 bool         weft_history_append_step  (WeftHistory *history, const WeftHistoryStep *row);
 bool         weft_history_append_epoch (WeftHistory *history, const WeftHistoryEpoch *row);

@@ -276,16 +276,24 @@ test_history_append_rejects_decreasing_run (void)
   WeftHistory *h = new_three_heads ();
   double loss[3] = { 1, 2, 3 };
   WeftHistoryStep s = { .run = 2, .step = 0, .loss = loss };
-  WeftHistoryEpoch e = { .run = 1, .loss = loss };
+  WeftHistoryEpoch e = { .run = 2, .loss = loss };
   WeftHistoryEpoch got;
 
-  g_assert_true (weft_history_append_step (h, &s));
-  g_assert_cmpint (weft_history_current_run (h), ==, 2);
-  g_assert_false (weft_history_append_epoch (h, &e));   /* run 1 after run 2 */
-  s.run = -1;
-  g_assert_false (weft_history_append_step (h, &s));
-  e.run = 2;
   g_assert_true (weft_history_append_epoch (h, &e));
+  g_assert_cmpint (weft_history_current_run (h), ==, 2);
+  e.run = 1;
+  g_assert_false (weft_history_append_epoch (h, &e));   /* run 1 after run 2 */
+  e.run = -1;
+  g_assert_false (weft_history_append_epoch (h, &e));
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 1);
+  /* the step table is independent: a loader may fill it after the epochs */
+  s.run = 0;
+  g_assert_true (weft_history_append_step (h, &s));
+  s.run = 2;
+  g_assert_true (weft_history_append_step (h, &s));
+  s.run = 1;
+  g_assert_false (weft_history_append_step (h, &s));
+  g_assert_cmpint (weft_history_current_run (h), ==, 2);
   g_assert_true (weft_history_get_epoch (h, 0, &got));
   g_assert_true (isnan (got.metric[0]));               /* NULL metric reads as NaN */
   g_assert_true (isnan (got.val_loss[2]));
