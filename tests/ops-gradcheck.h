@@ -15,5 +15,6 @@ typedef struct
   int         n_in;
   WeftShape   in[4];         /* per-sample input shapes (no batch axis) */
   int         int_input_max; /* > 0: inputs are integer ids in [0, max) and get no gradient */
-  double      tol;           /* 0 = default relative tolerance */
+  double      tol;           /* 0 = default relative tolerance (5e-3); a value replaces it
+                                and scales the absolute tolerance (1e-3) alike */
 } WeftOpCase;
