@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ops-gradcheck.h: one row per finite-difference gradient case of the layer registry.
  * tests/test-engine-ops.c runs every row of every ops-cases-*.h table and fails when an op
- * of the registry (other than Input) has no row. */
+ * of the registry (other than Input) has no row.
+ *
+ * Each row runs in training mode with batch 3: inputs get distinct magnitudes in [0.1, 1]
+ * with random signs (no relu kinks, no max ties), weights are uniform +-0.5 (ones-init
+ * 0.7..1.3, zeros-init +-0.3), the RNG restarts from one seed before every forward. Analytic
+ * din/dw (accumulated onto 0.5) are compared with central differences of sum(out * r).
+ * Non-trainable weights get dw NULL. */
 #pragma once
 
 #include "weft-op.h"
