@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "weft-conv-util.h"
+
+#include <string.h>
+
+/* Column chunks stay below 16 MB so that a large batch does not need a huge scratch. */
+#define CONV_COL_BUDGET ((int64_t) 1 << 22)
+
+bool
+weft_conv_axis (int in, int k, int s, int d, WeftPadding pad, int *out, int *pad_before)
+{
+  int64_t keff = (int64_t) (k - 1) * d + 1;
+  int64_t o, before = 0;
+
+  if (in < 1 || k < 1 || s < 1 || d < 1)
+    return false;
+  switch (pad)
+    {
+    case WEFT_PAD_SAME:
+      {
+        o = ((int64_t) in + s - 1) / s;
+        int64_t total = (o - 1) * s + keff - in;
+        before = total > 0 ? total / 2 : 0;
+        break;
+      }
+    case WEFT_PAD_CAUSAL:
+      o = ((int64_t) in - 1) / s + 1;
+      before = keff - 1;
+      break;
+    case WEFT_PAD_VALID:
+    default:
+      if (keff > in)
+        return false;
+      o = ((int64_t) in - keff) / s + 1;
+      break;
+    }
+  if (o > INT32_MAX || before > INT32_MAX)
+    return false;
+  *out = (int) o;
+  *pad_before = (int) before;
+  return true;
+}
+
+int64_t
+weft_conv_col_size (const WeftConvGeom *g)
+{
+  return (int64_t) g->out_h * g->out_w * g->k_h * g->k_w * g->in_c;
+}
+
+int
+weft_conv_chunk (const WeftConvGeom *g, int batch)
+{
+  int64_t per = weft_conv_col_size (g);
+  int64_t n = per > 0 ? CONV_COL_BUDGET / per : batch;
+  if (n > batch)
+    n = batch;
+  return n < 1 ? 1 : (int) n;
+}
+
+bool
+weft_conv_is_pointwise (const WeftConvGeom *g)
+{
+  return g->k_h == 1 && g->k_w == 1 && g->s_h == 1 && g->s_w == 1 && g->pad_t == 0
+         && g->pad_l == 0 && g->out_h == g->in_h && g->out_w == g->in_w;
+}
+
+void
+weft_im2col (const WeftConvGeom *g, int n, const float *img, float *col)
+{
+  const size_t c = (size_t) g->in_c;
+  const size_t row_len = (size_t) g->k_h * g->k_w * c;
+  const size_t img_size = (size_t) g->in_h * g->in_w * c;
+
+  for (int b = 0; b < n; b++)
+    {
+      const float *src = img + b * img_size;
+      for (int oy = 0; oy < g->out_h; oy++)
+        for (int ox = 0; ox < g->out_w; ox++)
+          {
+            float *dst = col + (((size_t) b * g->out_h + oy) * g->out_w + ox) * row_len;
+            for (int ky = 0; ky < g->k_h; ky++)
+              {
+                int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
+                float *drow = dst + (size_t) ky * g->k_w * c;
+                if (iy < 0 || iy >= g->in_h)
+                  {
+                    memset (drow, 0, (size_t) g->k_w * c * sizeof *drow);
+                    continue;
+                  }
+                for (int kx = 0; kx < g->k_w; kx++)
+                  {
+                    int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
+                    if (ix < 0 || ix >= g->in_w)
+                      memset (drow + kx * c, 0, c * sizeof *drow);
+                    else
+                      memcpy (drow + kx * c, src + ((size_t) iy * g->in_w + ix) * c,
+                              c * sizeof *drow);
+                  }
+              }
+          }
+    }
+}
+
+void
+weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img)
+{
+  const size_t c = (size_t) g->in_c;
+  const size_t row_len = (size_t) g->k_h * g->k_w * c;
+  const size_t img_size = (size_t) g->in_h * g->in_w * c;
+
+  for (int b = 0; b < n; b++)
+    {
+      float *dst = img + b * img_size;
+      for (int oy = 0; oy < g->out_h; oy++)
+        for (int ox = 0; ox < g->out_w; ox++)
+          {
+            const float *src = col + (((size_t) b * g->out_h + oy) * g->out_w + ox) * row_len;
+            for (int ky = 0; ky < g->k_h; ky++)
+              {
+                int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
+                if (iy < 0 || iy >= g->in_h)
+                  continue;
+                const float *srow = src + (size_t) ky * g->k_w * c;
+                for (int kx = 0; kx < g->k_w; kx++)
+                  {
+                    int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
+                    if (ix < 0 || ix >= g->in_w)
+                      continue;
+                    float *d = dst + ((size_t) iy * g->in_w + ix) * c;
+                    const float *s = srow + kx * c;
+                    for (size_t j = 0; j < c; j++)
+                      d[j] += s[j];
+                  }
+              }
+          }
+    }
+}
+
+void
+weft_bias_act_forward (WeftActivation act, const float *bias, float *out, float *z_keep,
+                       size_t rows, int width)
+{
+  size_t total = rows * (size_t) width;
+  if (bias != NULL)
+    for (size_t r = 0; r < rows; r++)
+      {
+        float *o = out + r * width;
+        for (int j = 0; j < width; j++)
+          o[j] += bias[j];
+      }
+  if (z_keep != NULL)
+    memcpy (z_keep, out, total * sizeof *out);
+  if (act != WEFT_ACT_LINEAR)
+    weft_activation_forward (act, out, out, total, width);
+}
+
+const float *
+weft_act_backward_into (WeftActivation act, const float *z, const float *y, const float *dout,
+                        float *dz_buf, size_t rows, int width)
+{
+  if (act == WEFT_ACT_LINEAR)
+    return dout;
+  size_t total = rows * (size_t) width;
+  memcpy (dz_buf, dout, total * sizeof *dz_buf);
+  weft_activation_grad_inplace (act, z, y, dz_buf, total, width);
+  return dz_buf;
+}
+
+void
+weft_bias_backward (const float *dz, float *dbias, size_t rows, int width)
+{
+  for (size_t r = 0; r < rows; r++)
+    {
+      const float *g = dz + r * width;
+      for (int j = 0; j < width; j++)
+        dbias[j] += g[j];
+    }
+}
+
+void
+weft_ints_pair (const WeftValue *v, int *a, int *b)
+{
+  *a = v->n >= 1 ? v->ints[0] : 1;
+  *b = v->n >= 2 ? v->ints[1] : *a;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft-conv-util.h: geometry, im2col/col2im and the bias + activation epilogue shared by the
+ * convolution and pooling layers. Images are NHWC (1D layers use height 1); a column row
+ * holds one receptive field in kernel order (ky, kx, c), matching Keras kernels
+ * [kh, kw, cin, cout] flattened to [kh*kw*cin, cout]. Nothing here allocates. */
+#pragma once
+
+#include "weft-activation.h"
+#include "weft-op.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum
+{
+  WEFT_PAD_VALID,
+  WEFT_PAD_SAME,
+  WEFT_PAD_CAUSAL, /* Conv1D only: (k-1)*d zeros before, none after */
+} WeftPadding;
+
+/* One spatial configuration of a convolution or pooling window (per sample). */
+typedef struct
+{
+  int in_h, in_w, in_c;
+  int k_h, k_w;
+  int s_h, s_w;
+  int d_h, d_w;
+  int pad_t, pad_l;     /* zeros before; the rest of the padding is after (bottom/right) */
+  int out_h, out_w;
+} WeftConvGeom;
+
+/* Output length and padding before of one axis, Keras style ('same': ceil(in/s) with the odd
+ * padding after). Returns false when a 'valid' window (dilated) does not fit the input. */
+bool    weft_conv_axis (int in, int k, int s, int d, WeftPadding pad, int *out, int *pad_before);
+
+/* Floats of one image's column matrix: out_h*out_w rows of k_h*k_w*in_c. */
+int64_t weft_conv_col_size (const WeftConvGeom *g);
+/* Images per im2col chunk: the whole batch when its columns fit a fixed budget, else fewer
+ * (at least one). Forward, backward and scratch_size must all use this. */
+int     weft_conv_chunk    (const WeftConvGeom *g, int batch);
+/* True when the column matrix is the input itself (1x1 kernel, stride 1, no padding). */
+bool    weft_conv_is_pointwise (const WeftConvGeom *g);
+
+/* col[n images] = receptive fields of img[n images] (zeros for padded cells). */
+void weft_im2col     (const WeftConvGeom *g, int n, const float *img, float *col);
+/* img[n images] += col folded back (the adjoint of weft_im2col). */
+void weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img);
+
+/* out[rows, width] = act(out + bias); keeps the pre-activation in z_keep when non-NULL. */
+void weft_bias_act_forward  (WeftActivation act, const float *bias, float *out, float *z_keep,
+                             size_t rows, int width);
+/* Returns the gradient of the pre-activation: dout itself when act is linear, otherwise
+ * dz_buf filled with dout * act'(z) (z may be NULL when act does not need it). */
+const float *weft_act_backward_into (WeftActivation act, const float *z, const float *y,
+                                     const float *dout, float *dz_buf, size_t rows, int width);
+/* dbias[j] += sum over rows of dz[r, j]. */
+void weft_bias_backward (const float *dz, float *dbias, size_t rows, int width);
+
+/* Reads an INTS value of 1 or 2 numbers into (a, b) (one number stands for both axes). */
+void weft_ints_pair (const WeftValue *v, int *a, int *b);
