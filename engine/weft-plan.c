@@ -1,2 +1,765 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* being written */
+#include "weft-plan.h"
+
+#include "weft-blas.h"
+#include "weft-graph-private.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct
+{
+  WeftShape shape;
+  size_t    size;         /* floats per sample */
+  float    *val;          /* max_batch * size */
+  float    *grad;
+  bool      is_input;     /* fed from data: no gradient is propagated into it */
+} Tensor;
+
+typedef struct
+{
+  const WeftOpDesc *op;
+  WeftValue        *cfg;  /* owned copy: the plan does not follow later graph edits */
+  int               layer;
+  int               n_in;
+  int               in[WEFT_MAX_INPUTS];
+  int               out;
+  float            *aux;
+  size_t            aux_n;
+} Exec;
+
+typedef struct
+{
+  WeftId         id;
+  char           name[WEFT_NAME_MAX];
+  bool           trainable;
+  int            n_w;
+  WeftWeightSpec spec[WEFT_MAX_WEIGHTS];
+  size_t         off[WEFT_MAX_WEIGHTS];
+} PLayer;
+
+struct _WeftPlan
+{
+  int             max_batch;
+  Tensor         *tensors;
+  int             n_tensors, cap_tensors;
+  Exec           *exec;
+  int             n_exec, cap_exec;
+  PLayer         *layers;
+  int             n_layers, cap_layers;
+  float          *params;
+  float          *grads;
+  size_t          n_params;
+  WeftParamSlice *slices;
+  char          (*slice_names)[2 * WEFT_NAME_MAX];
+  int             n_slices;
+  int             n_inputs;
+  int            *input_tensor;
+  char          (*input_names)[WEFT_NAME_MAX];
+  int             n_outputs;
+  int            *output_tensor;
+  WeftHead       *heads;
+  char          (*output_names)[WEFT_NAME_MAX + 8];
+  float         **out_grad;
+  float          *arena;
+  size_t          arena_n;
+  float          *scratch;
+  size_t          scratch_n;
+  WeftRng         rng;
+  int             threads;
+};
+
+static bool
+grow (void **items, int *cap, int need, size_t item_size)
+{
+  if (need <= *cap)
+    return true;
+  int new_cap = *cap > 0 ? *cap * 2 : 16;
+  while (new_cap < need)
+    new_cap *= 2;
+  void *p = realloc (*items, (size_t) new_cap * item_size);
+  if (p == NULL)
+    return false;
+  *items = p;
+  *cap = new_cap;
+  return true;
+}
+
+#define GROW(arr, cap, need) grow ((void **) &(arr), &(cap), (need), sizeof *(arr))
+
+static int
+new_tensor (WeftPlan *p, const WeftShape *shape, bool is_input)
+{
+  if (!GROW (p->tensors, p->cap_tensors, p->n_tensors + 1))
+    return -1;
+  Tensor *t = &p->tensors[p->n_tensors];
+  memset (t, 0, sizeof *t);
+  t->shape = *shape;
+  t->size = (size_t) weft_shape_size (shape);
+  t->is_input = is_input;
+  return p->n_tensors++;
+}
+
+static int
+plan_layer (WeftPlan *p, const WeftGraph *g, WeftId id)
+{
+  for (int i = 0; i < p->n_layers; i++)
+    if (p->layers[i].id == id)
+      return i;
+  if (!GROW (p->layers, p->cap_layers, p->n_layers + 1))
+    return -1;
+  PLayer *pl = &p->layers[p->n_layers];
+  memset (pl, 0, sizeof *pl);
+  pl->id = id;
+  snprintf (pl->name, sizeof pl->name, "%s", weft_graph_get_name (g, id));
+  pl->trainable = weft_graph_layer_get_trainable (g, id);
+  int n = 0;
+  const WeftWeight *w = weft_graph_layer_weights (g, id, &n);
+  pl->n_w = n;
+  for (int k = 0; k < n; k++)
+    pl->spec[k] = w[k].spec;
+  return p->n_layers++;
+}
+
+/* Inlines the needed nodes of model `m` given the tensors feeding its inputs; writes the
+ * tensors of its outputs into outs. */
+static bool
+expand (WeftPlan *p, const WeftGraph *g, const Model *m, const int *inputs, int *outs,
+        int depth, WeftError *error)
+{
+  if (depth > 64)
+    return weft_error_set (error, WEFT_ERROR_CYCLE, WEFT_ID_NONE, -1,
+                           "models nested more than 64 deep");
+  int n = m->n_nodes;
+  WeftId *order = malloc ((size_t) (n > 0 ? n : 1) * sizeof *order);
+  int *first_port = malloc ((size_t) (n > 0 ? n : 1) * sizeof *first_port);
+  bool *needed = calloc ((size_t) (n > 0 ? n : 1), sizeof *needed);
+  int *ports = NULL, *index = NULL;
+  int n_ports = 0, cap_ports = 0;
+  bool ok = false;
+  if (order == NULL || first_port == NULL || needed == NULL)
+    {
+      weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+      goto out;
+    }
+  index = malloc ((size_t) g->n_entities * sizeof *index);
+  if (index == NULL)
+    {
+      weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+      goto out;
+    }
+  for (int i = 0; i < g->n_entities; i++)
+    index[i] = -1;
+  for (int i = 0; i < n; i++)
+    index[m->nodes[i]] = i;
+  /* validation refused cycles, so every node is placed */
+  int placed = _weft_graph_model_topo (g, m, order);
+
+  /* mark what the outputs need, walking the topological order backwards */
+#define INDEX_OF(id) index[(id)]
+  for (int j = 0; j < m->n_outputs; j++)
+    {
+      int k = INDEX_OF (m->outputs[j].node);
+      if (k >= 0)
+        needed[k] = true;
+    }
+  for (int i = placed - 1; i >= 0; i--)
+    {
+      int k = INDEX_OF (order[i]);
+      if (!needed[k])
+        continue;
+      Node *node = graph_node (g, order[i]);
+      for (int q = 0; q < node->n_in; q++)
+        if (node->in[q].src != WEFT_ID_NONE)
+          needed[INDEX_OF (node->in[q].src)] = true;
+    }
+
+  for (int i = 0; i < placed; i++)
+    {
+      int k = INDEX_OF (order[i]);
+      Node *node = graph_node (g, order[i]);
+      Layer *l = graph_layer (g, node->callee);
+      Model *cm = graph_model (g, node->callee);
+      int n_out = cm != NULL ? cm->n_outputs : 1;
+      first_port[k] = n_ports;
+      if (!GROW (ports, cap_ports, n_ports + n_out))
+        {
+          weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+          goto out;
+        }
+      for (int q = 0; q < n_out; q++)
+        ports[n_ports + q] = -1;
+      n_ports += n_out;
+      if (!needed[k])
+        continue;
+
+      int in_t[WEFT_MAX_INPUTS];
+      for (int q = 0; q < node->n_in && q < WEFT_MAX_INPUTS; q++)
+        {
+          int sk = INDEX_OF (node->in[q].src);
+          in_t[q] = ports[first_port[sk] + node->in[q].port];
+          if (in_t[q] < 0)
+            {
+              weft_error_set (error, WEFT_ERROR_DISCONNECTED, node->id, q,
+                              "'%s': input %d has no value", _weft_graph_node_label (g, node->id), q);
+              goto out;
+            }
+        }
+
+      if (l != NULL && (l->op->flags & WEFT_OP_INPUT))
+        {
+          int pos = -1;
+          for (int q = 0; q < m->n_inputs; q++)
+            if (m->inputs[q] == node->id)
+              pos = q;
+          if (pos < 0)
+            {
+              weft_error_set (error, WEFT_ERROR_DISCONNECTED, node->id, -1,
+                              "Input '%s' is not an input of model '%s'", l->name, m->name);
+              goto out;
+            }
+          ports[first_port[k]] = inputs[pos];
+          continue;
+        }
+      if (cm != NULL)
+        {
+          int sub_out[WEFT_MAX_INPUTS * 4];
+          int *sub = cm->n_outputs <= (int) (sizeof sub_out / sizeof sub_out[0])
+                     ? sub_out : malloc ((size_t) cm->n_outputs * sizeof (int));
+          if (sub == NULL)
+            goto out;
+          bool sub_ok = expand (p, g, cm, in_t, sub, depth + 1, error);
+          for (int q = 0; sub_ok && q < cm->n_outputs; q++)
+            ports[first_port[k] + q] = sub[q];
+          if (sub != sub_out)
+            free (sub);
+          if (!sub_ok)
+            goto out;
+          continue;
+        }
+
+      WeftShape shape;
+      if (!weft_graph_node_shape (g, node->id, 0, &shape))
+        {
+          weft_error_set (error, WEFT_ERROR_SHAPE, node->id, -1, "'%s' has no known shape",
+                          l->name);
+          goto out;
+        }
+      int t = new_tensor (p, &shape, false);
+      if (t < 0 || !GROW (p->exec, p->cap_exec, p->n_exec + 1))
+        {
+          weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+          goto out;
+        }
+      Exec *e = &p->exec[p->n_exec];
+      memset (e, 0, sizeof *e);
+      e->op = l->op;
+      e->cfg = malloc ((size_t) (l->op->n_params > 0 ? l->op->n_params : 1) * sizeof (WeftValue));
+      if (e->cfg == NULL)
+        goto out;
+      memcpy (e->cfg, l->cfg, (size_t) l->op->n_params * sizeof (WeftValue));
+      e->layer = plan_layer (p, g, l->id);
+      e->n_in = node->n_in;
+      memcpy (e->in, in_t, (size_t) node->n_in * sizeof (int));
+      e->out = t;
+      p->n_exec++;
+      ports[first_port[k]] = t;
+    }
+
+  for (int j = 0; j < m->n_outputs; j++)
+    {
+      int k = INDEX_OF (m->outputs[j].node);
+      outs[j] = k >= 0 ? ports[first_port[k] + m->outputs[j].port] : -1;
+      if (outs[j] < 0)
+        {
+          weft_error_set (error, WEFT_ERROR_DISCONNECTED, m->outputs[j].node, -1,
+                          "output %d of model '%s' cannot be computed", j, m->name);
+          goto out;
+        }
+    }
+#undef INDEX_OF
+  ok = true;
+out:
+  free (order);
+  free (first_port);
+  free (needed);
+  free (ports);
+  free (index);
+  return ok;
+}
+
+static void *
+alloc_floats (size_t n)
+{
+  /* 64-byte aligned for the vector units; at least one element so that NULL means failure */
+  size_t bytes = ((n > 0 ? n : 1) * sizeof (float) + 63) & ~(size_t) 63;
+  return aligned_alloc (64, bytes);
+}
+
+void
+weft_plan_free (WeftPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  for (int i = 0; i < plan->n_exec; i++)
+    free (plan->exec[i].cfg);
+  free (plan->exec);
+  free (plan->tensors);
+  free (plan->layers);
+  free (plan->params);
+  free (plan->grads);
+  free (plan->slices);
+  free (plan->slice_names);
+  free (plan->input_tensor);
+  free (plan->input_names);
+  free (plan->output_tensor);
+  free (plan->heads);
+  free (plan->output_names);
+  if (plan->out_grad != NULL)
+    for (int j = 0; j < plan->n_outputs; j++)
+      free (plan->out_grad[j]);
+  free (plan->out_grad);
+  free (plan->arena);
+  free (plan->scratch);
+  free (plan);
+}
+
+static WeftOpArgs
+exec_args (const WeftPlan *p, const Exec *e, WeftShape *in_shapes)
+{
+  for (int q = 0; q < e->n_in; q++)
+    in_shapes[q] = p->tensors[e->in[q]].shape;
+  WeftOpArgs args = { .cfg = e->cfg, .in = in_shapes, .n_in = e->n_in,
+                      .out = &p->tensors[e->out].shape };
+  return args;
+}
+
+WeftPlan *
+weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
+{
+  if (max_batch < 1 || max_batch > (1 << 24))
+    {
+      weft_error_set (error, WEFT_ERROR_INVALID, WEFT_ID_NONE, -1,
+                      "batch size %d is outside 1..16777216", max_batch);
+      return NULL;
+    }
+  if (!weft_graph_validate (graph, error))
+    return NULL;
+  weft_graph_init_weights (graph, seed);
+
+  WeftPlan *p = calloc (1, sizeof *p);
+  if (p == NULL)
+    goto oom;
+  p->max_batch = max_batch;
+  p->threads = 1;
+  weft_rng_seed (&p->rng, seed ^ 0x5eedf00dull);
+
+  Model *m = graph_model (graph, graph->main_model);
+  p->n_inputs = m->n_inputs;
+  p->n_outputs = m->n_outputs;
+  p->input_tensor = calloc ((size_t) p->n_inputs + 1, sizeof (int));
+  p->input_names = calloc ((size_t) p->n_inputs + 1, sizeof *p->input_names);
+  p->output_tensor = calloc ((size_t) p->n_outputs + 1, sizeof (int));
+  p->heads = calloc ((size_t) p->n_outputs + 1, sizeof (WeftHead));
+  p->output_names = calloc ((size_t) p->n_outputs + 1, sizeof *p->output_names);
+  p->out_grad = calloc ((size_t) p->n_outputs + 1, sizeof (float *));
+  if (!p->input_tensor || !p->input_names || !p->output_tensor || !p->heads || !p->output_names
+      || !p->out_grad)
+    goto oom;
+  for (int i = 0; i < p->n_inputs; i++)
+    {
+      WeftShape s;
+      if (!weft_graph_node_shape (graph, m->inputs[i], 0, &s))
+        {
+          weft_error_set (error, WEFT_ERROR_SHAPE, m->inputs[i], -1, "input without a shape");
+          goto fail;
+        }
+      p->input_tensor[i] = new_tensor (p, &s, true);
+      if (p->input_tensor[i] < 0)
+        goto oom;
+      snprintf (p->input_names[i], sizeof p->input_names[i], "%s",
+                weft_graph_model_input_name (graph, m->id, i));
+    }
+  if (!expand (p, graph, m, p->input_tensor, p->output_tensor, 0, error))
+    goto fail;
+  for (int j = 0; j < p->n_outputs; j++)
+    {
+      p->heads[j] = m->outputs[j];
+      snprintf (p->output_names[j], sizeof p->output_names[j], "%s",
+                weft_graph_model_output_name (graph, m->id, j));
+    }
+
+  /* parameters: one flat buffer, layers in order of first use */
+  size_t total = 0;
+  int n_slices = 0;
+  for (int i = 0; i < p->n_layers; i++)
+    for (int k = 0; k < p->layers[i].n_w; k++)
+      {
+        p->layers[i].off[k] = total;
+        /* keep every slice 16-float aligned so kernels can assume aligned rows */
+        total += ((size_t) weft_shape_size (&p->layers[i].spec[k].shape) + 15) & ~(size_t) 15;
+        n_slices++;
+      }
+  p->n_params = total;
+  p->params = alloc_floats (total);
+  p->grads = alloc_floats (total);
+  p->slices = calloc ((size_t) n_slices + 1, sizeof *p->slices);
+  p->slice_names = calloc ((size_t) n_slices + 1, sizeof *p->slice_names);
+  if (!p->params || !p->grads || !p->slices || !p->slice_names)
+    goto oom;
+  memset (p->params, 0, total * sizeof (float));
+  memset (p->grads, 0, total * sizeof (float));
+  for (int i = 0; i < p->n_layers; i++)
+    for (int k = 0; k < p->layers[i].n_w; k++)
+      {
+        PLayer *pl = &p->layers[i];
+        WeftParamSlice *s = &p->slices[p->n_slices];
+        s->offset = pl->off[k];
+        s->count = (size_t) weft_shape_size (&pl->spec[k].shape);
+        s->trainable = pl->trainable && pl->spec[k].trainable;
+        s->decay = s->trainable;
+        snprintf (p->slice_names[p->n_slices], sizeof p->slice_names[0], "%s/%s", pl->name,
+                  pl->spec[k].name);
+        p->n_slices++;
+      }
+  weft_plan_load_weights (p, graph);
+
+  /* arena: activations + gradients + per-call aux; one shared scratch */
+  size_t arena = 0, scratch = 0;
+  for (int t = 0; t < p->n_tensors; t++)
+    arena += 2 * (((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15);
+  for (int i = 0; i < p->n_exec; i++)
+    {
+      Exec *e = &p->exec[i];
+      WeftShape in_shapes[WEFT_MAX_INPUTS];
+      WeftOpArgs args = exec_args (p, e, in_shapes);
+      e->aux_n = e->op->aux_size ? e->op->aux_size (&args, max_batch) : 0;
+      arena += (e->aux_n + 15) & ~(size_t) 15;
+      size_t s = e->op->scratch_size ? e->op->scratch_size (&args, max_batch) : 0;
+      if (s > scratch)
+        scratch = s;
+    }
+  if (arena > ((size_t) 1 << 36))
+    {
+      weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1,
+                      "the activations of batch size %d need %.1f GiB; use a smaller batch",
+                      max_batch, arena * 4.0 / (1 << 30));
+      goto fail;
+    }
+  p->arena_n = arena;
+  p->arena = alloc_floats (arena);
+  p->scratch_n = scratch;
+  p->scratch = alloc_floats (scratch);
+  if (p->arena == NULL || p->scratch == NULL)
+    {
+      weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1,
+                      "out of memory: the plan needs %.1f MiB for batch size %d",
+                      arena * 4.0 / (1 << 20), max_batch);
+      goto fail;
+    }
+  memset (p->arena, 0, arena * sizeof (float));
+  float *cur = p->arena;
+  for (int t = 0; t < p->n_tensors; t++)
+    {
+      size_t n = ((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15;
+      p->tensors[t].val = cur;
+      cur += n;
+      p->tensors[t].grad = cur;
+      cur += n;
+    }
+  for (int i = 0; i < p->n_exec; i++)
+    {
+      p->exec[i].aux = cur;
+      cur += (p->exec[i].aux_n + 15) & ~(size_t) 15;
+    }
+  for (int j = 0; j < p->n_outputs; j++)
+    {
+      p->out_grad[j] = alloc_floats ((size_t) max_batch * p->tensors[p->output_tensor[j]].size);
+      if (p->out_grad[j] == NULL)
+        goto oom;
+      memset (p->out_grad[j], 0,
+              (size_t) max_batch * p->tensors[p->output_tensor[j]].size * sizeof (float));
+    }
+  return p;
+
+oom:
+  weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+fail:
+  weft_plan_free (p);
+  return NULL;
+}
+
+int
+weft_plan_max_batch (const WeftPlan *plan)
+{
+  return plan->max_batch;
+}
+
+int
+weft_plan_n_inputs (const WeftPlan *plan)
+{
+  return plan->n_inputs;
+}
+
+const char *
+weft_plan_input_name (const WeftPlan *plan, int i)
+{
+  WEFT_CHECK (i >= 0 && i < plan->n_inputs);
+  return plan->input_names[i];
+}
+
+const WeftShape *
+weft_plan_input_shape (const WeftPlan *plan, int i)
+{
+  WEFT_CHECK (i >= 0 && i < plan->n_inputs);
+  return &plan->tensors[plan->input_tensor[i]].shape;
+}
+
+float *
+weft_plan_input (WeftPlan *plan, int i)
+{
+  WEFT_CHECK (i >= 0 && i < plan->n_inputs);
+  return plan->tensors[plan->input_tensor[i]].val;
+}
+
+int
+weft_plan_n_outputs (const WeftPlan *plan)
+{
+  return plan->n_outputs;
+}
+
+const char *
+weft_plan_output_name (const WeftPlan *plan, int j)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  return plan->output_names[j];
+}
+
+const WeftShape *
+weft_plan_output_shape (const WeftPlan *plan, int j)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  return &plan->tensors[plan->output_tensor[j]].shape;
+}
+
+const WeftHead *
+weft_plan_head (const WeftPlan *plan, int j)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  return &plan->heads[j];
+}
+
+const float *
+weft_plan_output (const WeftPlan *plan, int j)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  return plan->tensors[plan->output_tensor[j]].val;
+}
+
+float *
+weft_plan_output_grad (WeftPlan *plan, int j)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  return plan->out_grad[j];
+}
+
+static void
+fill_ctx (WeftPlan *p, const Exec *e, WeftOpCtx *ctx, int batch, bool training, bool grads)
+{
+  const PLayer *pl = &p->layers[e->layer];
+  memset (ctx, 0, sizeof *ctx);
+  ctx->op = e->op;
+  ctx->cfg = e->cfg;
+  ctx->batch = batch;
+  ctx->training = training;
+  ctx->n_in = e->n_in;
+  for (int q = 0; q < e->n_in; q++)
+    {
+      Tensor *t = &p->tensors[e->in[q]];
+      ctx->in[q] = t->val;
+      ctx->in_shape[q] = t->shape;
+      ctx->din[q] = grads && !t->is_input ? t->grad : NULL;
+    }
+  Tensor *o = &p->tensors[e->out];
+  ctx->out = o->val;
+  ctx->dout = o->grad;
+  ctx->out_shape = o->shape;
+  for (int k = 0; k < pl->n_w; k++)
+    {
+      ctx->w[k] = p->params + pl->off[k];
+      ctx->dw[k] = grads && pl->trainable && pl->spec[k].trainable ? p->grads + pl->off[k] : NULL;
+    }
+  ctx->aux = e->aux;
+  ctx->scratch = p->scratch;
+  ctx->rng = &p->rng;
+  ctx->threads = p->threads;
+}
+
+void
+weft_plan_forward (WeftPlan *plan, int batch, bool training)
+{
+  WEFT_CHECK (batch >= 1 && batch <= plan->max_batch);
+  WeftOpCtx ctx;
+  for (int i = 0; i < plan->n_exec; i++)
+    {
+      const Exec *e = &plan->exec[i];
+      fill_ctx (plan, e, &ctx, batch, training, false);
+      e->op->forward (&ctx);
+    }
+}
+
+void
+weft_plan_backward (WeftPlan *plan, int batch)
+{
+  WEFT_CHECK (batch >= 1 && batch <= plan->max_batch);
+  for (int t = 0; t < plan->n_tensors; t++)
+    if (!plan->tensors[t].is_input)
+      memset (plan->tensors[t].grad, 0, (size_t) batch * plan->tensors[t].size * sizeof (float));
+  memset (plan->grads, 0, plan->n_params * sizeof (float));
+  for (int j = 0; j < plan->n_outputs; j++)
+    {
+      Tensor *t = &plan->tensors[plan->output_tensor[j]];
+      size_t n = (size_t) batch * t->size;
+      const float *g = plan->out_grad[j];
+      for (size_t i = 0; i < n; i++)
+        t->grad[i] += g[i];
+    }
+  WeftOpCtx ctx;
+  for (int i = plan->n_exec - 1; i >= 0; i--)
+    {
+      const Exec *e = &plan->exec[i];
+      if (e->op->backward == NULL)
+        continue;
+      fill_ctx (plan, e, &ctx, batch, true, true);
+      e->op->backward (&ctx);
+    }
+}
+
+const char *
+weft_plan_first_nonfinite (const WeftPlan *plan, int batch)
+{
+  for (int i = 0; i < plan->n_exec; i++)
+    {
+      const Tensor *t = &plan->tensors[plan->exec[i].out];
+      size_t n = (size_t) batch * t->size;
+      for (size_t k = 0; k < n; k++)
+        if (!isfinite (t->val[k]))
+          return plan->layers[plan->exec[i].layer].name;
+    }
+  return NULL;
+}
+
+float *
+weft_plan_params (WeftPlan *plan, size_t *n)
+{
+  if (n)
+    *n = plan->n_params;
+  return plan->params;
+}
+
+float *
+weft_plan_grads (WeftPlan *plan, size_t *n)
+{
+  if (n)
+    *n = plan->n_params;
+  return plan->grads;
+}
+
+const WeftParamSlice *
+weft_plan_slices (const WeftPlan *plan, int *n)
+{
+  *n = plan->n_slices;
+  return plan->slices;
+}
+
+const char *
+weft_plan_slice_name (const WeftPlan *plan, int slice)
+{
+  WEFT_CHECK (slice >= 0 && slice < plan->n_slices);
+  return plan->slice_names[slice];
+}
+
+void
+weft_plan_store_weights (const WeftPlan *plan, WeftGraph *graph)
+{
+  weft_graph_analyse (graph);
+  for (int i = 0; i < plan->n_layers; i++)
+    {
+      const PLayer *pl = &plan->layers[i];
+      if (weft_graph_kind (graph, pl->id) != WEFT_KIND_LAYER)
+        continue;
+      for (int k = 0; k < pl->n_w; k++)
+        weft_graph_set_weight (graph, pl->id, pl->spec[k].name, &pl->spec[k].shape,
+                               plan->params + pl->off[k], NULL);
+    }
+}
+
+void
+weft_plan_load_weights (WeftPlan *plan, const WeftGraph *graph)
+{
+  for (int i = 0; i < plan->n_layers; i++)
+    {
+      PLayer *pl = &plan->layers[i];
+      if (weft_graph_kind (graph, pl->id) != WEFT_KIND_LAYER)
+        continue;
+      int n = 0;
+      const WeftWeight *w = weft_graph_layer_weights (graph, pl->id, &n);
+      for (int k = 0; k < pl->n_w && k < n; k++)
+        if (w[k].data != NULL && weft_shape_equal (&w[k].spec.shape, &pl->spec[k].shape))
+          memcpy (plan->params + pl->off[k], w[k].data,
+                  (size_t) weft_shape_size (&pl->spec[k].shape) * sizeof (float));
+    }
+}
+
+void
+weft_plan_set_threads (WeftPlan *plan, int threads)
+{
+  plan->threads = threads > 0 ? threads : 1;
+  weft_blas_set_threads (plan->threads);
+}
+
+void
+weft_plan_set_seed (WeftPlan *plan, uint64_t seed)
+{
+  weft_rng_seed (&plan->rng, seed ^ 0x5eedf00dull);
+}
+
+size_t
+weft_plan_arena_bytes (const WeftPlan *plan)
+{
+  return (plan->arena_n + plan->scratch_n + plan->n_params * 2) * sizeof (float);
+}
+
+bool
+weft_plan_check_input_values (const WeftPlan *plan, int i, const float *data, int64_t rows,
+                              char *why, size_t why_len)
+{
+  WEFT_CHECK (i >= 0 && i < plan->n_inputs);
+  int t = plan->input_tensor[i];
+  size_t size = plan->tensors[t].size;
+  for (int k = 0; k < plan->n_exec; k++)
+    {
+      const Exec *e = &plan->exec[k];
+      if (!(e->op->flags & WEFT_OP_INT_INPUT) || e->n_in < 1 || e->in[0] != t)
+        continue;
+      int p = weft_op_param_index (e->op, "input_dim");
+      double limit = p >= 0 ? e->cfg[p].num : 0;
+      for (int64_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < size; c++)
+          {
+            float v = data[(size_t) r * size + c];
+            if (!(v >= 0) || v != floorf (v) || (limit > 0 && v >= limit))
+              {
+                snprintf (why, why_len,
+                          "input '%s', sample %lld, position %zu: %g is not a token id in "
+                          "0..%d of layer '%s' (input_dim %d)", plan->input_names[i],
+                          (long long) r, c, (double) v, (int) limit - 1,
+                          plan->layers[e->layer].name, (int) limit);
+                return false;
+              }
+          }
+    }
+  return true;
+}

@@ -58,3 +58,9 @@ size_t           weft_plan_arena_bytes    (const WeftPlan *plan);
 #ifdef __cplusplus
 }
 #endif
+
+/* For inputs that feed integer-id layers (Embedding): checks that every value of `rows`
+ * samples is an integer id inside the layer's range. False with a message naming the input,
+ * the sample and the value. */
+bool             weft_plan_check_input_values (const WeftPlan *plan, int i, const float *data,
+                                               int64_t rows, char *why, size_t why_len);
