@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "weft-rnn-util.h"
+
+#include "weft-blas.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Saved state (aux), for B rows, T steps, u units, G gate blocks:
+ *   pre  [B, T, G*u]  gate pre-activations, indexed by time (rows line up with x)
+ *   act  [B, T, G*u]  activated gates
+ *   hs   [T+1, B, u]  states by processing step; hs[0] = 0; rows 0..T*B line up with dR
+ *   LSTM: cs [T+1, B, u] cell states, acs [T, B, u] act(c)
+ *   GRU:  rh [T, B, u] reset_after: h·Uh + bh (before r); else r*h (the input of Uh)
+ * Scratch: dG [B, T, G*u] (by time), dR [T, B, G*u] (by step), dh, dc [B, u], tmp [B, G*u]. */
+
+typedef struct
+{
+  float *pre, *act, *hs, *cs, *acs, *rh;
+} RnnAux;
+
+typedef struct
+{
+  float *dg, *dr, *dh, *dc, *tmp;
+} RnnScratch;
+
+int
+weft_rnn_gates (const WeftRnnCell *cell)
+{
+  switch (cell->kind)
+    {
+    case WEFT_RNN_LSTM:
+      return 4;
+    case WEFT_RNN_GRU:
+      return 3;
+    case WEFT_RNN_SIMPLE:
+    default:
+      return 1;
+    }
+}
+
+static void
+set_spec (WeftWeightSpec *spec, const char *prefix, const char *name, WeftShape shape,
+          WeftInit init)
+{
+  memset (spec, 0, sizeof *spec);
+  snprintf (spec->name, sizeof spec->name, "%s%s", prefix, name);
+  spec->shape = shape;
+  spec->init = init;
+  spec->trainable = true;
+}
+
+int
+weft_rnn_weights (const WeftRnnCell *cell, const char *prefix, WeftWeightSpec *specs)
+{
+  int gu = weft_rnn_gates (cell) * cell->units;
+
+  set_spec (&specs[0], prefix, "kernel", weft_shape_make (2, cell->in_dim, gu),
+            WEFT_INIT_GLOROT_UNIFORM);
+  set_spec (&specs[1], prefix, "recurrent_kernel", weft_shape_make (2, cell->units, gu),
+            WEFT_INIT_ORTHOGONAL);
+  if (!cell->use_bias)
+    return 2;
+  if (cell->kind == WEFT_RNN_GRU && cell->reset_after)
+    set_spec (&specs[2], prefix, "bias", weft_shape_make (2, 2, gu), WEFT_INIT_ZEROS);
+  else
+    set_spec (&specs[2], prefix, "bias", weft_shape_make (1, gu),
+              cell->kind == WEFT_RNN_LSTM ? WEFT_INIT_UNIT_FORGET_BIAS : WEFT_INIT_ZEROS);
+  return 3;
+}
+
+size_t
+weft_rnn_out_size (const WeftRnnCell *cell)
+{
+  return (size_t) cell->units * (cell->return_sequences ? (size_t) cell->steps : 1);
+}
+
+static size_t
+aux_layout (const WeftRnnCell *cell, int batch, float *base, RnnAux *a)
+{
+  size_t b = (size_t) batch, t = (size_t) cell->steps, u = (size_t) cell->units;
+  size_t gu = (size_t) weft_rnn_gates (cell) * u;
+  size_t off = 0;
+  RnnAux dummy;
+
+  if (a == NULL)
+    a = &dummy;
+#define TAKE(field, n) do { a->field = base != NULL ? base + off : NULL; off += (n); } while (0)
+  TAKE (pre, b * t * gu);
+  TAKE (act, b * t * gu);
+  TAKE (hs, (t + 1) * b * u);
+  a->cs = a->acs = a->rh = NULL;
+  if (cell->kind == WEFT_RNN_LSTM)
+    {
+      TAKE (cs, (t + 1) * b * u);
+      TAKE (acs, t * b * u);
+    }
+  else if (cell->kind == WEFT_RNN_GRU)
+    TAKE (rh, t * b * u);
+#undef TAKE
+  return off;
+}
+
+static size_t
+scratch_layout (const WeftRnnCell *cell, int batch, float *base, RnnScratch *s)
+{
+  size_t b = (size_t) batch, t = (size_t) cell->steps, u = (size_t) cell->units;
+  size_t gu = (size_t) weft_rnn_gates (cell) * u;
+  size_t off = 0;
+  RnnScratch dummy;
+
+  if (s == NULL)
+    s = &dummy;
+#define TAKE(field, n) do { s->field = base != NULL ? base + off : NULL; off += (n); } while (0)
+  TAKE (dg, b * t * gu);
+  TAKE (dr, t * b * gu);
+  TAKE (dh, b * u);
+  TAKE (dc, b * u);
+  TAKE (tmp, b * gu);
+#undef TAKE
+  return off;
+}
+
+size_t
+weft_rnn_aux_size (const WeftRnnCell *cell, int batch)
+{
+  return aux_layout (cell, batch, NULL, NULL);
+}
+
+size_t
+weft_rnn_scratch_size (const WeftRnnCell *cell, int batch)
+{
+  return scratch_layout (cell, batch, NULL, NULL);
+}
+
+bool
+weft_rnn_check_input (const char *layer, const WeftShape *in, char *why, size_t why_len)
+{
+  char buf[96];
+
+  if (in->rank != 2)
+    {
+      snprintf (why, why_len, "%s expects a 3D input (batch, timesteps, features), got %s",
+                layer, weft_shape_format (in, buf, sizeof buf));
+      return false;
+    }
+  return true;
+}
+
+static inline int
+time_of (const WeftRnnCell *cell, int s)
+{
+  return cell->go_backwards ? cell->steps - 1 - s : s;
+}
+
+/* Position of step s in a returned sequence. */
+static inline int
+out_pos (const WeftRnnCell *cell, int s)
+{
+  return cell->reverse_output ? time_of (cell, s) : s;
+}
+
+void
+weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *const w[3],
+                  float *aux, float *scratch, float *y)
+{
+  const int T = cell->steps, u = cell->units, in = cell->in_dim;
+  const int G = weft_rnn_gates (cell), gu = G * u;
+  const size_t ld = (size_t) T * gu; /* row stride of pre/act per batch row */
+  const float *kernel = w[0], *rkernel = w[1], *bias = cell->use_bias ? w[2] : NULL;
+  RnnAux a;
+  RnnScratch sc;
+
+  if (batch <= 0)
+    return;
+  aux_layout (cell, batch, aux, &a);
+  scratch_layout (cell, batch, scratch, &sc);
+
+  /* All time steps' input projection at once: [B*T, in] x [in, G*u]. */
+  weft_sgemm (false, false, batch * T, gu, in, 1.0f, x, in, kernel, gu, 0.0f, a.pre, gu);
+  if (bias != NULL)
+    for (size_t r = 0; r < (size_t) batch * T; r++)
+      {
+        float *row = a.pre + r * gu;
+        for (int j = 0; j < gu; j++)
+          row[j] += bias[j];
+      }
+  memset (a.hs, 0, sizeof (float) * batch * u);
+  if (a.cs != NULL)
+    memset (a.cs, 0, sizeof (float) * batch * u);
+
+  for (int s = 0; s < T; s++)
+    {
+      const int t = time_of (cell, s);
+      float *pre = a.pre + (size_t) t * gu, *act = a.act + (size_t) t * gu;
+      const float *hp = a.hs + (size_t) s * batch * u;
+      float *hn = a.hs + (size_t) (s + 1) * batch * u;
+
+      switch (cell->kind)
+        {
+        case WEFT_RNN_SIMPLE:
+          weft_sgemm (false, false, batch, u, u, 1.0f, hp, u, rkernel, u, 1.0f, pre, (int) ld);
+          for (int b = 0; b < batch; b++)
+            {
+              weft_activation_forward (cell->act, pre + b * ld, act + b * ld, u, u);
+              memcpy (hn + (size_t) b * u, act + b * ld, sizeof (float) * u);
+            }
+          break;
+
+        case WEFT_RNN_LSTM:
+          {
+            const float *cp = a.cs + (size_t) s * batch * u;
+            float *cn = a.cs + (size_t) (s + 1) * batch * u;
+            float *ac = a.acs + (size_t) s * batch * u;
+
+            weft_sgemm (false, false, batch, gu, u, 1.0f, hp, u, rkernel, gu, 1.0f, pre,
+                        (int) ld);
+            for (int b = 0; b < batch; b++)
+              {
+                const float *pb = pre + b * ld;
+                float *ab = act + b * ld;
+                const float *cpb = cp + (size_t) b * u;
+                float *cnb = cn + (size_t) b * u, *acb = ac + (size_t) b * u;
+                float *hb = hn + (size_t) b * u;
+
+                weft_activation_forward (cell->rec_act, pb, ab, 2 * u, u);
+                weft_activation_forward (cell->act, pb + 2 * u, ab + 2 * u, u, u);
+                weft_activation_forward (cell->rec_act, pb + 3 * u, ab + 3 * u, u, u);
+                for (int j = 0; j < u; j++)
+                  cnb[j] = ab[u + j] * cpb[j] + ab[j] * ab[2 * u + j];
+                weft_activation_forward (cell->act, cnb, acb, u, u);
+                for (int j = 0; j < u; j++)
+                  hb[j] = ab[3 * u + j] * acb[j];
+              }
+            break;
+          }
+
+        case WEFT_RNN_GRU:
+          {
+            float *rh = a.rh + (size_t) s * batch * u;
+
+            if (cell->reset_after)
+              {
+                const float *rbias = bias != NULL ? bias + gu : NULL;
+
+                weft_sgemm (false, false, batch, gu, u, 1.0f, hp, u, rkernel, gu, 0.0f, sc.tmp,
+                            gu);
+                for (int b = 0; b < batch; b++)
+                  {
+                    float *pb = pre + b * ld, *ab = act + b * ld, *tb = sc.tmp + (size_t) b * gu;
+                    float *rhb = rh + (size_t) b * u;
+
+                    if (rbias != NULL)
+                      for (int j = 0; j < gu; j++)
+                        tb[j] += rbias[j];
+                    for (int j = 0; j < 2 * u; j++)
+                      pb[j] += tb[j];
+                    weft_activation_forward (cell->rec_act, pb, ab, 2 * u, u);
+                    for (int j = 0; j < u; j++)
+                      {
+                        rhb[j] = tb[2 * u + j];
+                        pb[2 * u + j] += ab[u + j] * rhb[j];
+                      }
+                  }
+              }
+            else
+              {
+                weft_sgemm (false, false, batch, 2 * u, u, 1.0f, hp, u, rkernel, gu, 1.0f, pre,
+                            (int) ld);
+                for (int b = 0; b < batch; b++)
+                  {
+                    const float *hpb = hp + (size_t) b * u;
+                    float *ab = act + b * ld, *rhb = rh + (size_t) b * u;
+
+                    weft_activation_forward (cell->rec_act, pre + b * ld, ab, 2 * u, u);
+                    for (int j = 0; j < u; j++)
+                      rhb[j] = ab[u + j] * hpb[j];
+                  }
+                weft_sgemm (false, false, batch, u, u, 1.0f, rh, u, rkernel + 2 * u, gu, 1.0f,
+                            pre + 2 * u, (int) ld);
+              }
+            for (int b = 0; b < batch; b++)
+              {
+                const float *hpb = hp + (size_t) b * u;
+                float *ab = act + b * ld, *hb = hn + (size_t) b * u;
+
+                weft_activation_forward (cell->act, pre + b * ld + 2 * u, ab + 2 * u, u, u);
+                for (int j = 0; j < u; j++)
+                  hb[j] = ab[j] * hpb[j] + (1.0f - ab[j]) * ab[2 * u + j];
+              }
+            break;
+          }
+        }
+
+      if (cell->return_sequences)
+        {
+          const int p = out_pos (cell, s);
+          for (int b = 0; b < batch; b++)
+            memcpy (y + ((size_t) b * T + p) * u, hn + (size_t) b * u, sizeof (float) * u);
+        }
+    }
+  if (!cell->return_sequences)
+    memcpy (y, a.hs + (size_t) T * batch * u, sizeof (float) * batch * u);
+}
+
+void
+weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *const w[3],
+                   const float *aux, float *scratch, const float *dy, float *dx,
+                   float *const dw[3])
+{
+  const int T = cell->steps, u = cell->units, in = cell->in_dim;
+  const int G = weft_rnn_gates (cell), gu = G * u;
+  const size_t ld = (size_t) T * gu;
+  const float *kernel = w[0], *rkernel = w[1];
+  float *dkernel = dw[0], *drkernel = dw[1], *dbias = cell->use_bias ? dw[2] : NULL;
+  RnnAux a;
+  RnnScratch sc;
+
+  if (batch <= 0 || (dx == NULL && dkernel == NULL && drkernel == NULL && dbias == NULL))
+    return;
+  aux_layout (cell, batch, (float *) aux, &a);
+  scratch_layout (cell, batch, scratch, &sc);
+  memset (sc.dh, 0, sizeof (float) * batch * u);
+  memset (sc.dc, 0, sizeof (float) * batch * u);
+
+  for (int s = T - 1; s >= 0; s--)
+    {
+      const int t = time_of (cell, s);
+      const float *pre = a.pre + (size_t) t * gu, *act = a.act + (size_t) t * gu;
+      const float *hp = a.hs + (size_t) s * batch * u;
+      float *dg = sc.dg + (size_t) t * gu;
+      float *dr = sc.dr + (size_t) s * batch * gu;
+      float *dh = sc.dh;
+
+      if (cell->return_sequences)
+        {
+          const int p = out_pos (cell, s);
+          for (int b = 0; b < batch; b++)
+            {
+              const float *dyb = dy + ((size_t) b * T + p) * u;
+              for (int j = 0; j < u; j++)
+                dh[(size_t) b * u + j] += dyb[j];
+            }
+        }
+      else if (s == T - 1)
+        for (size_t i = 0; i < (size_t) batch * u; i++)
+          dh[i] += dy[i];
+
+      switch (cell->kind)
+        {
+        case WEFT_RNN_SIMPLE:
+          for (int b = 0; b < batch; b++)
+            {
+              float *dgb = dg + b * ld;
+              memcpy (dgb, dh + (size_t) b * u, sizeof (float) * u);
+              weft_activation_grad_inplace (cell->act, pre + b * ld, act + b * ld, dgb, u, u);
+              memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
+            }
+          weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f, dh, u);
+          break;
+
+        case WEFT_RNN_LSTM:
+          {
+            const float *cp = a.cs + (size_t) s * batch * u;
+            const float *cn = a.cs + (size_t) (s + 1) * batch * u;
+            const float *ac = a.acs + (size_t) s * batch * u;
+
+            for (int b = 0; b < batch; b++)
+              {
+                const float *pb = pre + b * ld, *ab = act + b * ld;
+                const float *dhb = dh + (size_t) b * u, *cpb = cp + (size_t) b * u;
+                const float *acb = ac + (size_t) b * u;
+                float *dcb = sc.dc + (size_t) b * u, *dgb = dg + b * ld, *tmp = sc.tmp;
+
+                for (int j = 0; j < u; j++)
+                  tmp[j] = dhb[j] * ab[3 * u + j];
+                weft_activation_backward (cell->act, cn + (size_t) b * u, acb, tmp, dcb, u, u);
+                for (int j = 0; j < u; j++)
+                  {
+                    dgb[j] = dcb[j] * ab[2 * u + j];         /* i */
+                    dgb[u + j] = dcb[j] * cpb[j];            /* f */
+                    dgb[2 * u + j] = dcb[j] * ab[j];         /* c */
+                    dgb[3 * u + j] = dhb[j] * acb[j];        /* o */
+                    dcb[j] *= ab[u + j];
+                  }
+                weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
+                weft_activation_grad_inplace (cell->act, pb + 2 * u, ab + 2 * u, dgb + 2 * u,
+                                              u, u);
+                weft_activation_grad_inplace (cell->rec_act, pb + 3 * u, ab + 3 * u,
+                                              dgb + 3 * u, u, u);
+                memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
+              }
+            weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f, dh, u);
+            break;
+          }
+
+        case WEFT_RNN_GRU:
+          {
+            const float *rh = a.rh + (size_t) s * batch * u;
+
+            for (int b = 0; b < batch; b++)
+              {
+                const float *pb = pre + b * ld, *ab = act + b * ld;
+                const float *hpb = hp + (size_t) b * u;
+                float *dhb = dh + (size_t) b * u, *dgb = dg + b * ld;
+
+                for (int j = 0; j < u; j++)
+                  {
+                    dgb[j] = dhb[j] * (hpb[j] - ab[2 * u + j]);   /* z */
+                    dgb[2 * u + j] = dhb[j] * (1.0f - ab[j]);     /* hh */
+                    dhb[j] *= ab[j];                              /* direct path z*h */
+                  }
+                weft_activation_grad_inplace (cell->act, pb + 2 * u, ab + 2 * u, dgb + 2 * u,
+                                              u, u);
+              }
+            if (cell->reset_after)
+              {
+                for (int b = 0; b < batch; b++)
+                  {
+                    const float *pb = pre + b * ld, *ab = act + b * ld;
+                    const float *rhb = rh + (size_t) b * u;
+                    float *dgb = dg + b * ld, *drb = dr + (size_t) b * gu;
+
+                    for (int j = 0; j < u; j++)
+                      {
+                        dgb[u + j] = dgb[2 * u + j] * rhb[j];
+                        drb[2 * u + j] = dgb[2 * u + j] * ab[u + j];
+                      }
+                    weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
+                    memcpy (drb, dgb, sizeof (float) * 2 * u);
+                  }
+                weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 1.0f, dh, u);
+              }
+            else
+              {
+                /* d(r*h) = dhh_pre · Uh^T */
+                weft_sgemm (false, true, batch, u, u, 1.0f, dg + 2 * u, (int) ld,
+                            rkernel + 2 * u, gu, 0.0f, sc.tmp, u);
+                for (int b = 0; b < batch; b++)
+                  {
+                    const float *pb = pre + b * ld, *ab = act + b * ld;
+                    const float *hpb = hp + (size_t) b * u, *drh = sc.tmp + (size_t) b * u;
+                    float *dgb = dg + b * ld, *dhb = dh + (size_t) b * u;
+
+                    for (int j = 0; j < u; j++)
+                      {
+                        dgb[u + j] = drh[j] * hpb[j];
+                        dhb[j] += drh[j] * ab[u + j];
+                      }
+                    weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
+                    memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
+                  }
+                weft_sgemm (false, true, batch, u, 2 * u, 1.0f, dr, gu, rkernel, gu, 1.0f, dh,
+                            u);
+              }
+            break;
+          }
+        }
+    }
+
+  const int rows = batch * T;
+  if (dx != NULL)
+    weft_sgemm (false, true, rows, in, gu, 1.0f, sc.dg, gu, kernel, gu, 1.0f, dx, in);
+  if (dkernel != NULL)
+    weft_sgemm (true, false, in, gu, rows, 1.0f, x, in, sc.dg, gu, 1.0f, dkernel, gu);
+  if (drkernel != NULL)
+    {
+      if (cell->kind == WEFT_RNN_GRU && !cell->reset_after)
+        {
+          weft_sgemm (true, false, u, 2 * u, rows, 1.0f, a.hs, u, sc.dr, gu, 1.0f, drkernel, gu);
+          weft_sgemm (true, false, u, u, rows, 1.0f, a.rh, u, sc.dr + 2 * u, gu, 1.0f,
+                      drkernel + 2 * u, gu);
+        }
+      else
+        weft_sgemm (true, false, u, gu, rows, 1.0f, a.hs, u, sc.dr, gu, 1.0f, drkernel, gu);
+    }
+  if (dbias != NULL)
+    {
+      for (size_t r = 0; r < (size_t) rows; r++)
+        {
+          const float *row = sc.dg + r * gu;
+          for (int j = 0; j < gu; j++)
+            dbias[j] += row[j];
+        }
+      if (cell->kind == WEFT_RNN_GRU && cell->reset_after)
+        for (size_t r = 0; r < (size_t) rows; r++)
+          {
+            const float *row = sc.dr + r * gu;
+            for (int j = 0; j < gu; j++)
+              dbias[gu + j] += row[j];
+          }
+    }
+}
