@@ -1,2 +1,486 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* being written */
+#include "weft-loss.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Keras' backend epsilon: probabilities are clipped to [EPS, 1 - EPS]. */
+#define EPS 1e-7
+
+const char *const weft_loss_names[] = {
+  "none",
+  "mse",
+  "mae",
+  "huber",
+  "binary_crossentropy",
+  "categorical_crossentropy",
+  "sparse_categorical_crossentropy",
+  NULL,
+};
+
+const char *const weft_metric_names[] = {
+  "none",
+  "binary_accuracy",
+  "categorical_accuracy",
+  "sparse_categorical_accuracy",
+  "mae",
+  NULL,
+};
+
+typedef struct
+{
+  const char *name;
+  int         value;
+} Alias;
+
+static const Alias loss_aliases[] = {
+  { "none", WEFT_LOSS_NONE },
+  { "mse", WEFT_LOSS_MSE },
+  { "mean_squared_error", WEFT_LOSS_MSE },
+  { "MeanSquaredError", WEFT_LOSS_MSE },
+  { "meanSquaredError", WEFT_LOSS_MSE },
+  { "mae", WEFT_LOSS_MAE },
+  { "mean_absolute_error", WEFT_LOSS_MAE },
+  { "MeanAbsoluteError", WEFT_LOSS_MAE },
+  { "meanAbsoluteError", WEFT_LOSS_MAE },
+  { "huber", WEFT_LOSS_HUBER },
+  { "huber_loss", WEFT_LOSS_HUBER },
+  { "Huber", WEFT_LOSS_HUBER },
+  { "huberLoss", WEFT_LOSS_HUBER },
+  { "binary_crossentropy", WEFT_LOSS_BINARY_CROSSENTROPY },
+  { "BinaryCrossentropy", WEFT_LOSS_BINARY_CROSSENTROPY },
+  { "binaryCrossentropy", WEFT_LOSS_BINARY_CROSSENTROPY },
+  { "categorical_crossentropy", WEFT_LOSS_CATEGORICAL_CROSSENTROPY },
+  { "CategoricalCrossentropy", WEFT_LOSS_CATEGORICAL_CROSSENTROPY },
+  { "categoricalCrossentropy", WEFT_LOSS_CATEGORICAL_CROSSENTROPY },
+  { "sparse_categorical_crossentropy", WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY },
+  { "SparseCategoricalCrossentropy", WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY },
+  { "sparseCategoricalCrossentropy", WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY },
+};
+
+static const Alias metric_aliases[] = {
+  { "none", WEFT_METRIC_NONE },
+  { "binary_accuracy", WEFT_METRIC_BINARY_ACCURACY },
+  { "BinaryAccuracy", WEFT_METRIC_BINARY_ACCURACY },
+  { "binaryAccuracy", WEFT_METRIC_BINARY_ACCURACY },
+  { "categorical_accuracy", WEFT_METRIC_CATEGORICAL_ACCURACY },
+  { "CategoricalAccuracy", WEFT_METRIC_CATEGORICAL_ACCURACY },
+  { "categoricalAccuracy", WEFT_METRIC_CATEGORICAL_ACCURACY },
+  { "sparse_categorical_accuracy", WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY },
+  { "SparseCategoricalAccuracy", WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY },
+  { "sparseCategoricalAccuracy", WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY },
+  { "mae", WEFT_METRIC_MAE },
+  { "mean_absolute_error", WEFT_METRIC_MAE },
+  { "MeanAbsoluteError", WEFT_METRIC_MAE },
+  { "meanAbsoluteError", WEFT_METRIC_MAE },
+};
+
+static bool
+is_accuracy_name (const char *name)
+{
+  return strcmp (name, "accuracy") == 0 || strcmp (name, "acc") == 0
+         || strcmp (name, "Accuracy") == 0;
+}
+
+static int
+lookup_alias (const Alias *aliases, size_t n, const char *name)
+{
+  if (name == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (aliases[i].name, name) == 0)
+      return aliases[i].value;
+  return -1;
+}
+
+WeftLoss
+weft_loss_from_name (const char *name)
+{
+  return (WeftLoss) lookup_alias (loss_aliases, sizeof loss_aliases / sizeof loss_aliases[0],
+                                  name);
+}
+
+WeftMetric
+weft_metric_from_name (const char *name)
+{
+  if (name == NULL)
+    return (WeftMetric) -1;
+  /* Without a loss or shapes, Keras falls back to categorical accuracy for "accuracy";
+   * weft_metric_from_name_for_loss resolves it properly. */
+  if (is_accuracy_name (name))
+    return WEFT_METRIC_CATEGORICAL_ACCURACY;
+  return (WeftMetric) lookup_alias (metric_aliases,
+                                    sizeof metric_aliases / sizeof metric_aliases[0], name);
+}
+
+WeftMetric
+weft_metric_for_loss (WeftLoss loss)
+{
+  switch (loss)
+    {
+    case WEFT_LOSS_CATEGORICAL_CROSSENTROPY:
+      return WEFT_METRIC_CATEGORICAL_ACCURACY;
+    case WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+      return WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY;
+    case WEFT_LOSS_BINARY_CROSSENTROPY:
+    case WEFT_LOSS_MSE:
+    case WEFT_LOSS_MAE:
+    case WEFT_LOSS_HUBER:
+      /* Keras picks binary accuracy for one-unit outputs, the usual case of a regression
+       * head someone asks "accuracy" of, and for every sigmoid/BCE head. */
+      return WEFT_METRIC_BINARY_ACCURACY;
+    case WEFT_LOSS_NONE:
+    case WEFT_LOSS_COUNT:
+    default:
+      return WEFT_METRIC_NONE;
+    }
+}
+
+WeftMetric
+weft_metric_from_name_for_loss (const char *name, WeftLoss loss)
+{
+  if (name != NULL && is_accuracy_name (name))
+    return weft_metric_for_loss (loss);
+  return weft_metric_from_name (name);
+}
+
+int
+weft_loss_target_width (WeftLoss loss, int width, int classes)
+{
+  if (loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY && classes > 0)
+    return width / classes;
+  return width;
+}
+
+/* ---- regression losses: mean over every element ---- */
+
+static double
+loss_mse (const float *pred, const float *target, size_t n, float *grad, double gscale)
+{
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++)
+    {
+      double d = (double) pred[i] - (double) target[i];
+      sum += d * d;
+      if (grad != NULL)
+        grad[i] += (float) (2.0 * d * gscale);
+    }
+  return sum;
+}
+
+static double
+loss_mae (const float *pred, const float *target, size_t n, float *grad, double gscale)
+{
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++)
+    {
+      double d = (double) pred[i] - (double) target[i];
+      sum += fabs (d);
+      if (grad != NULL)
+        grad[i] += (float) ((d > 0.0 ? 1.0 : d < 0.0 ? -1.0 : 0.0) * gscale);
+    }
+  return sum;
+}
+
+static double
+loss_huber (const float *pred, const float *target, size_t n, double delta, float *grad,
+            double gscale)
+{
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++)
+    {
+      double d = (double) pred[i] - (double) target[i];
+      double a = fabs (d);
+      double g;
+      if (a <= delta)
+        {
+          sum += 0.5 * d * d;
+          g = d;
+        }
+      else
+        {
+          sum += delta * a - 0.5 * delta * delta;
+          g = d > 0.0 ? delta : -delta;
+        }
+      if (grad != NULL)
+        grad[i] += (float) (g * gscale);
+    }
+  return sum;
+}
+
+/* ---- binary cross-entropy: elementwise, mean over the last axis as Keras ---- */
+
+static double
+loss_bce (const float *pred, const float *target, size_t n, bool from_logits, float *grad,
+          double gscale)
+{
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i++)
+    {
+      double z = target[i];
+      if (from_logits)
+        {
+          double x = pred[i];
+          sum += fmax (x, 0.0) - x * z + log1p (exp (-fabs (x)));
+          if (grad != NULL)
+            {
+              /* sigmoid written so that exp never overflows */
+              double e = exp (-fabs (x));
+              double s = x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+              grad[i] += (float) ((s - z) * gscale);
+            }
+        }
+      else
+        {
+          double p = pred[i];
+          bool clipped = false;
+          if (!(p >= EPS))
+            {
+              clipped = !isnan (p);
+              p = isnan (p) ? p : EPS;
+            }
+          else if (p > 1.0 - EPS)
+            {
+              clipped = true;
+              p = 1.0 - EPS;
+            }
+          sum += -(z * log (p) + (1.0 - z) * log (1.0 - p));
+          if (grad != NULL && !clipped)
+            grad[i] += (float) ((p - z) / (p * (1.0 - p)) * gscale);
+        }
+    }
+  return sum;
+}
+
+/* ---- categorical cross-entropies: per position over `classes` entries ----
+ * `label` >= 0 selects a one-hot target (sparse); otherwise `target` holds the distribution. */
+
+static double
+cce_position (const float *x, const float *target, int label, int classes, bool from_logits,
+              float *grad, double gscale)
+{
+  if (from_logits)
+    {
+      double mx = x[0];
+      for (int k = 1; k < classes; k++)
+        mx = fmax (mx, (double) x[k]);
+      double se = 0.0;
+      for (int k = 0; k < classes; k++)
+        se += exp ((double) x[k] - mx);
+      double lse = mx + log (se);
+
+      double loss;
+      double tsum;
+      if (label >= 0)
+        {
+          loss = lse - x[label];
+          tsum = 1.0;
+        }
+      else
+        {
+          double tx = 0.0;
+          tsum = 0.0;
+          for (int k = 0; k < classes; k++)
+            {
+              tsum += target[k];
+              tx += (double) target[k] * x[k];
+            }
+          loss = tsum * lse - tx;
+        }
+      if (grad != NULL)
+        for (int k = 0; k < classes; k++)
+          {
+            double t = label >= 0 ? (k == label ? 1.0 : 0.0) : target[k];
+            grad[k] += (float) ((tsum * exp ((double) x[k] - lse) - t) * gscale);
+          }
+      return loss;
+    }
+
+  /* Keras rescales the probabilities to sum to one, then clips each to [EPS, 1 - EPS]. */
+  double s = 0.0;
+  for (int k = 0; k < classes; k++)
+    s += x[k];
+
+  double loss = 0.0;
+  double t_unclipped = 0.0;
+  for (int k = 0; k < classes; k++)
+    {
+      double t = label >= 0 ? (k == label ? 1.0 : 0.0) : target[k];
+      if (t == 0.0)
+        continue;
+      double q = x[k] / s;
+      if (q >= EPS && q <= 1.0 - EPS)
+        {
+          loss -= t * log (q);
+          t_unclipped += t;
+        }
+      else
+        loss -= t * log (q > 1.0 - EPS ? 1.0 - EPS : isnan (q) ? q : EPS);
+    }
+  if (grad != NULL)
+    {
+      /* d/dp_k of -sum_i t_i log(p_i / s) where unclipped: (g_k + T_unclipped) / s with
+       * g_k = -t_k / q_k (0 where clipped). */
+      for (int k = 0; k < classes; k++)
+        {
+          double t = label >= 0 ? (k == label ? 1.0 : 0.0) : target[k];
+          double q = x[k] / s;
+          double g = 0.0;
+          if (t != 0.0 && q >= EPS && q <= 1.0 - EPS)
+            g = -t / q;
+          grad[k] += (float) ((g + t_unclipped) / s * gscale);
+        }
+    }
+  return loss;
+}
+
+/* The class index of a sparse target, or -1 when it is not an integer in [0, classes). */
+static int
+sparse_label (float t, int classes)
+{
+  if (!(t >= 0.0f) || !(t < (float) classes) || t != floorf (t))
+    return -1;
+  return (int) t;
+}
+
+double
+weft_loss_compute (const WeftLossSpec *spec, const float *pred, const float *target,
+                   int batch, int width, int classes, float *grad, float scale)
+{
+  WEFT_CHECK (spec != NULL);
+  WEFT_CHECK (batch >= 0 && width > 0 && classes > 0 && width % classes == 0);
+  WEFT_CHECK (batch == 0 || (pred != NULL && target != NULL));
+
+  if (batch == 0 || spec->loss == WEFT_LOSS_NONE)
+    return 0.0;
+
+  size_t n = (size_t) batch * (size_t) width;
+  size_t positions = n / (size_t) classes;
+  double elems_scale = (double) scale / (double) n;
+  double pos_scale = (double) scale / (double) positions;
+  double sum = 0.0;
+
+  switch (spec->loss)
+    {
+    case WEFT_LOSS_MSE:
+      sum = loss_mse (pred, target, n, grad, elems_scale);
+      return sum / (double) n;
+
+    case WEFT_LOSS_MAE:
+      sum = loss_mae (pred, target, n, grad, elems_scale);
+      return sum / (double) n;
+
+    case WEFT_LOSS_HUBER:
+      {
+        /* A zero-initialised spec means the Keras default delta of 1. */
+        double delta = spec->huber_delta > 0.0f && isfinite (spec->huber_delta)
+                         ? spec->huber_delta : 1.0;
+        sum = loss_huber (pred, target, n, delta, grad, elems_scale);
+        return sum / (double) n;
+      }
+
+    case WEFT_LOSS_BINARY_CROSSENTROPY:
+      sum = loss_bce (pred, target, n, spec->from_logits, grad, elems_scale);
+      return sum / (double) n;
+
+    case WEFT_LOSS_CATEGORICAL_CROSSENTROPY:
+      for (size_t p = 0; p < positions; p++)
+        sum += cce_position (pred + p * classes, target + p * classes, -1, classes,
+                             spec->from_logits, grad != NULL ? grad + p * classes : NULL,
+                             pos_scale);
+      return sum / (double) positions;
+
+    case WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY:
+      /* Check every label before touching grad: bad data must not half-update it. */
+      for (size_t p = 0; p < positions; p++)
+        if (sparse_label (target[p], classes) < 0)
+          return NAN;
+      for (size_t p = 0; p < positions; p++)
+        sum += cce_position (pred + p * classes, NULL, sparse_label (target[p], classes),
+                             classes, spec->from_logits,
+                             grad != NULL ? grad + p * classes : NULL, pos_scale);
+      return sum / (double) positions;
+
+    case WEFT_LOSS_NONE:
+    case WEFT_LOSS_COUNT:
+    default:
+      WEFT_CHECK (!"unknown loss");
+      return NAN;
+    }
+}
+
+/* ---- metrics ---- */
+
+static int
+argmax (const float *x, int n)
+{
+  int best = 0;
+  for (int k = 1; k < n; k++)
+    if (x[k] > x[best])
+      best = k;
+  return best;
+}
+
+double
+weft_metric_compute (WeftMetric metric, bool from_logits, const float *pred,
+                     const float *target, int batch, int width, int classes)
+{
+  WEFT_CHECK (batch >= 0 && width > 0 && classes > 0 && width % classes == 0);
+  WEFT_CHECK (batch == 0 || (pred != NULL && target != NULL));
+
+  int per_sample = width / classes;
+  double total = 0.0;
+
+  for (int b = 0; b < batch; b++)
+    {
+      const float *p = pred + (size_t) b * width;
+      double value = 0.0;
+
+      switch (metric)
+        {
+        case WEFT_METRIC_BINARY_ACCURACY:
+          {
+            const float *t = target + (size_t) b * width;
+            float threshold = from_logits ? 0.0f : 0.5f;
+            int correct = 0;
+            for (int i = 0; i < width; i++)
+              correct += (p[i] > threshold ? 1.0f : 0.0f) == t[i];
+            value = (double) correct / width;
+            break;
+          }
+        case WEFT_METRIC_CATEGORICAL_ACCURACY:
+          {
+            const float *t = target + (size_t) b * width;
+            int correct = 0;
+            for (int j = 0; j < per_sample; j++)
+              correct += argmax (p + j * classes, classes) == argmax (t + j * classes, classes);
+            value = (double) correct / per_sample;
+            break;
+          }
+        case WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY:
+          {
+            const float *t = target + (size_t) b * per_sample;
+            int correct = 0;
+            for (int j = 0; j < per_sample; j++)
+              correct += (float) argmax (p + j * classes, classes) == t[j];
+            value = (double) correct / per_sample;
+            break;
+          }
+        case WEFT_METRIC_MAE:
+          {
+            const float *t = target + (size_t) b * width;
+            double s = 0.0;
+            for (int i = 0; i < width; i++)
+              s += fabs ((double) p[i] - (double) t[i]);
+            value = s / width;
+            break;
+          }
+        case WEFT_METRIC_NONE:
+        case WEFT_METRIC_COUNT:
+        default:
+          return NAN;
+        }
+      total += value;
+    }
+  return total;
+}

@@ -45,6 +45,9 @@ WeftLoss    weft_loss_from_name   (const char *name);  /* also accepts Keras ali
 WeftMetric  weft_metric_from_name (const char *name);  /* "accuracy", "acc", "mae"...; -1 */
 /* The accuracy variant "accuracy" means for this loss, as Keras resolves it. */
 WeftMetric  weft_metric_for_loss  (WeftLoss loss);
+/* Like weft_metric_from_name, but "accuracy"/"acc" resolve through weft_metric_for_loss
+ * (weft_metric_from_name alone maps them to categorical accuracy, Keras' fallback). */
+WeftMetric  weft_metric_from_name_for_loss (const char *name, WeftLoss loss);
 
 /* Target floats per sample for a prediction of `width` floats with `classes` on the last axis. */
 int   weft_loss_target_width (WeftLoss loss, int width, int classes);
