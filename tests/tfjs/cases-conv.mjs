@@ -49,9 +49,17 @@ export const cases = [
     layer: (tf) => tf.layers.depthwiseConv2d({ kernelSize: [3, 2], depthMultiplier: 3,
                                                strides: 2, padding: 'same',
                                                activation: 'elu' }) },
+  // The tfjs 4.22 DepthwiseConv2D layer ignores dilation_rate (a TODO in its call());
+  // Keras applies it, so the expected output comes from the tfjs op, which does.
   { name: 'depthwise-dilation', inputShape: [8, 7, 2],
     layer: (tf) => tf.layers.depthwiseConv2d({ kernelSize: 3, dilationRate: 2,
-                                               padding: 'same', useBias: false }) },
+                                               padding: 'same', useBias: false }),
+    reference: (tf, [x], w) => tf.depthwiseConv2d(x, w.depthwise_kernel, 1, 'same', 'NHWC', 2) },
+  { name: 'depthwise-dilation-valid-mult2-bias', inputShape: [7, 8, 2],
+    layer: (tf) => tf.layers.depthwiseConv2d({ kernelSize: [2, 3], dilationRate: [3, 2],
+                                               depthMultiplier: 2, activation: 'tanh' }),
+    reference: (tf, [x], w) => tf.tanh(tf.add(
+      tf.depthwiseConv2d(x, w.depthwise_kernel, 1, 'valid', 'NHWC', [3, 2]), w.bias)) },
   // Conv2DTranspose
   { name: 'transpose-valid', inputShape: [4, 3, 2],
     layer: (tf) => tf.layers.conv2dTranspose({ filters: 3, kernelSize: 3 }) },

@@ -9,7 +9,11 @@
 //     batch,                      // default 2
 //     weight: (name, shape, rand) => number[],  // optional; default uniform [-0.5, 0.5)
 //     input: (index, shape, rand) => number[],  // optional; default uniform [-1, 1)
-//     training }                  // optional: run the layer with training = true
+//     training,                   // optional: run the layer with training = true
+//     reference: (tf, inputs, weights) => tensor }
+//                                 // optional: compute the expected output with tfjs ops
+//                                 // instead of the layer, where the tfjs layer is known to
+//                                 // deviate from Keras (weights: {name: tensor})
 // `rand()` is a generator seeded from the case name, so each file is reproducible alone.
 //
 // Each JSON: { name, family, tfjs_version, class_name, config (as tfjs serialises it,
@@ -90,7 +94,10 @@ function runCase(family, c) {
   });
   const inputTensors = inputData.map((d) => tf.tensor(d.values, d.shape));
   let result;
-  if (c.training) {
+  if (c.reference) {
+    const byName = Object.fromEntries(weights.map((w) => [w.name, tf.tensor(w.values, w.shape)]));
+    result = c.reference(tf, inputTensors, byName);
+  } else if (c.training) {
     result = layer.apply(inputTensors.length === 1 ? inputTensors[0] : inputTensors,
                          { training: true });
   } else {
@@ -112,33 +119,54 @@ function runCase(family, c) {
 }
 
 const outDir = process.argv[2];
+const onlyFamilies = process.argv.slice(3);
 if (!outDir) {
-  console.error('usage: node make-reference.mjs OUTDIR');
+  console.error('usage: node make-reference.mjs OUTDIR [FAMILY...]  (FAMILY: conv for cases-conv.mjs)');
   process.exit(2);
 }
 fs.mkdirSync(outDir, { recursive: true });
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const modules = fs.readdirSync(here).filter((f) => /^cases-.+\.mjs$/.test(f)).sort();
+const modules = fs.readdirSync(here).filter((f) => /^cases-.+\.mjs$/.test(f)).sort()
+  .filter((f) => onlyFamilies.length === 0
+          || onlyFamilies.includes(f.replace(/^cases-/, '').replace(/\.mjs$/, '')));
 if (modules.length === 0) {
   console.error(`make-reference: no cases-*.mjs modules in ${here}`);
   process.exit(1);
 }
 
+// A broken case is reported and the others are still written; the exit status says so.
 let written = 0;
+const failed = [];
 for (const file of modules) {
   const family = file.replace(/^cases-/, '').replace(/\.mjs$/, '');
-  const mod = await import(pathToFileURL(path.join(here, file)).href);
-  if (!Array.isArray(mod.cases))
-    throw new Error(`${file} must export an array named 'cases'`);
+  let mod;
+  try {
+    mod = await import(pathToFileURL(path.join(here, file)).href);
+    if (!Array.isArray(mod.cases))
+      throw new Error(`${file} must export an array named 'cases'`);
+  } catch (e) {
+    console.error(`make-reference: ${file}: ${e.stack ?? e}`);
+    failed.push(file);
+    continue;
+  }
   const seen = new Set();
   for (const c of mod.cases) {
-    if (seen.has(c.name))
-      throw new Error(`${file}: duplicate case name ${c.name}`);
-    seen.add(c.name);
-    const json = tf.tidy(() => runCase(family, c));
-    fs.writeFileSync(path.join(outDir, `${family}-${c.name}.json`), JSON.stringify(json));
-    written++;
+    try {
+      if (seen.has(c.name))
+        throw new Error(`duplicate case name ${c.name}`);
+      seen.add(c.name);
+      const json = tf.tidy(() => runCase(family, c));
+      fs.writeFileSync(path.join(outDir, `${family}-${c.name}.json`), JSON.stringify(json));
+      written++;
+    } catch (e) {
+      console.error(`make-reference: ${file} case ${c.name}: ${e.stack ?? e}`);
+      failed.push(`${family}/${c.name}`);
+    }
   }
 }
 console.log(`make-reference: wrote ${written} cases from ${modules.length} modules to ${outDir}`);
+if (failed.length > 0) {
+  console.error(`make-reference: ${failed.length} failed: ${failed.join(', ')}`);
+  process.exit(1);
+}
