@@ -151,7 +151,8 @@ weft_graph_summary (WeftGraph *graph, WeftId model, char *buf, size_t len)
         }
       int64_t tr = 0, ntr = 0;
       weft_graph_count_params (graph, callee, &tr, &ntr);
-      format_count (tr + ntr, params, sizeof params);
+      /* rows print plain numbers, the totals group digits: as Keras 2 does */
+      snprintf (params, sizeof params, "%lld", (long long) (tr + ntr));
       /* every call of this callee inside the model */
       size_t cl = 0;
       cl += (size_t) snprintf (conn + cl, sizeof conn - cl, "[");
