@@ -1019,6 +1019,31 @@ test_dot_forward (void)
   call_forward (&c, false);
   assert_floats (c.out, (const double[]) { 5, 11 }, 2);
   call_clear (&c);
+
+  /* The next two were also checked against TensorFlow.js 4.22's Dot layer. */
+  static const float x12[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+  static const float y12[] = { 1, 0, -1, 2, 1, 0, 3, 1, 1, -2, 0, 1 };
+  /* (None, 4, 3) · (None, 2, 4) on axes (1, 2): x^T y^T, (None, 3, 2). */
+  in[0] = weft_shape_make (2, 4, 3);
+  in[1] = weft_shape_make (2, 2, 4);
+  init_call (&c, "Dot", "axes=1,2", in, 2, 1);
+  memcpy (c.x[0], x12, 12 * sizeof (float));
+  memcpy (c.x[1], y12, 8 * sizeof (float));
+  call_forward (&c, false);
+  assert_floats (c.out, (const double[]) { 14, 32, 16, 37, 18, 42 }, 6);
+  call_clear (&c);
+
+  /* (None, 3, 2) · (None, 3, 4) on axes 1, normalised: cosines of columns, (None, 2, 4). */
+  in[0] = weft_shape_make (2, 3, 2);
+  in[1] = weft_shape_make (2, 3, 4);
+  init_call (&c, "Dot", "axes=1 normalize=1", in, 2, 1);
+  memcpy (c.x[0], x12, 6 * sizeof (float));
+  memcpy (c.x[1], y12, 12 * sizeof (float));
+  call_forward (&c, false);
+  assert_floats (c.out, (const double[]) { 0.8783100657, -0.8451542547, 0.4276179871, 0.6900655593,
+                                           0.9258200998, -0.8017837257, 0.4225771274, 0.7637626158 },
+                 8);
+  call_clear (&c);
 }
 
 static void
