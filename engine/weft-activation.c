@@ -43,6 +43,7 @@ softmax_rows (const float *x, float *y, size_t n, int width)
   size_t w = width > 0 ? (size_t) width : n;
   if (w == 0)
     return;
+  WEFT_CHECK (n % w == 0);
   for (size_t r = 0; r + w <= n; r += w)
     {
       const float *xr = x + r;
@@ -203,6 +204,7 @@ weft_activation_backward (WeftActivation act, const float *x, const float *y,
       size_t w = width > 0 ? (size_t) width : n;
       if (w == 0)
         return;
+      WEFT_CHECK (n % w == 0);
       for (size_t r = 0; r + w <= n; r += w)
         {
           double dot = 0.0;
@@ -233,6 +235,7 @@ weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y
       size_t w = width > 0 ? (size_t) width : n;
       if (w == 0)
         return;
+      WEFT_CHECK (n % w == 0);
       for (size_t r = 0; r + w <= n; r += w)
         {
           double dot = 0.0;

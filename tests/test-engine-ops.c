@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "weft-activation.h"
+#include "weft-blas.h"
 #include "weft-op.h"
 
 #include "ops-gradcheck.h"
@@ -30,6 +31,7 @@
 #define CANARY           (-7777.25f)
 #define FORWARD_TOL      1e-5   /* forward references, relative to max(1, |expected|) */
 #define MAX_PARAMS       32
+#define PERF_MIN_RATIO   0.6    /* Dense forward+backward vs its three bare sgemm calls */
 
 typedef struct
 {
@@ -1246,6 +1248,48 @@ test_invalid_configs_are_explained (void)
   g_assert_false (weft_op_check_value (&dense->params[1], &bad, why, sizeof why));
 }
 
+/* Only with -m perf: Dense (relu, bias) against the three sgemm calls it is made of. */
+static void
+test_dense_throughput (void)
+{
+  enum { B = 256, IN = 1024, U = 1024, REPS = 10 };
+  WeftShape in = weft_shape_make (1, IN);
+  Call c;
+  double t_dense = G_MAXDOUBLE, t_gemm = G_MAXDOUBLE;
+
+  init_call (&c, "Dense", "units=1024 activation=relu", &in, 1, B);
+  for (size_t i = 0; i < c.n_x[0]; i++)
+    c.x[0][i] = (float) (i % 13) * 0.1f - 0.6f;
+  for (size_t i = 0; i < c.n_wt[0]; i++)
+    c.w[0][i] = (float) (i % 7) * 0.01f - 0.03f;
+  fill (c.dout, c.n_out, 0.01f);
+  for (int round = 0; round < 3; round++)
+    {
+      g_test_timer_start ();
+      for (int r = 0; r < REPS; r++)
+        {
+          WeftOpCtx ctx = call_ctx (&c, true, true, true);
+          c.op->forward (&ctx);
+          c.op->backward (&ctx);
+        }
+      t_dense = MIN (t_dense, g_test_timer_elapsed () / REPS);
+      g_test_timer_start ();
+      for (int r = 0; r < REPS; r++)
+        {
+          weft_sgemm (false, false, B, U, IN, 1, c.x[0], IN, c.w[0], U, 0, c.out, U);
+          weft_sgemm (true, false, IN, U, B, 1, c.x[0], IN, c.dout, U, 1, c.dw[0], U);
+          weft_sgemm (false, true, B, IN, U, 1, c.dout, U, c.w[0], U, 1, c.dx[0], IN);
+        }
+      t_gemm = MIN (t_gemm, g_test_timer_elapsed () / REPS);
+    }
+  double gflops = 3 * 2.0 * B * IN * U / t_dense * 1e-9;
+  g_test_minimized_result (t_dense, "Dense %dx%d->%d forward+backward: %.3f ms, %.1f GFLOP/s, "
+                           "%.0f%% of bare sgemm (%s)", B, IN, U, t_dense * 1e3, gflops,
+                           100 * t_gemm / t_dense, weft_blas_core_name ());
+  g_assert_cmpfloat (t_gemm / t_dense, >=, PERF_MIN_RATIO);
+  call_clear (&c);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1280,6 +1324,9 @@ main (int argc, char **argv)
                    test_concatenate_explains_spatial_mismatch);
   g_test_add_func ("/engine/ops/config/invalid-values-are-explained",
                    test_invalid_configs_are_explained);
+
+  if (g_test_perf ())
+    g_test_add_func ("/engine/ops/Dense/perf/reaches-sgemm-throughput", test_dense_throughput);
 
   for (size_t t = 0; t < G_N_ELEMENTS (case_tables); t++)
     for (const WeftOpCase *oc = case_tables[t].rows; oc->op != NULL; oc++)
