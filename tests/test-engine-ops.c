@@ -1113,6 +1113,16 @@ test_dropout_inference_and_training (void)
   call_backward (&c, true, true, true);
   for (size_t i = 0; i < c.n_out; i++)
     g_assert_cmpfloat_with_epsilon (c.dx[0][i], c.out[i] == 0.0f ? 0.0f : 1.0f / 0.6f, 1e-5);
+  /* Backward follows the forward it belongs to, whatever its own training flag says. */
+  fill (c.dx[0], c.n_x[0], 0.0f);
+  call_backward (&c, false, true, true);
+  for (size_t i = 0; i < c.n_out; i++)
+    g_assert_cmpfloat_with_epsilon (c.dx[0][i], c.out[i] == 0.0f ? 0.0f : 1.0f / 0.6f, 1e-5);
+  call_forward (&c, false);
+  fill (c.dx[0], c.n_x[0], 0.0f);
+  call_backward (&c, true, true, true);
+  for (size_t i = 0; i < c.n_out; i++)
+    g_assert_cmpfloat (c.dx[0][i], ==, 1.0f);
   call_check_guards (&c);
   call_clear (&c);
 }

@@ -330,10 +330,12 @@ dropout_infer (const WeftOpArgs *args, WeftShape *out, char *why, size_t why_len
   return same_shape_infer (args, out, "Dropout", why, why_len);
 }
 
+/* aux[0] records whether the last forward dropped anything (backward may run with another
+ * training flag than the forward it follows); the mask follows. */
 static size_t
 dropout_aux_size (const WeftOpArgs *args, int batch)
 {
-  return (size_t) batch * shape_size (&args->in[0]);
+  return 1 + (size_t) batch * shape_size (&args->in[0]);
 }
 
 static bool
@@ -348,6 +350,7 @@ dropout_forward (const WeftOpCtx *ctx)
   size_t n = (size_t) ctx->batch * shape_size (&ctx->out_shape);
   const float *x = ctx->in[0];
   float *y = ctx->out;
+  ctx->aux[0] = dropout_active (ctx) ? 1.0f : 0.0f;
   if (!dropout_active (ctx))
     {
       if (y != x)
@@ -357,7 +360,7 @@ dropout_forward (const WeftOpCtx *ctx)
   WEFT_CHECK (ctx->rng != NULL);
   float rate = weft_cfg_float (ctx->cfg, 0);
   float scale = 1.0f / (1.0f - rate);
-  float *mask = ctx->aux;
+  float *mask = ctx->aux + 1;
   for (size_t i = 0; i < n; i++)
     {
       mask[i] = weft_rng_uniform (ctx->rng) >= rate ? scale : 0.0f;
@@ -372,14 +375,15 @@ dropout_backward (const WeftOpCtx *ctx)
   float *dx = ctx->din[0];
   if (dx == NULL)
     return;
-  if (!dropout_active (ctx))
+  if (ctx->aux[0] == 0.0f)
     {
       for (size_t i = 0; i < n; i++)
         dx[i] += ctx->dout[i];
       return;
     }
+  const float *mask = ctx->aux + 1;
   for (size_t i = 0; i < n; i++)
-    dx[i] += ctx->dout[i] * ctx->aux[i];
+    dx[i] += ctx->dout[i] * mask[i];
 }
 
 static const WeftOpDesc dropout_op = {
