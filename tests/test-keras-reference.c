@@ -21,11 +21,39 @@
 
 static char *reference_dir;
 
-/* Config keys that carry no meaning for a forward pass with given weights. Keys ending in
- * _initializer are ignored too; _regularizer and _constraint keys must be null. */
+/* Config keys that carry no meaning for a forward pass with given weights, when the op has no
+ * param of that name (unroll and implementation change how, not what, a recurrent layer
+ * computes; unit_forget_bias only initialises; shapes come from the case's inputs). Keys
+ * ending in _initializer are ignored too; _regularizer and _constraint keys must be null. */
 static const char *const ignored_keys[] = {
-  "name", "trainable", "dtype", "batch_input_shape", "batch_size", "input_shape", NULL
+  "name", "trainable", "dtype", "batch_input_shape", "batch_size", "input_shape",
+  "input_length", "unroll", "implementation", "unit_forget_bias", NULL
 };
+
+/* Keys Weft has no parameter for, accepted only while they hold the value that switches the
+ * feature off ("0", "false" or "null"). */
+static const struct { const char *key; const char *off; } inert_keys[] = {
+  { "dropout", "0" },
+  { "recurrent_dropout", "0" },
+  { "return_state", "false" },
+  { "stateful", "false" },
+  { "mask_zero", "false" },
+  { "mask_zero", "null" },
+};
+
+static gboolean
+node_is (JsonNode *node, const char *literal)
+{
+  if (g_str_equal (literal, "null"))
+    return JSON_NODE_HOLDS_NULL (node);
+  if (!JSON_NODE_HOLDS_VALUE (node))
+    return FALSE;
+  GType t = json_node_get_value_type (node);
+  if (g_str_equal (literal, "false"))
+    return t == G_TYPE_BOOLEAN && !json_node_get_boolean (node);
+  return (t == G_TYPE_INT64 || t == G_TYPE_DOUBLE)
+         && json_node_get_double (node) == g_ascii_strtod (literal, NULL);
+}
 
 /* ---- Mapping a Keras config onto registry params ---- */
 
@@ -81,6 +109,12 @@ map_value (const WeftParamSpec *spec, JsonNode *node, WeftValue *v, GString *err
           v->num = json_node_get_boolean (node) ? 1 : 0;
           return TRUE;
         }
+      /* tfjs writes unset options as null (LSTM unit_forget_bias): off. */
+      if (JSON_NODE_HOLDS_NULL (node))
+        {
+          v->num = 0;
+          return TRUE;
+        }
       break;
     case WEFT_PARAM_CHOICE:
       if (vt == G_TYPE_STRING)
@@ -125,17 +159,51 @@ bad:
   return FALSE;
 }
 
-/* Fills cfg from a Keras config object; FALSE with a reason in err on any key it cannot map. */
+static gboolean map_members (const WeftOpDesc *op, JsonObject *config, WeftValue *cfg,
+                             GString *err);
+
+/* A wrapped layer ({"class_name", "config"} under a CHOICE param such as Bidirectional's
+ * "layer"): the class picks the choice and the inner config maps onto the wrapper's own
+ * params (Weft flattens wrapper and inner settings into one table). */
 static gboolean
-map_config (const WeftOpDesc *op, JsonObject *config, WeftValue *cfg, GString *err)
+map_nested (const WeftOpDesc *op, const WeftParamSpec *spec, JsonObject *inner, WeftValue *v,
+            WeftValue *cfg, GString *err)
 {
-  weft_op_defaults (op, cfg);
+  const char *cls = json_object_get_string_member_with_default (inner, "class_name", NULL);
+  JsonObject *inner_cfg = json_object_get_object_member (inner, "config");
+  if (cls == NULL || inner_cfg == NULL)
+    {
+      g_string_append_printf (err, "%s: %s is an object without class_name/config", op->name,
+                              spec->name);
+      return FALSE;
+    }
+  for (int i = 0; spec->choices[i] != NULL; i++)
+    if (g_str_equal (spec->choices[i], cls))
+      {
+        v->num = i;
+        return map_members (op, inner_cfg, cfg, err);
+      }
+  g_string_append_printf (err, "%s: %s class %s is not one of Weft's choices", op->name,
+                          spec->name, cls);
+  return FALSE;
+}
+
+static gboolean
+map_members (const WeftOpDesc *op, JsonObject *config, WeftValue *cfg, GString *err)
+{
   g_autoptr (GList) members = json_object_get_members (config);
   for (GList *l = members; l != NULL; l = l->next)
     {
       const char *key = l->data;
       JsonNode *node = json_object_get_member (config, key);
       int idx = weft_op_param_index (op, key);
+      if (idx >= 0 && op->params[idx].type == WEFT_PARAM_CHOICE && JSON_NODE_HOLDS_OBJECT (node))
+        {
+          if (!map_nested (op, &op->params[idx], json_node_get_object (node), &cfg[idx], cfg,
+                           err))
+            return FALSE;
+          continue;
+        }
       if (idx >= 0)
         {
           if (!map_value (&op->params[idx], node, &cfg[idx], err))
@@ -162,10 +230,25 @@ map_config (const WeftOpDesc *op, JsonObject *config, WeftValue *cfg, GString *e
       if (g_str_equal (key, "data_format") && JSON_NODE_HOLDS_VALUE (node)
           && g_strcmp0 (json_node_get_string (node), "channels_last") == 0)
         continue;
+      gboolean inert = FALSE;
+      for (guint i = 0; i < G_N_ELEMENTS (inert_keys) && !inert; i++)
+        inert = g_str_equal (inert_keys[i].key, key) && node_is (node, inert_keys[i].off);
+      if (inert)
+        continue;
       g_autofree char *text = json_to_string (node, FALSE);
       g_string_append_printf (err, "unknown %s config key '%s' (value %s)", op->name, key, text);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Fills cfg from a Keras config object; FALSE with a reason in err on any key it cannot map. */
+static gboolean
+map_config (const WeftOpDesc *op, JsonObject *config, WeftValue *cfg, GString *err)
+{
+  weft_op_defaults (op, cfg);
+  if (!map_members (op, config, cfg, err))
+    return FALSE;
   if (op->check != NULL)
     {
       char why[256];
@@ -519,6 +602,8 @@ test_unknown_key_is_refused (void)
     "{\"filters\": 2, \"data_format\": \"channels_first\"}",
     "{\"filters\": 2, \"padding\": \"full\"}",
     "{\"filters\": 2, \"strides\": [2, 2], \"dilation_rate\": [2, 2]}",
+    "{\"filters\": 2, \"dropout\": 0.5}",
+    "{\"filters\": 2, \"stateful\": true}",
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
