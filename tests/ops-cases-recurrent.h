@@ -57,6 +57,8 @@ static const WeftOpCase ops_cases_recurrent[] = {
     "return_sequences=1", 1, { RS2 (3, 2) } },
   { "Bidirectional", "gru-reset-before-mul-sequences", "layer=GRU units=2 reset_after=0 "
     "merge_mode=mul return_sequences=1", 1, { RS2 (3, 2) } },
+  { "Bidirectional", "gru-inner-backwards-sequences", "layer=GRU units=2 go_backwards=1 "
+    "return_sequences=1", 1, { RS2 (3, 2) } },
   { "Bidirectional", "simple-rnn-concat-no-bias", "layer=SimpleRNN units=2 use_bias=0", 1,
     { RS2 (3, 3) } },
 

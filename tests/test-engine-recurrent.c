@@ -258,11 +258,11 @@ ref_cell_run (const RefCell *c, int T, int in, const float *x, const float *W, c
     }
 }
 
-/* Output of one layer for a whole batch, as Keras lays it out. time_order: a go_backwards
- * sequence is put back into time order (Bidirectional's backward layer). */
+/* Output of one layer for a whole batch, as Keras lays it out (returned sequences in the order
+ * of processing). reverse: the returned sequence is reversed (Bidirectional's backward layer). */
 static void
 ref_layer (const RefCell *c, int batch, int T, int in, const float *x, const float *W,
-           const float *U, const float *bias, bool time_order, double *y)
+           const float *U, const float *bias, bool reverse, double *y)
 {
   const int u = c->units;
   g_autofree double *hs = g_new0 (double, (size_t) T * u);
@@ -275,7 +275,7 @@ ref_layer (const RefCell *c, int batch, int T, int in, const float *x, const flo
       else
         for (int s = 0; s < T; s++)
           {
-            int p = time_order && c->go_backwards ? T - 1 - s : s;
+            int p = reverse ? T - 1 - s : s;
             memcpy (y + ((size_t) b * T + p) * u, hs + (size_t) s * u, sizeof (double) * u);
           }
     }
@@ -449,41 +449,43 @@ test_bidirectional_matches_reference (void)
   for (int l = 0; l < 3; l++)
     for (int m = 0; m < 4; m++)
       for (int seq = 0; seq < 2; seq++)
-        {
-          OpRun run;
-          g_autofree char *params = g_strdup_printf (
-            "layer=%s units=%d merge_mode=%s return_sequences=%d reset_after=%d", inner[l], u,
-            modes[m], seq, m % 2);
-          op_run_init (&run, "Bidirectional", params, weft_shape_make (2, T, in), batch);
-          fill_weights (&run, rand);
-          fill_uniform (rand, run.x, run.n_in, -1, 1);
-          op_run_forward (&run, false);
+        for (int gb = 0; gb < 2; gb++)
+          {
+            OpRun run;
+            g_autofree char *params = g_strdup_printf (
+              "layer=%s units=%d merge_mode=%s return_sequences=%d reset_after=%d "
+              "go_backwards=%d", inner[l], u, modes[m], seq, m % 2, gb);
+            op_run_init (&run, "Bidirectional", params, weft_shape_make (2, T, in), batch);
+            fill_weights (&run, rand);
+            fill_uniform (rand, run.x, run.n_in, -1, 1);
+            op_run_forward (&run, false);
 
-          RefCell c = { .kind = l == 0 ? 1 : l == 1 ? 2 : 0, .units = u, .act = WEFT_ACT_TANH,
-                        .rec_act = WEFT_ACT_SIGMOID, .use_bias = true,
-                        .reset_after = m % 2, .return_sequences = seq };
-          size_t n = (size_t) batch * (seq ? T : 1) * u;
-          g_autofree double *yf = g_new0 (double, n);
-          g_autofree double *yb = g_new0 (double, n);
-          g_autofree double *want = g_new0 (double, run.n_out);
-          ref_layer (&c, batch, T, in, run.x, run.w[0], run.w[1], run.w[2], true, yf);
-          c.go_backwards = true;
-          ref_layer (&c, batch, T, in, run.x, run.w[3], run.w[4], run.w[5], true, yb);
-          for (size_t r = 0; r < n / u; r++)
-            for (int j = 0; j < u; j++)
-              {
-                double f = yf[r * u + j], b = yb[r * u + j];
-                if (m == 0)
-                  {
-                    want[r * 2 * u + j] = f;
-                    want[r * 2 * u + u + j] = b;
-                  }
-                else
-                  want[r * u + j] = m == 1 ? f + b : m == 2 ? f * b : 0.5 * (f + b);
-              }
-          assert_close (run.out, want, run.n_out, TOL_REF, params);
-          op_run_clear (&run);
-        }
+            RefCell c = { .kind = l == 0 ? 1 : l == 1 ? 2 : 0, .units = u, .act = WEFT_ACT_TANH,
+                          .rec_act = WEFT_ACT_SIGMOID, .use_bias = true,
+                          .reset_after = m % 2, .return_sequences = seq,
+                          .go_backwards = gb };
+            size_t n = (size_t) batch * (seq ? T : 1) * u;
+            g_autofree double *yf = g_new0 (double, n);
+            g_autofree double *yb = g_new0 (double, n);
+            g_autofree double *want = g_new0 (double, run.n_out);
+            ref_layer (&c, batch, T, in, run.x, run.w[0], run.w[1], run.w[2], false, yf);
+            c.go_backwards = !gb;
+            ref_layer (&c, batch, T, in, run.x, run.w[3], run.w[4], run.w[5], true, yb);
+            for (size_t r = 0; r < n / u; r++)
+              for (int j = 0; j < u; j++)
+                {
+                  double f = yf[r * u + j], b = yb[r * u + j];
+                  if (m == 0)
+                    {
+                      want[r * 2 * u + j] = f;
+                      want[r * 2 * u + u + j] = b;
+                    }
+                  else
+                    want[r * u + j] = m == 1 ? f + b : m == 2 ? f * b : 0.5 * (f + b);
+                }
+            assert_close (run.out, want, run.n_out, TOL_REF, params);
+            op_run_clear (&run);
+          }
   g_rand_free (rand);
 }
 

@@ -363,7 +363,7 @@ static const char *const merge_modes[] = { "concat", "sum", "mul", "ave", NULL }
 enum { MERGE_CONCAT, MERGE_SUM, MERGE_MUL, MERGE_AVE };
 
 enum { BI_LAYER, BI_UNITS, BI_ACTIVATION, BI_REC_ACTIVATION, BI_USE_BIAS,
-       BI_RETURN_SEQUENCES, BI_RESET_AFTER, BI_MERGE_MODE };
+       BI_RETURN_SEQUENCES, BI_RESET_AFTER, BI_MERGE_MODE, BI_GO_BACKWARDS };
 
 static const WeftParamSpec bidir_params[] = {
   { .name = "layer", .type = WEFT_PARAM_CHOICE,
@@ -384,6 +384,10 @@ static const WeftParamSpec bidir_params[] = {
     .help = WEFT_N_("How the forward and backward outputs are combined: concatenated, "
                     "summed, multiplied or averaged."),
     .def = MERGE_CONCAT, .choices = merge_modes, .flags = WEFT_PARAM_KEY },
+  { .name = "go_backwards", .type = WEFT_PARAM_BOOL,
+    .help = WEFT_N_("The wrapped layer's own go_backwards: when set, the forward layer reads "
+                    "the sequence from its end and the backward layer from its start."),
+    .def = 0, .min = 0, .max = 1 },
 };
 
 static WeftRnnCell
@@ -399,7 +403,9 @@ bidir_cell (const WeftValue *cfg, const WeftShape *in, bool backward)
   cell.use_bias = weft_cfg_bool (cfg, BI_USE_BIAS);
   cell.return_sequences = weft_cfg_bool (cfg, BI_RETURN_SEQUENCES);
   cell.reset_after = cell.kind == WEFT_RNN_GRU && weft_cfg_bool (cfg, BI_RESET_AFTER);
-  cell.go_backwards = backward;
+  /* Keras: the backward layer is a copy with go_backwards flipped, and its returned
+   * sequence is reversed along time. */
+  cell.go_backwards = weft_cfg_bool (cfg, BI_GO_BACKWARDS) != backward;
   cell.reverse_output = backward;
   return cell;
 }

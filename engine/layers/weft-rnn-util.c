@@ -157,7 +157,7 @@ time_of (const WeftRnnCell *cell, int s)
 static inline int
 out_pos (const WeftRnnCell *cell, int s)
 {
-  return cell->reverse_output ? time_of (cell, s) : s;
+  return cell->reverse_output ? cell->steps - 1 - s : s;
 }
 
 void

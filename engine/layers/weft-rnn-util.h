@@ -27,8 +27,9 @@ typedef struct
   bool           reset_after;      /* GRU: bias [2, 3u], r applied after h·Uh */
   bool           go_backwards;     /* process time steps T-1 .. 0 */
   bool           return_sequences; /* y [B, T, u] instead of [B, u] */
-  bool           reverse_output;   /* with go_backwards: sequence written in time order
-                                      (Bidirectional's backward layer), else in step order */
+  bool           reverse_output;   /* returned sequence written last step first (Keras
+                                      reverses the backward layer's output in Bidirectional);
+                                      else in processing-step order */
 } WeftRnnCell;
 
 /* Gate blocks per cell: 1 (SimpleRNN), 4 (LSTM), 3 (GRU). */
