@@ -6,10 +6,12 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "weft-npy.h"
 #include "weft-safetensors.h"
+#include "weft-test-graphs.h"
 
 #define FIXTURE_SEED 20240229u
 #define N_FLIPS      3000   /* random byte corruptions per fuzz test */
@@ -308,7 +310,19 @@ test_npy_malformed_prefix (void)
   copy[0] = 0x93;
   copy[6] = 9;
   assert_npy_fails (copy, good->len, WEFT_IO_ERROR_VERSION, "version 9.0");
-  assert_npy_fails (v2_huge, sizeof v2_huge, WEFT_IO_ERROR_TOO_LARGE, "2 GB header");
+  assert_npy_fails (v2_huge, sizeof v2_huge, WEFT_IO_ERROR_FORMAT, "2 GB header, short file");
+  {
+    /* A header inside the data but above the 1 MB cap. */
+    gsize hl = WEFT_NPY_MAX_HEADER + 1;
+    g_autofree guint8 *big = g_malloc0 (12 + hl + 4);
+
+    memcpy (big, v2_huge, 8);
+    for (int i = 0; i < 4; i++)
+      big[8 + i] = (guint8) (hl >> (8 * i));
+    memset (big + 12, ' ', hl);
+    big[12] = '{';
+    assert_npy_fails (big, 12 + hl + 4, WEFT_IO_ERROR_TOO_LARGE, "header above the cap");
+  }
   assert_npy_fails (v2_short, sizeof v2_short, WEFT_IO_ERROR_FORMAT, "v2 without length");
   assert_npy_fails (v1_past, sizeof v1_past, WEFT_IO_ERROR_FORMAT, "header past the end");
 }
@@ -949,15 +963,38 @@ test_safetensors_malformed_lengths (void)
 
   assert_st_fails (NULL, 0, WEFT_IO_ERROR_FORMAT, "empty file");
   assert_st_fails (huge, 7, WEFT_IO_ERROR_FORMAT, "7 bytes");
-  assert_st_fails (huge, sizeof huge, WEFT_IO_ERROR_TOO_LARGE, "2^40 header length");
-  assert_st_fails (max, sizeof max, WEFT_IO_ERROR_TOO_LARGE, "2^64-1 header length");
-  assert_st_fails (over_cap, sizeof over_cap, WEFT_IO_ERROR_TOO_LARGE, "just over 100 MB");
+  assert_st_fails (huge, sizeof huge, WEFT_IO_ERROR_FORMAT, "2^40 header length");
+  assert_st_fails (max, sizeof max, WEFT_IO_ERROR_FORMAT, "2^64-1 header length");
+  assert_st_fails (over_cap, sizeof over_cap, WEFT_IO_ERROR_FORMAT, "100 MB beyond the file");
   assert_st_fails (past, sizeof past, WEFT_IO_ERROR_FORMAT, "header past the end");
 
   for (int i = 0; i < 100000; i++)
     g_string_append_c (deep, '[');
   deep_file = make_st (deep->str, 0);
   assert_st_fails (deep_file->data, deep_file->len, WEFT_IO_ERROR_FORMAT, "deep nesting");
+
+  /* A header within the file but above the cap: a sparse file, so no memory is used. */
+  {
+    g_autofree char *path = tmp_path ("huge-header.safetensors");
+    guint64 hl = WEFT_SAFETENSORS_MAX_HEADER + 1;
+    guint8 prefix[9];
+    FILE *fp = fopen (path, "wb");
+    GError *err = NULL;
+
+    for (int i = 0; i < 8; i++)
+      prefix[i] = (guint8) (hl >> (8 * i));
+    prefix[8] = '{';
+    g_assert_nonnull (fp);
+    g_assert_cmpint (fwrite (prefix, 1, 9, fp), ==, 9);
+    g_assert_cmpint (fseek (fp, (long) (8 + hl + 16 - 1), SEEK_SET), ==, 0);
+    g_assert_cmpint (fputc ('}', fp), ==, '}');
+    g_assert_cmpint (fclose (fp), ==, 0);
+    g_assert_null (weft_tensor_file_read (path, &err));
+    g_assert_error (err, WEFT_IO_ERROR, WEFT_IO_ERROR_TOO_LARGE);
+    g_test_message ("  -> %s", err->message);
+    g_error_free (err);
+    g_unlink (path);
+  }
 
   /* An empty header is a valid file with no tensors. */
   f = weft_tensor_file_read_data (empty_ok->data, empty_ok->len, &error);
@@ -1023,6 +1060,250 @@ test_safetensors_fuzz_truncation_and_corruption (void)
   g_rand_free (rand);
 }
 
+/* ---------------------------------------------------------------- graph level */
+
+#define INIT_SEED_A 7
+#define INIT_SEED_B 99
+
+/* Number of weight tensors with data over all layers, and whether every one of them has
+ * the same data in both graphs (matched by layer name). */
+static int
+count_weights (const WeftGraph *g)
+{
+  int total = 0;
+
+  for (int i = 0; i < weft_graph_n_layers (g); i++)
+    {
+      int n = 0;
+      const WeftWeight *w = weft_graph_layer_weights (g, weft_graph_layer_at (g, i), &n);
+      for (int j = 0; j < n; j++)
+        total += w[j].data != NULL;
+    }
+  return total;
+}
+
+static gboolean
+same_weights (const WeftGraph *a, const WeftGraph *b)
+{
+  for (int i = 0; i < weft_graph_n_layers (a); i++)
+    {
+      WeftId la = weft_graph_layer_at (a, i);
+      WeftId lb = weft_graph_find (b, weft_graph_get_name (a, la));
+      int na = 0, nb = 0;
+      const WeftWeight *wa = weft_graph_layer_weights (a, la, &na);
+      const WeftWeight *wb;
+
+      if (lb == WEFT_ID_NONE)
+        return FALSE;
+      wb = weft_graph_layer_weights (b, lb, &nb);
+      if (na != nb)
+        return FALSE;
+      for (int j = 0; j < na; j++)
+        {
+          int64_t n = weft_shape_size (&wa[j].spec.shape);
+          if (!weft_shape_equal (&wa[j].spec.shape, &wb[j].spec.shape) ||
+              wa[j].data == NULL || wb[j].data == NULL ||
+              memcmp (wa[j].data, wb[j].data, (size_t) n * sizeof (float)) != 0)
+            return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static WeftGraph *
+initialised (WeftGraph *g, uint64_t seed)
+{
+  g_assert_cmpint (weft_graph_analyse (g), ==, 0);
+  weft_graph_init_weights (g, seed);
+  return g;
+}
+
+static void
+test_graph_save_load_round_trip (void)
+{
+  g_autofree char *path = tmp_path ("three-heads.safetensors");
+  g_autofree char *path2 = tmp_path ("three-heads-again.safetensors");
+  WeftGraph *a = initialised (tg_three_heads (), INIT_SEED_A);
+  WeftGraph *b = initialised (tg_three_heads (), INIT_SEED_B);
+  g_autoptr (WeftTensorFile) f = NULL;
+  g_autoptr (GError) error = NULL;
+  char sha[65], sha2[65], sha_file[65];
+  int64_t dims[WEFT_TENSOR_MAX_RANK];
+  int rank;
+
+  g_assert_false (same_weights (a, b));
+  g_assert_true (weft_safetensors_save_graph (a, path, sha, &error));
+  g_assert_no_error (error);
+  g_assert_true (weft_file_sha256 (path, sha_file, &error));
+  g_assert_cmpstr (sha, ==, sha_file);
+  /* Saving the same weights again gives the same bytes. */
+  g_assert_true (weft_safetensors_save_graph (a, path2, sha2, &error));
+  g_assert_cmpstr (sha, ==, sha2);
+
+  f = weft_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  /* 5 Dense layers x (kernel, bias); Input and Concatenate have none. */
+  g_assert_cmpint (weft_tensor_file_n (f), ==, 10);
+  g_assert_cmpint (weft_tensor_file_n (f), ==, count_weights (a));
+  for (int i = 1; i < weft_tensor_file_n (f); i++)
+    g_assert_cmpint (strcmp (weft_tensor_file_name (f, i - 1), weft_tensor_file_name (f, i)),
+                     <, 0);
+  g_assert_nonnull (weft_tensor_file_get (f, "trunk_1/kernel", &rank, dims));
+  g_assert_cmpint (rank, ==, 2);
+  g_assert_cmpint (dims[0], ==, 32);   /* Keras Dense kernel [in, out] */
+  g_assert_cmpint (dims[1], ==, 64);
+  g_assert_nonnull (weft_tensor_file_get (f, "gender/bias", &rank, dims));
+  g_assert_cmpint (rank, ==, 1);
+  g_assert_cmpint (dims[0], ==, 1);
+  g_assert_cmpstr (weft_tensor_file_get_metadata (f, "format"), ==, "weft");
+
+  g_assert_true (weft_safetensors_load_graph (b, path, sha, &error));
+  g_assert_no_error (error);
+  g_assert_true (same_weights (a, b));
+  /* Upper-case checksums are accepted too. */
+  {
+    g_autofree char *upper = g_ascii_strup (sha, -1);
+    g_assert_true (weft_safetensors_load_graph (b, path, upper, &error));
+    g_assert_no_error (error);
+  }
+  weft_graph_free (a);
+  weft_graph_free (b);
+}
+
+static void
+test_graph_shared_layer_saved_once (void)
+{
+  g_autofree char *path = tmp_path ("shared.safetensors");
+  WeftGraph *g = weft_graph_new ();
+  WeftId m = weft_graph_add_model (g, "siamese", NULL);
+  WeftId x1 = tg_input1 (g, m, "left", 5);
+  WeftId x2 = tg_input1 (g, m, "right", 5);
+  WeftId enc;
+  WeftId e1 = tg_dense (g, m, "encoder", 4, "tanh", x1, &enc);
+  WeftId e2 = tg_call (g, m, enc, 1, &x2);
+  WeftId both[2] = { e1, e2 };
+  WeftId y = tg_dense (g, m, "score", 1, "sigmoid",
+                       tg_merge (g, m, "Concatenate", "pair", 2, both), NULL);
+  g_autoptr (WeftTensorFile) f = NULL;
+  g_autoptr (GError) error = NULL;
+  WeftGraph *copy;
+
+  tg_head (g, m, y, WEFT_LOSS_BINARY_CROSSENTROPY, 1.0f, WEFT_METRIC_NONE);
+  initialised (g, INIT_SEED_A);
+  g_assert_true (weft_safetensors_save_graph (g, path, NULL, &error));
+  g_assert_no_error (error);
+  f = weft_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (weft_tensor_file_n (f), ==, 4);
+  g_assert_cmpstr (weft_tensor_file_name (f, 0), ==, "encoder/bias");
+  g_assert_cmpstr (weft_tensor_file_name (f, 1), ==, "encoder/kernel");
+  g_assert_cmpstr (weft_tensor_file_name (f, 2), ==, "score/bias");
+  g_assert_cmpstr (weft_tensor_file_name (f, 3), ==, "score/kernel");
+
+  copy = weft_graph_dup (g);
+  weft_graph_reset_weights (copy);
+  g_assert_cmpint (count_weights (copy), ==, 0);
+  g_assert_true (weft_safetensors_load_graph (copy, path, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (same_weights (g, copy));
+  weft_graph_free (copy);
+  weft_graph_free (g);
+}
+
+/* The graph keeps its weights when a load fails: compared against a copy taken before. */
+static void
+assert_load_fails_unchanged (WeftGraph *g, const char *path, const char *sha,
+                             const char *needle1, const char *needle2)
+{
+  WeftGraph *before = weft_graph_dup (g);
+  GError *error = NULL;
+
+  g_assert_false (weft_safetensors_load_graph (g, path, sha, &error));
+  g_assert_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH);
+  g_test_message ("%s", error->message);
+  if (needle1 != NULL)
+    g_assert_nonnull (strstr (error->message, needle1));
+  if (needle2 != NULL)
+    g_assert_nonnull (strstr (error->message, needle2));
+  g_error_free (error);
+  g_assert_true (same_weights (before, g));
+  weft_graph_free (before);
+}
+
+static void
+test_graph_load_mismatches_leave_graph_unchanged (void)
+{
+  g_autofree char *path = tmp_path ("mlp.safetensors");
+  g_autofree char *extra_path = tmp_path ("mlp-extra.safetensors");
+  g_autofree char *missing_path = tmp_path ("mlp-missing.safetensors");
+  WeftGraph *src = initialised (tg_mlp (), INIT_SEED_A);
+  WeftGraph *dst = initialised (tg_mlp (), INIT_SEED_B);
+  g_autoptr (WeftTensorFile) f = NULL;
+  g_autoptr (WeftTensorFile) extra = weft_tensor_file_new ();
+  g_autoptr (WeftTensorFile) missing = weft_tensor_file_new ();
+  g_autoptr (GError) error = NULL;
+  char sha[65];
+  const char *wrong_sha = "0000000000000000000000000000000000000000000000000000000000000000";
+  float ghost[3] = { 1, 2, 3 };
+  int64_t ghost_dims[1] = { 3 };
+
+  g_assert_true (weft_safetensors_save_graph (src, path, sha, &error));
+  g_assert_no_error (error);
+
+  /* Checksum. */
+  assert_load_fails_unchanged (dst, path, wrong_sha, "checksum", sha);
+
+  /* A tensor naming no weight, and a weight missing from the file. */
+  f = weft_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < weft_tensor_file_n (f); i++)
+    {
+      const char *name = weft_tensor_file_name (f, i);
+      int64_t dims[WEFT_TENSOR_MAX_RANK];
+      int rank;
+      const float *data = weft_tensor_file_get (f, name, &rank, dims);
+
+      g_assert_true (weft_tensor_file_add (extra, name, rank, dims, data, &error));
+      if (strcmp (name, "digit/bias") != 0)
+        g_assert_true (weft_tensor_file_add (missing, name, rank, dims, data, &error));
+    }
+  g_assert_true (weft_tensor_file_add (extra, "ghost/kernel", 1, ghost_dims, ghost, &error));
+  g_assert_true (weft_tensor_file_write (extra, extra_path, NULL, &error));
+  g_assert_true (weft_tensor_file_write (missing, missing_path, NULL, &error));
+  g_assert_no_error (error);
+  assert_load_fails_unchanged (dst, extra_path, NULL, "ghost/kernel", "no layer");
+  assert_load_fails_unchanged (dst, missing_path, NULL, "digit/bias", "missing");
+
+  /* A shape mismatch names the tensor and both shapes: hidden_2 narrowed to 16 units. */
+  {
+    WeftValue v = { .num = 16 };
+    WeftError werr = { 0 };
+
+    g_assert_true (weft_graph_layer_set_param (dst, weft_graph_find (dst, "hidden_2"), "units",
+                                               &v, &werr));
+    initialised (dst, INIT_SEED_B);
+    assert_load_fails_unchanged (dst, path, NULL, "hidden_2/kernel", "[32, 32]");
+    assert_load_fails_unchanged (dst, path, NULL, "[32, 16]", NULL);
+  }
+
+  /* Not a safetensors file at all. */
+  {
+    g_autofree char *junk = tmp_path ("junk.safetensors");
+    WeftGraph *before = weft_graph_dup (dst);
+    GError *err = NULL;
+
+    g_assert_true (g_file_set_contents (junk, "not weights", -1, NULL));
+    g_assert_false (weft_safetensors_load_graph (dst, junk, NULL, &err));
+    g_assert_error (err, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT);
+    g_assert_nonnull (strstr (err->message, "junk.safetensors"));
+    g_error_free (err);
+    g_assert_true (same_weights (before, dst));
+    weft_graph_free (before);
+  }
+  weft_graph_free (src);
+  weft_graph_free (dst);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1062,6 +1343,12 @@ main (int argc, char **argv)
                    test_safetensors_malformed_lengths);
   g_test_add_func ("/io/safetensors/malformed/truncation-and-corruption-never-crash",
                    test_safetensors_fuzz_truncation_and_corruption);
+  g_test_add_func ("/io/safetensors/graph/save-load-round-trip-with-checksum",
+                   test_graph_save_load_round_trip);
+  g_test_add_func ("/io/safetensors/graph/shared-layer-saved-once",
+                   test_graph_shared_layer_saved_once);
+  g_test_add_func ("/io/safetensors/graph/mismatches-leave-graph-unchanged",
+                   test_graph_load_mismatches_leave_graph_unchanged);
 
   rc = g_test_run ();
   {

@@ -413,18 +413,18 @@ weft_npy_read_data (const guint8 *data, gsize len, WeftNpyArray *out, GError **e
                    data[7]);
       return FALSE;
     }
-  if (header_len > WEFT_NPY_MAX_HEADER)
-    {
-      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_TOO_LARGE,
-                   "NPY header length %" G_GUINT64_FORMAT " is above the limit of %d bytes",
-                   header_len, WEFT_NPY_MAX_HEADER);
-      return FALSE;
-    }
   if (header_len > len - start)
     {
       g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
                    "NPY header length %" G_GUINT64_FORMAT " runs past the end of the data "
                    "(%" G_GSIZE_FORMAT " bytes): truncated file", header_len, len);
+      return FALSE;
+    }
+  if (header_len > WEFT_NPY_MAX_HEADER)
+    {
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_TOO_LARGE,
+                   "NPY header length %" G_GUINT64_FORMAT " is above the limit of %d bytes",
+                   header_len, WEFT_NPY_MAX_HEADER);
       return FALSE;
     }
   if (!parse_header ((const char *) data + start, (gsize) header_len, &h, error))

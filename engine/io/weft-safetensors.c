@@ -559,19 +559,22 @@ weft_tensor_file_read_data (const guint8 *data, gsize len, GError **error)
       return NULL;
     }
   header_len = load_le (data, 8);
+  /* Past the end first: a text file read as safetensors has an absurd "length" too, and is
+   * better described as not a safetensors file than as too large. */
+  if (header_len > len - 8)
+    {
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
+                   "Not a safetensors file, or a truncated one: the header length %"
+                   G_GUINT64_FORMAT " runs past the end of the file (%" G_GSIZE_FORMAT
+                   " bytes)",
+                   header_len, len);
+      return NULL;
+    }
   if (header_len > WEFT_SAFETENSORS_MAX_HEADER)
     {
       g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_TOO_LARGE,
                    "Safetensors header length %" G_GUINT64_FORMAT " is above the limit of %d "
                    "bytes", header_len, WEFT_SAFETENSORS_MAX_HEADER);
-      return NULL;
-    }
-  if (header_len > len - 8)
-    {
-      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                   "Safetensors header length %" G_GUINT64_FORMAT " runs past the end of the "
-                   "file (%" G_GSIZE_FORMAT " bytes): truncated or not a safetensors file",
-                   header_len, len);
       return NULL;
     }
   if (header_len < 2)
