@@ -117,7 +117,7 @@ kernel_sum_squares (const float *restrict g, size_t n)
   return sum;
 }
 
-/* p -= lr * g */
+/* p -= lr * g (callers fold the global clipping factor into lr) */
 static void
 kernel_sgd (float *restrict p, const float *restrict g, size_t n, float lr)
 {
@@ -181,16 +181,17 @@ kernel_decay (float *restrict p, size_t n, float f)
     p[i] -= f * p[i];
 }
 
-/* m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2); p -= lr_t * m / (sqrt(v) + eps) */
+/* with g = gs * grad: m += (g - m)(1 - b1); v += (g^2 - v)(1 - b2);
+ * p -= lr_t * m / (sqrt(v) + eps) */
 static void
-kernel_adam (float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
-             size_t n, float lr_t, float b1, float b2, float eps)
+kernel_adam (float *restrict p, const float *restrict grad, float *restrict m,
+             float *restrict v, size_t n, float gs, float lr_t, float b1, float b2, float eps)
 {
   const float c1 = 1.0f - b1, c2 = 1.0f - b2;
   size_t i = 0;
   for (; i + 4 <= n; i += 4)
     {
-      WeftVec4 gv = vec_load (g + i);
+      WeftVec4 gv = gs * vec_load (grad + i);
       WeftVec4 mv = vec_load (m + i);
       WeftVec4 vv = vec_load (v + i);
       mv += (gv - mv) * c1;
@@ -201,24 +202,25 @@ kernel_adam (float *restrict p, const float *restrict g, float *restrict m, floa
     }
   for (; i < n; i++)
     {
-      float gi = g[i];
+      float gi = gs * grad[i];
       m[i] += (gi - m[i]) * c1;
       v[i] += (gi * gi - v[i]) * c2;
       p[i] -= lr_t * m[i] / (sqrtf (v[i]) + eps);
     }
 }
 
-/* v = rho*v + (1-rho) g^2; step = lr*g / (sqrt(v) + eps);
+/* with g = gs * grad: v = rho*v + (1-rho) g^2; step = lr*g / (sqrt(v) + eps);
  * without momentum p -= step, with it m = mu*m + step; p -= m */
 static void
-kernel_rmsprop (float *restrict p, const float *restrict g, float *restrict v,
-                float *restrict m, size_t n, float lr, float rho, float eps, float mu)
+kernel_rmsprop (float *restrict p, const float *restrict grad, float *restrict v,
+                float *restrict m, size_t n, float gs, float lr, float rho, float eps,
+                float mu)
 {
   const float c = 1.0f - rho;
   size_t i = 0;
   for (; i + 4 <= n; i += 4)
     {
-      WeftVec4 gv = vec_load (g + i);
+      WeftVec4 gv = gs * vec_load (grad + i);
       WeftVec4 vv = rho * vec_load (v + i) + c * gv * gv;
       vec_store (v + i, vv);
       WeftVec4 step = lr * gv / (vec_sqrt (vv) + eps);
@@ -231,9 +233,10 @@ kernel_rmsprop (float *restrict p, const float *restrict g, float *restrict v,
     }
   for (; i < n; i++)
     {
-      float vi = rho * v[i] + c * g[i] * g[i];
+      float gi = gs * grad[i];
+      float vi = rho * v[i] + c * gi * gi;
       v[i] = vi;
-      float step = lr * g[i] / (sqrtf (vi) + eps);
+      float step = lr * gi / (sqrtf (vi) + eps);
       if (m != NULL)
         {
           step = mu * m[i] + step;
@@ -356,38 +359,38 @@ weft_optim_state (WeftOptim *optim)
   return optim->state;
 }
 
-static void
+/* Clips each trainable slice to clipnorm in place, and returns the factor that
+ * global_clipnorm asks for (1 when off); the update kernels apply that factor, which saves
+ * two passes over the gradients. The global norm is the one after per-slice clipping. */
+static float
 clip_gradients (const WeftOptimConfig *c, float *grads, const WeftParamSlice *slices,
                 int n_slices)
 {
-  if (c->clipnorm > 0.0f)
-    for (int s = 0; s < n_slices; s++)
-      {
-        if (!slices[s].trainable)
-          continue;
-        float *g = grads + slices[s].offset;
-        double norm = sqrt (kernel_sum_squares (g, slices[s].count));
-        /* A non-finite norm is left alone so the NaN/Inf reaches the parameters and the
-         * trainer reports it, instead of being hidden by a scale of 0. */
-        if (isfinite (norm) && norm > c->clipnorm)
-          kernel_scale (g, slices[s].count, (float) (c->clipnorm / norm));
-      }
+  if (c->clipnorm <= 0.0f && c->global_clipnorm <= 0.0f)
+    return 1.0f;
 
-  if (c->global_clipnorm > 0.0f)
+  double global_sq = 0.0;
+  for (int s = 0; s < n_slices; s++)
     {
-      double sum = 0.0;
-      for (int s = 0; s < n_slices; s++)
-        if (slices[s].trainable)
-          sum += kernel_sum_squares (grads + slices[s].offset, slices[s].count);
-      double norm = sqrt (sum);
-      if (isfinite (norm) && norm > c->global_clipnorm)
+      if (!slices[s].trainable)
+        continue;
+      float *g = grads + slices[s].offset;
+      double sq = kernel_sum_squares (g, slices[s].count);
+      double norm = sqrt (sq);
+      /* A non-finite norm is left alone so the NaN/Inf reaches the parameters and the
+       * trainer reports it, instead of being hidden by a scale of 0. */
+      if (c->clipnorm > 0.0f && isfinite (norm) && norm > c->clipnorm)
         {
-          float f = (float) (c->global_clipnorm / norm);
-          for (int s = 0; s < n_slices; s++)
-            if (slices[s].trainable)
-              kernel_scale (grads + slices[s].offset, slices[s].count, f);
+          kernel_scale (g, slices[s].count, (float) (c->clipnorm / norm));
+          sq = (double) c->clipnorm * c->clipnorm;
         }
+      global_sq += sq;
     }
+
+  double norm = sqrt (global_sq);
+  if (c->global_clipnorm > 0.0f && isfinite (norm) && norm > c->global_clipnorm)
+    return (float) (c->global_clipnorm / norm);
+  return 1.0f;
 }
 
 void
@@ -401,11 +404,12 @@ weft_optim_step (WeftOptim *optim, float *params, float *grads,
                 && slices[s].count <= optim->n_params - slices[s].offset);
 
   const WeftOptimConfig *c = &optim->config;
-  clip_gradients (c, grads, slices, n_slices);
+  float gs = clip_gradients (c, grads, slices, n_slices);
 
   /* Keras counts from 1 in the bias correction: t = iterations + 1. */
   double t = (double) optim->iterations + 1.0;
   float lr = c->learning_rate;
+  float lr_t = (float) (lr * sqrt (1.0 - pow (c->beta_2, t)) / (1.0 - pow (c->beta_1, t)));
 
   for (int s = 0; s < n_slices; s++)
     {
@@ -420,9 +424,9 @@ weft_optim_step (WeftOptim *optim, float *params, float *grads,
         {
         case WEFT_OPTIM_SGD:
           if (optim->m != NULL)
-            kernel_sgd_momentum (p, g, optim->m + off, n, lr, c->momentum, c->nesterov);
+            kernel_sgd_momentum (p, g, optim->m + off, n, lr * gs, c->momentum, c->nesterov);
           else
-            kernel_sgd (p, g, n, lr);
+            kernel_sgd (p, g, n, lr * gs);
           break;
 
         case WEFT_OPTIM_ADAMW:
@@ -430,17 +434,13 @@ weft_optim_step (WeftOptim *optim, float *params, float *grads,
             kernel_decay (p, n, lr * c->weight_decay);
           /* fall through */
         case WEFT_OPTIM_ADAM:
-          {
-            double b1 = c->beta_1, b2 = c->beta_2;
-            float lr_t = (float) (lr * sqrt (1.0 - pow (b2, t)) / (1.0 - pow (b1, t)));
-            kernel_adam (p, g, optim->m + off, optim->v + off, n, lr_t, c->beta_1,
-                         c->beta_2, c->epsilon);
-            break;
-          }
+          kernel_adam (p, g, optim->m + off, optim->v + off, n, gs, lr_t, c->beta_1,
+                       c->beta_2, c->epsilon);
+          break;
 
         case WEFT_OPTIM_RMSPROP:
           kernel_rmsprop (p, g, optim->v + off, optim->m != NULL ? optim->m + off : NULL, n,
-                          lr, c->rho, c->epsilon, c->momentum);
+                          gs, lr, c->rho, c->epsilon, c->momentum);
           break;
 
         default:

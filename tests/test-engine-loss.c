@@ -625,6 +625,29 @@ ref_rmsprop (const WeftOptimConfig *c, double *p, const double *g, double *m, do
     }
 }
 
+/* Keras' clipping in double: each slice to clipnorm, then all to global_clipnorm. */
+static void
+ref_clip (const WeftOptimConfig *c, double *g, const WeftParamSlice *slices, int n_slices)
+{
+  double global = 0.0;
+  for (int s = 0; s < n_slices; s++)
+    {
+      double sq = 0.0;
+      for (size_t i = slices[s].offset; i < slices[s].offset + slices[s].count; i++)
+        sq += g[i] * g[i];
+      if (c->clipnorm > 0.0f && sqrt (sq) > c->clipnorm)
+        {
+          for (size_t i = slices[s].offset; i < slices[s].offset + slices[s].count; i++)
+            g[i] *= c->clipnorm / sqrt (sq);
+          sq = (double) c->clipnorm * c->clipnorm;
+        }
+      global += sq;
+    }
+  if (c->global_clipnorm > 0.0f && sqrt (global) > c->global_clipnorm)
+    for (int i = 0; i < NP; i++)
+      g[i] *= c->global_clipnorm / sqrt (global);
+}
+
 static void
 check_two_steps (const WeftOptimConfig *config, RefStep ref)
 {
@@ -647,6 +670,7 @@ check_two_steps (const WeftOptimConfig *config, RefStep ref)
           grads[i] = g[i];
         }
       weft_optim_step (optim, params, grads, two_slices, G_N_ELEMENTS (two_slices));
+      ref_clip (config, gd, two_slices, G_N_ELEMENTS (two_slices));
       ref (config, p, gd, m, v, t, NP);
       g_assert_cmpint (weft_optim_iterations (optim), ==, t);
       for (int i = 0; i < NP; i++)
@@ -888,6 +912,31 @@ test_global_clipnorm (void)
 }
 
 static void
+test_clipping_with_every_optimizer (void)
+{
+  const WeftOptimKind kinds[] = { WEFT_OPTIM_SGD, WEFT_OPTIM_ADAM, WEFT_OPTIM_ADAMW,
+                                  WEFT_OPTIM_RMSPROP };
+  const RefStep refs[] = { ref_sgd, ref_adam, ref_adam, ref_rmsprop };
+  /* gradient norms: g1 slices 5.02 and 1.25, g2 slices 3.52 and 0.91 */
+  const float clip[][2] = { { 2.0f, 0.0f }, { 0.0f, 1.5f }, { 2.0f, 1.5f }, { 1.0f, 3.0f } };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    for (guint q = 0; q < G_N_ELEMENTS (clip); q++)
+      for (int mom = 0; mom < 2; mom++)
+        {
+          WeftOptimConfig c;
+          weft_optim_config_defaults (kinds[k], &c);
+          c.learning_rate = 0.05f;
+          c.momentum = mom ? 0.8f : 0.0f;
+          c.nesterov = mom && q % 2;
+          c.weight_decay = kinds[k] == WEFT_OPTIM_ADAMW ? 0.1f : 0.0f;
+          c.clipnorm = clip[q][0];
+          c.global_clipnorm = clip[q][1];
+          check_two_steps (&c, refs[k]);
+        }
+}
+
+static void
 test_non_trainable_untouched (void)
 {
   const WeftOptimKind kinds[] = { WEFT_OPTIM_SGD, WEFT_OPTIM_ADAM, WEFT_OPTIM_ADAMW,
@@ -1105,6 +1154,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/optim/rmsprop/momentum", test_rmsprop_momentum);
   g_test_add_func ("/engine/optim/clip/clipnorm-per-slice", test_clipnorm_per_slice);
   g_test_add_func ("/engine/optim/clip/global-clipnorm", test_global_clipnorm);
+  g_test_add_func ("/engine/optim/clip/every-optimizer-matches-formula",
+                   test_clipping_with_every_optimizer);
   g_test_add_func ("/engine/optim/slices/non-trainable-untouched",
                    test_non_trainable_untouched);
   g_test_add_func ("/engine/optim/state/round-trip-continues-exactly", test_state_round_trip);
