@@ -1304,6 +1304,54 @@ test_graph_load_mismatches_leave_graph_unchanged (void)
   weft_graph_free (dst);
 }
 
+/* A layer added after training has no data yet: saved as listed-absent, and loading the
+ * file back accepts exactly that gap. */
+static void
+test_graph_uninitialised_layer_round_trips (void)
+{
+  g_autofree char *path = tmp_path ("late.safetensors");
+  WeftGraph *g = initialised (tg_mlp (), INIT_SEED_A);
+  WeftId h2 = weft_graph_find (g, "hidden_2");
+  WeftId h2_node = weft_graph_callee_node_at (g, h2, 0);
+  WeftId model = weft_graph_node_model (g, h2_node);
+  g_autoptr (WeftTensorFile) f = NULL;
+  g_autoptr (GError) error = NULL;
+  WeftGraph *copy;
+  int n = 0;
+
+  tg_dense (g, model, "late", 5, NULL, h2_node, NULL);
+  weft_graph_analyse (g);
+  g_assert_true (weft_safetensors_save_graph (g, path, NULL, &error));
+  g_assert_no_error (error);
+  f = weft_tensor_file_read (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (weft_tensor_file_n (f), ==, 6);
+  g_assert_null (weft_tensor_file_get (f, "late/kernel", NULL, NULL));
+  g_assert_cmpstr (weft_tensor_file_get_metadata (f, WEFT_SAFETENSORS_UNINITIALISED_KEY), ==,
+                   "late/kernel\nlate/bias");
+
+  copy = weft_graph_dup (g);
+  weft_graph_reset_weights (copy);
+  g_assert_true (weft_safetensors_load_graph (copy, path, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_weights (copy), ==, 6);
+  {
+    const WeftWeight *w = weft_graph_layer_weights (copy, weft_graph_find (copy, "late"), &n);
+    g_assert_cmpint (n, ==, 2);
+    g_assert_null (w[0].data);
+    g_assert_null (w[1].data);
+  }
+  /* The original's trained weights all came back. */
+  {
+    const WeftWeight *wa = weft_graph_layer_weights (g, weft_graph_find (g, "hidden_1"), &n);
+    const WeftWeight *wb = weft_graph_layer_weights (copy, weft_graph_find (copy, "hidden_1"),
+                                                     &n);
+    g_assert_cmpmem (wa[0].data, 64 * 32 * 4, wb[0].data, 64 * 32 * 4);
+  }
+  weft_graph_free (copy);
+  weft_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1349,6 +1397,8 @@ main (int argc, char **argv)
                    test_graph_shared_layer_saved_once);
   g_test_add_func ("/io/safetensors/graph/mismatches-leave-graph-unchanged",
                    test_graph_load_mismatches_leave_graph_unchanged);
+  g_test_add_func ("/io/safetensors/graph/uninitialised-layer-round-trips",
+                   test_graph_uninitialised_layer_round_trips);
 
   rc = g_test_run ();
   {

@@ -898,6 +898,8 @@ weft_file_sha256 (const char *path, char sha256_hex[65], GError **error)
 
 /* ---- graph level ---- */
 
+static gboolean shape_known (const WeftShape *s);
+
 gboolean
 weft_safetensors_save_graph (const WeftGraph *graph, const char *path, char sha256_hex[65],
                              GError **error)
@@ -907,6 +909,8 @@ weft_safetensors_save_graph (const WeftGraph *graph, const char *path, char sha2
 
   g_return_val_if_fail (graph != NULL, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
+
+  g_autoptr (GString) absent = g_string_new (NULL);
 
   weft_tensor_file_set_metadata (f, "format", "weft");
   n_layers = weft_graph_n_layers (graph);
@@ -923,7 +927,14 @@ weft_safetensors_save_graph (const WeftGraph *graph, const char *path, char sha2
           int64_t dims[WEFT_TENSOR_MAX_RANK];
 
           if (w[j].data == NULL)
-            continue;
+            {
+              /* Recorded so that loading knows the gap is intended (a layer added after
+               * training) rather than a damaged or foreign file. */
+              if (shape_known (&w[j].spec.shape))
+                g_string_append_printf (absent, "%s%s/%s", absent->len ? "\n" : "", lname,
+                                        w[j].spec.name);
+              continue;
+            }
           for (int d = 0; d < w[j].spec.shape.rank; d++)
             dims[d] = w[j].spec.shape.dims[d];
           tname = g_strdup_printf ("%s/%s", lname, w[j].spec.name);
@@ -931,6 +942,8 @@ weft_safetensors_save_graph (const WeftGraph *graph, const char *path, char sha2
             return FALSE;
         }
     }
+  if (absent->len > 0)
+    weft_tensor_file_set_metadata (f, WEFT_SAFETENSORS_UNINITIALISED_KEY, absent->str);
   return weft_tensor_file_write (f, path, sha256_hex, error);
 }
 
@@ -971,6 +984,8 @@ weft_safetensors_load_graph (WeftGraph *graph, const char *path, const char *exp
   g_autoptr (WeftTensorFile) f = NULL;
   g_autoptr (GArray) pending = g_array_new (FALSE, TRUE, sizeof (Pending));
   g_autoptr (GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_auto (GStrv) absent = NULL;
+  const char *meta_absent;
   const guint8 *bytes;
   gsize len;
   int n_layers;
@@ -1006,6 +1021,9 @@ weft_safetensors_load_graph (WeftGraph *graph, const char *path, const char *exp
       return FALSE;
     }
 
+  meta_absent = weft_tensor_file_get_metadata (f, WEFT_SAFETENSORS_UNINITIALISED_KEY);
+  absent = g_strsplit (meta_absent != NULL ? meta_absent : "", "\n", -1);
+
   weft_graph_analyse (graph);
   n_layers = weft_graph_n_layers (graph);
   for (int i = 0; i < n_layers; i++)
@@ -1029,6 +1047,8 @@ weft_safetensors_load_graph (WeftGraph *graph, const char *path, const char *exp
             continue;
           want = format_shape (&w[j].spec.shape);
           data = weft_tensor_file_get (f, tname, &rank, dims);
+          if (data == NULL && g_strv_contains ((const char * const *) absent, tname))
+            continue;
           if (data == NULL)
             {
               g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,

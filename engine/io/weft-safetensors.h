@@ -64,14 +64,20 @@ gboolean        weft_tensor_file_add       (WeftTensorFile *f, const char *name,
 gboolean        weft_tensor_file_write     (const WeftTensorFile *f, const char *path,
                                             char sha256_hex[65], GError **error);
 
+/* "__metadata__" key listing, one per line, the weights save_graph left out because they had
+ * a shape but no data yet (a layer added after training); load_graph accepts exactly those
+ * as absent. */
+#define WEFT_SAFETENSORS_UNINITIALISED_KEY "weft.uninitialised"
+
 /* Saves every layer weight that has data as tensor "layer_name/weight_name" (sorted by
  * name, atomic write). sha256_hex (may be NULL) receives the file's SHA-256. */
 gboolean weft_safetensors_save_graph (const WeftGraph *graph, const char *path,
                                       char sha256_hex[65], GError **error);
 /* Loads weights by name into the graph's layers (runs weft_graph_analyse first for the
  * shapes). expect_sha256 NULL = no check. A checksum mismatch, a weight of the graph missing
- * from the file, a tensor naming no weight, or a shape mismatch is WEFT_IO_ERROR_MISMATCH
- * naming the tensor (and both shapes). The graph is changed only when everything fits. */
+ * from the file (unless listed under WEFT_SAFETENSORS_UNINITIALISED_KEY; it keeps its data),
+ * a tensor naming no weight, or a shape mismatch is WEFT_IO_ERROR_MISMATCH naming the tensor
+ * (and both shapes). The graph is changed only when everything fits. */
 gboolean weft_safetensors_load_graph (WeftGraph *graph, const char *path,
                                       const char *expect_sha256, GError **error);
 /* SHA-256 of a file's bytes, as 64 lowercase hex digits plus NUL. */
