@@ -1195,6 +1195,26 @@ test_concatenate_explains_spatial_mismatch (void)
   g_assert_nonnull (strstr (e, "spatial sizes differ"));
   g_assert_nonnull (strstr (e, "padding='same'"));
 
+  /* In the 256 bytes the graph gives: four inception branches with the hint in full; eight
+   * branches cut the list ("...") but keep the hint. */
+  {
+    const WeftOpDesc *op = weft_op_lookup ("Concatenate");
+    WeftValue cfg[1];
+    WeftShape many[8], out;
+    char why[256];
+    weft_op_defaults (op, cfg);
+    for (int i = 0; i < 8; i++)
+      many[i] = weft_shape_make (3, 28 - 2 * (i % 4), 28 - 2 * (i % 4), 128);
+    WeftOpArgs args = { .cfg = cfg, .in = many, .n_in = 4 };
+    g_assert_false (op->infer (&args, &out, why, sizeof why));
+    g_assert_nonnull (strstr (why, "(None, 22, 22, 128); the branches' spatial sizes differ: "
+                                    "use padding='same' in their convolutions and poolings"));
+    args.n_in = 8;
+    g_assert_false (op->infer (&args, &out, why, sizeof why));
+    g_assert_nonnull (strstr (why, ", ...; the branches' spatial sizes differ"));
+    g_assert_nonnull (strstr (why, "poolings"));
+  }
+
   /* Differing channels along another axis: no spatial hint. */
   WeftShape flat[2] = { weft_shape_make (2, 4, 3), weft_shape_make (2, 5, 2) };
   g_autofree char *e2 = config_error ("Concatenate", "axis=1", flat, 2);
@@ -1217,7 +1237,7 @@ test_concatenate_explains_spatial_mismatch (void)
   WeftShape ranks[2] = { weft_shape_make (1, 4), weft_shape_make (2, 4, 4) };
   g_autofree char *e5 = config_error ("Concatenate", "", ranks, 2);
   g_assert_nonnull (e5);
-  g_assert_nonnull (strstr (e5, "(None, 4) and (None, 4, 4)"));
+  g_assert_nonnull (strstr (e5, "(None, 4), (None, 4, 4)"));
 }
 
 static void

@@ -395,13 +395,33 @@ sample_axis (int axis, int rank)
   return a >= 0 && a < rank ? a : -1;
 }
 
+/* Lists every input shape; when why is too short for all of them, the list ends in "..."
+ * so that `reserve` bytes stay free for a hint after it. */
 static void
-append_all_shapes (const WeftOpArgs *args, char *why, size_t why_len, size_t *used)
+append_all_shapes (const WeftOpArgs *args, char *why, size_t why_len, size_t *used,
+                   size_t reserve)
 {
-  char buf[96];
+  char list[WEFT_MAX_INPUTS * 100];
+  size_t n = 0, last_fit = 0;
+  size_t budget = why_len > *used + reserve + 1 ? why_len - *used - reserve - 1 : 0;
   for (int i = 0; i < args->n_in; i++)
-    append (why, why_len, used, "%s%s", i == 0 ? "" : (i + 1 == args->n_in ? " and " : ", "),
-            weft_shape_format (&args->in[i], buf, sizeof buf));
+    {
+      char buf[96];
+      size_t before = n;
+      append (list, sizeof list, &n, "%s%s", i == 0 ? "" : ", ",
+              weft_shape_format (&args->in[i], buf, sizeof buf));
+      if (n + 5 <= budget)
+        last_fit = n;
+      else if (before + 5 <= budget)
+        last_fit = before;
+    }
+  if (n > budget && last_fit < n)
+    {
+      list[last_fit] = '\0';
+      append (why, why_len, used, "%s, ...", list);
+      return;
+    }
+  append (why, why_len, used, "%s", list);
 }
 
 static bool
@@ -420,7 +440,7 @@ concat_infer (const WeftOpArgs *args, WeftShape *out, char *why, size_t why_len)
       {
         append (why, why_len, &used, "Concatenate needs inputs with the same number of axes, "
                 "but the inputs have shapes ");
-        append_all_shapes (args, why, why_len, &used);
+        append_all_shapes (args, why, why_len, &used, 0);
         return false;
       }
   int a = sample_axis (axis, rank);
@@ -448,13 +468,16 @@ concat_infer (const WeftOpArgs *args, WeftShape *out, char *why, size_t why_len)
     }
   if (differ)
     {
-      append (why, why_len, &used, "Concatenate along axis %d needs the same size in every "
-              "other axis, but the inputs have shapes ", axis);
-      append_all_shapes (args, why, why_len, &used);
-      /* rank counts no batch axis: (None, steps, channels) and up have spatial axes. */
-      if (rank >= 2 && spatial_differ)
-        append (why, why_len, &used, "; the branches' spatial sizes differ: use "
-                "padding='same' in their convolutions and poolings");
+      /* Short enough that four inception branches and the hint fit in 256 bytes; the hint
+       * is kept even when the shapes must be cut. */
+      static const char hint[] = "; the branches' spatial sizes differ: use padding='same' "
+                                 "in their convolutions and poolings";
+      bool with_hint = rank >= 2 && spatial_differ; /* (None, steps, channels) and up */
+      append (why, why_len, &used, "Concatenate on axis %d needs all other axes equal, but "
+              "got ", axis);
+      append_all_shapes (args, why, why_len, &used, with_hint ? sizeof hint : 0);
+      if (with_hint)
+        append (why, why_len, &used, "%s", hint);
       return false;
     }
   if (joined > 2147483647 || weft_shape_size (&args->in[0]) / args->in[0].dims[a] * joined
