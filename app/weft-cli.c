@@ -1,2 +1,1435 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* being written */
+/* weft-cli.c: the headless command line. Everything here uses the engine and engine/io only,
+ * so every capability is scriptable; GTK is never initialised on these paths. */
+#include "config.h"
+
+#include "weft-cli.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "weft-chart-painter.h"
+#include "weft-csv-history.h"
+#include "weft-file.h"
+#include "weft-npy.h"
+#include "weft-train.h"
+
+#define EXAMPLES_PATH "/org/weft/Weft/examples"
+#define DEFAULT_SAMPLES 1024
+#define PLOT_WIDTH 960
+#define PLOT_HEIGHT 540
+
+/* Set by SIGINT; the trainer polls it between batches. */
+static volatile int cancel_flag;
+
+/* ------------------------------------------------------------------------------------------
+ * Messages
+ * ---------------------------------------------------------------------------------------- */
+
+static void err_printf (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* Plain fprintf: names in files are UTF-8 and must reach the terminal unchanged. */
+static void
+err_printf (const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  fputs ("weft: ", stderr);
+  vfprintf (stderr, format, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+}
+
+static int
+usage_error (const char *command, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (const char *command, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  g_autofree char *msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (command[0] == '\0')
+    fprintf (stderr, "weft: %s\nTry 'weft --help'.\n", msg);
+  else
+    fprintf (stderr, "weft %s: %s\nTry 'weft %s --help'.\n", command, msg, command);
+  return WEFT_EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Examples and loading
+ * ---------------------------------------------------------------------------------------- */
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Resource paths of the built-in examples, sorted (looks one folder deep as well, so that
+ * both "NAME.weft" and "examples/NAME.weft" under the prefix work). */
+static GPtrArray *
+example_paths (void)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  const char *dirs[] = { EXAMPLES_PATH "/", EXAMPLES_PATH "/examples/" };
+  for (guint d = 0; d < G_N_ELEMENTS (dirs); d++)
+    {
+      g_auto(GStrv) children = g_resources_enumerate_children (dirs[d], 0, NULL);
+      for (int i = 0; children != NULL && children[i] != NULL; i++)
+        if (g_str_has_suffix (children[i], ".weft"))
+          g_ptr_array_add (paths, g_strconcat (dirs[d], children[i], NULL));
+    }
+  g_ptr_array_sort (paths, compare_strings);
+  return paths;
+}
+
+static char *
+example_name (const char *resource_path)
+{
+  g_autofree char *base = g_path_get_basename (resource_path);
+  return g_strndup (base, strlen (base) - strlen (".weft"));
+}
+
+static GBytes *
+lookup_example (const char *name)
+{
+  g_autoptr(GPtrArray) paths = example_paths ();
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autofree char *n = example_name (paths->pdata[i]);
+      if (strcmp (n, name) == 0)
+        return g_resources_lookup_data (paths->pdata[i], 0, NULL);
+    }
+  return NULL;
+}
+
+/* A loaded graph and where it came from. */
+typedef struct
+{
+  WeftGraph    *graph;
+  WeftHistory  *history;
+  WeftFileMeta  meta;
+  char         *path;       /* NULL for a built-in example */
+  char         *base_dir;   /* folder of path, or the current folder for an example */
+  char         *stem;       /* file or example name without .weft */
+} Loaded;
+
+static void
+loaded_clear (Loaded *l)
+{
+  weft_graph_free (l->graph);
+  weft_history_free (l->history);
+  weft_file_meta_clear (&l->meta);
+  g_free (l->path);
+  g_free (l->base_dir);
+  g_free (l->stem);
+  memset (l, 0, sizeof *l);
+}
+
+/* FILE is a path, or the name of a built-in example when no such file exists. */
+static gboolean
+load_graph (const char *arg, Loaded *l, GError **error)
+{
+  memset (l, 0, sizeof *l);
+  if (!g_file_test (arg, G_FILE_TEST_EXISTS) && strchr (arg, '/') == NULL
+      && !g_str_has_suffix (arg, ".weft"))
+    {
+      g_autoptr(GBytes) bytes = lookup_example (arg);
+      if (bytes != NULL)
+        {
+          gsize len;
+          const char *json = g_bytes_get_data (bytes, &len);
+          l->graph = weft_file_load_data_full (json, len, NULL, &l->history, &l->meta, error);
+          if (l->graph == NULL)
+            {
+              g_prefix_error (error, "built-in example '%s': ", arg);
+              return FALSE;
+            }
+          l->base_dir = g_get_current_dir ();
+          l->stem = g_strdup (arg);
+          return TRUE;
+        }
+    }
+  l->graph = weft_file_load_full (arg, &l->history, &l->meta, error);
+  if (l->graph == NULL)
+    return FALSE;
+  l->path = g_strdup (arg);
+  l->base_dir = g_path_get_dirname (arg);
+  g_autofree char *base = g_path_get_basename (arg);
+  l->stem = g_str_has_suffix (base, ".weft") ? g_strndup (base, strlen (base) - 5)
+                                              : g_strdup (base);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Data
+ * ---------------------------------------------------------------------------------------- */
+
+static char *
+format_dims (const int64_t *dims, int rank)
+{
+  GString *s = g_string_new ("(");
+  for (int i = 0; i < rank; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i > 0 ? ", " : "", dims[i]);
+  if (rank == 1)
+    g_string_append_c (s, ',');
+  g_string_append_c (s, ')');
+  return g_string_free (s, FALSE);
+}
+
+/* One named array read from a file, before the data set exists. */
+typedef struct
+{
+  char         *name;
+  char         *file;
+  WeftNpyArray  array;
+} Pending;
+
+static void
+pending_free (gpointer p)
+{
+  Pending *pd = p;
+  g_free (pd->name);
+  g_free (pd->file);
+  weft_npy_array_clear (&pd->array);
+  g_free (pd);
+}
+
+/* Builds a data set from arrays whose first axis is the sample axis. Rank-1 arrays become
+ * one value per sample, as Keras accepts labels of shape (n,). Takes the arrays' data. */
+static WeftDataset *
+dataset_from_pending (GPtrArray *pending, GError **error)
+{
+  int64_t n = -1;
+  const Pending *first = NULL;
+  WeftError werr = { 0 };
+
+  for (guint i = 0; i < pending->len; i++)
+    {
+      Pending *pd = pending->pdata[i];
+      if (pd->array.rank < 1)
+        {
+          g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
+                       "%s: '%s' is a scalar; it needs a first axis of samples", pd->file,
+                       pd->name);
+          return NULL;
+        }
+      if (pd->array.rank - 1 > WEFT_MAX_RANK)
+        {
+          g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
+                       "%s: '%s' has rank %d; at most %d axes besides the samples are possible",
+                       pd->file, pd->name, pd->array.rank, WEFT_MAX_RANK);
+          return NULL;
+        }
+      for (int d = 1; d < pd->array.rank; d++)
+        if (pd->array.dims[d] < 1 || pd->array.dims[d] > G_MAXINT32)
+          {
+            g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
+                         "%s: '%s' has an axis of size %" G_GINT64_FORMAT, pd->file, pd->name,
+                         pd->array.dims[d]);
+            return NULL;
+          }
+      if (n < 0)
+        {
+          n = pd->array.dims[0];
+          first = pd;
+        }
+      else if (pd->array.dims[0] != n)
+        {
+          g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
+                       "'%s' (%s) has %" G_GINT64_FORMAT " samples but '%s' (%s) has %"
+                       G_GINT64_FORMAT, pd->name, pd->file, pd->array.dims[0], first->name,
+                       first->file, n);
+          return NULL;
+        }
+    }
+  if (n < 1)
+    {
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "the data holds no samples");
+      return NULL;
+    }
+
+  WeftDataset *data = weft_dataset_new (n);
+  for (guint i = 0; i < pending->len; i++)
+    {
+      Pending *pd = pending->pdata[i];
+      WeftShape shape = { 0 };
+      if (pd->array.rank == 1)
+        {
+          shape.rank = 1;
+          shape.dims[0] = 1;
+        }
+      else
+        {
+          shape.rank = pd->array.rank - 1;
+          for (int d = 1; d < pd->array.rank; d++)
+            shape.dims[d - 1] = (int) pd->array.dims[d];
+        }
+      float *values = weft_dataset_add (data, pd->name, &shape, &werr);
+      if (values == NULL)
+        {
+          g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "'%s': %s", pd->name,
+                       werr.message);
+          weft_dataset_free (data);
+          return NULL;
+        }
+      memcpy (values, pd->array.data, sizeof (float) * (size_t) weft_npy_array_size (&pd->array));
+      weft_npy_array_clear (&pd->array);
+    }
+  return data;
+}
+
+static gboolean
+add_npz (GPtrArray *pending, const char *path, GError **error)
+{
+  g_autoptr(GPtrArray) arrays = weft_npz_read (path, error);
+  if (arrays == NULL)
+    return FALSE;
+  for (guint i = 0; i < arrays->len; i++)
+    {
+      WeftNpyArray *a = arrays->pdata[i];
+      Pending *pd = g_new0 (Pending, 1);
+      pd->name = g_strdup (a->name);
+      pd->file = g_strdup (path);
+      pd->array = *a;
+      memset (a, 0, sizeof *a);
+      g_ptr_array_add (pending, pd);
+    }
+  return TRUE;
+}
+
+static gboolean
+add_npy (GPtrArray *pending, const char *name, const char *path, GError **error)
+{
+  Pending *pd = g_new0 (Pending, 1);
+  if (!weft_npy_read (path, &pd->array, error))
+    {
+      pending_free (pd);
+      return FALSE;
+    }
+  pd->name = g_strdup (name);
+  pd->file = g_strdup (path);
+  g_ptr_array_add (pending, pd);
+  return TRUE;
+}
+
+/* Data for training: --data specs (synthetic:NAME, NAME=FILE.npy..., FILE.npz), or else the
+ * file's training "data". Usage problems set *usage. */
+static WeftDataset *
+make_training_data (Loaded *l, char **specs, gint64 samples, uint64_t seed, gboolean *usage,
+                    GError **error)
+{
+  const char *file_spec = weft_graph_get_train_config (l->graph)->data;
+  g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (pending_free);
+  WeftError werr = { 0 };
+  const char *synthetic = NULL;
+  const char *source = NULL;
+
+  *usage = FALSE;
+  if (specs != NULL && specs[0] != NULL)
+    {
+      for (int i = 0; specs[i] != NULL; i++)
+        {
+          const char *s = specs[i];
+          const char *eq = strchr (s, '=');
+          if (g_str_has_prefix (s, "synthetic:"))
+            {
+              if (specs[1] != NULL)
+                {
+                  *usage = TRUE;
+                  g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
+                               "--data %s cannot be combined with other --data", s);
+                  return NULL;
+                }
+              synthetic = s + strlen ("synthetic:");
+            }
+          else if (eq != NULL)
+            {
+              g_autofree char *name = g_strndup (s, eq - s);
+              if (name[0] == '\0' || eq[1] == '\0')
+                {
+                  *usage = TRUE;
+                  g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
+                               "--data %s: expected NAME=FILE.npy", s);
+                  return NULL;
+                }
+              if (!add_npy (pending, name, eq + 1, error))
+                return NULL;
+            }
+          else if (g_str_has_suffix (s, ".npz"))
+            {
+              if (!add_npz (pending, s, error))
+                return NULL;
+            }
+          else
+            {
+              *usage = TRUE;
+              g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
+                           "--data %s: expected synthetic:NAME, NAME=FILE.npy or FILE.npz", s);
+              return NULL;
+            }
+        }
+      source = "--data";
+    }
+  else if (g_str_has_prefix (file_spec, "synthetic:"))
+    synthetic = file_spec + strlen ("synthetic:");
+  else if (g_str_has_suffix (file_spec, ".npz"))
+    {
+      g_autofree char *path = g_path_is_absolute (file_spec)
+                              ? g_strdup (file_spec)
+                              : g_build_filename (l->base_dir, file_spec, NULL);
+      if (!add_npz (pending, path, error))
+        return NULL;
+      source = file_spec;
+    }
+  else if (file_spec[0] != '\0')
+    {
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
+                   "the graph's data source '%s' is not supported on the command line; give "
+                   "--data synthetic:NAME, --data NAME=FILE.npy or --data FILE.npz", file_spec);
+      return NULL;
+    }
+  else
+    {
+      *usage = TRUE;
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
+                   "the graph names no data set: give --data synthetic:NAME, "
+                   "--data NAME=FILE.npy (one per input and head) or --data FILE.npz");
+      return NULL;
+    }
+
+  if (synthetic != NULL)
+    {
+      WeftDataset *data = weft_synthetic_make (synthetic, l->graph, samples, seed, &werr);
+      if (data == NULL)
+        g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "synthetic data '%s': %s",
+                     synthetic, werr.message);
+      return data;
+    }
+  (void) source;
+  return dataset_from_pending (pending, error);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * summary, validate, examples
+ * ---------------------------------------------------------------------------------------- */
+
+static void
+print_summary (WeftGraph *graph)
+{
+  WeftId model = weft_graph_get_main_model (graph);
+  size_t len = weft_graph_summary (graph, model, NULL, 0);
+  g_autofree char *buf = g_malloc (len + 1);
+  weft_graph_summary (graph, model, buf, len + 1);
+  fputs (buf, stdout);
+  if (len > 0 && buf[len - 1] != '\n')
+    fputc ('\n', stdout);
+}
+
+/* "model 'm', node 'dense' (Dense, call 2 of 3), input 1" */
+static char *
+describe_location (WeftGraph *graph, const WeftDiagnostic *d)
+{
+  GString *s = g_string_new (NULL);
+  if (d->model != WEFT_ID_NONE)
+    g_string_append_printf (s, "model '%s'", weft_graph_get_name (graph, d->model));
+  if (d->node != WEFT_ID_NONE && weft_graph_kind (graph, d->node) == WEFT_KIND_NODE)
+    {
+      WeftId callee = weft_graph_node_callee (graph, d->node);
+      const char *type = weft_graph_kind (graph, callee) == WEFT_KIND_MODEL
+                         ? "model" : weft_graph_layer_op (graph, callee)->name;
+      int calls = weft_graph_callee_n_nodes (graph, callee);
+      g_string_append_printf (s, "%snode '%s' (%s", s->len > 0 ? ", " : "",
+                              weft_graph_get_name (graph, callee), type);
+      if (calls > 1)
+        for (int i = 0; i < calls; i++)
+          if (weft_graph_callee_node_at (graph, callee, i) == d->node)
+            g_string_append_printf (s, ", call %d of %d", i + 1, calls);
+      g_string_append_c (s, ')');
+      if (d->port >= 0)
+        g_string_append_printf (s, ", input %d", d->port);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* Prints every diagnostic; returns the number of errors. */
+static int
+print_diagnostics (WeftGraph *graph, const char *file)
+{
+  int errors = weft_graph_analyse (graph);
+  int n = 0;
+  const WeftDiagnostic *diags = weft_graph_diagnostics (graph, &n);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *where = describe_location (graph, &diags[i]);
+      gboolean warning = diags[i].code == WEFT_WARNING_UNUSED_INPUT;
+      fprintf (stderr, "%s: %s: %s%s%s\n", file, warning ? "warning" : "error", where,
+               where[0] != '\0' ? ": " : "", diags[i].message);
+    }
+  if (weft_graph_get_main_model (graph) == WEFT_ID_NONE)
+    {
+      fprintf (stderr, "%s: error: the file has no main model\n", file);
+      errors++;
+    }
+  return errors;
+}
+
+static int
+cmd_summary (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE - print the Keras-style summary");
+  g_autoptr(GError) error = NULL;
+  Loaded l;
+
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error ("summary", "%s", error->message);
+  if (argc != 2)
+    return usage_error ("summary", argc < 2 ? "missing FILE" : "one FILE at a time");
+  if (!load_graph (argv[1], &l, &error))
+    {
+      err_printf ("%s", error->message);
+      return WEFT_EXIT_INVALID;
+    }
+  int errors = print_diagnostics (l.graph, argv[1]);
+  if (weft_graph_get_main_model (l.graph) != WEFT_ID_NONE)
+    print_summary (l.graph);
+  loaded_clear (&l);
+  return errors > 0 ? WEFT_EXIT_INVALID : WEFT_EXIT_OK;
+}
+
+static int
+cmd_validate (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE... - check graphs and list every "
+                                                        "error and warning");
+  g_autoptr(GError) error = NULL;
+  int status = WEFT_EXIT_OK;
+
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error ("validate", "%s", error->message);
+  if (argc < 2)
+    return usage_error ("validate", "missing FILE");
+  for (int i = 1; i < argc; i++)
+    {
+      Loaded l;
+      g_clear_error (&error);
+      if (!load_graph (argv[i], &l, &error))
+        {
+          err_printf ("%s", error->message);
+          status = WEFT_EXIT_INVALID;
+          continue;
+        }
+      int errors = print_diagnostics (l.graph, argv[i]);
+      int n = 0;
+      weft_graph_diagnostics (l.graph, &n);
+      if (errors > 0)
+        {
+          printf ("%s: invalid (%d error%s)\n", argv[i], errors, errors == 1 ? "" : "s");
+          status = WEFT_EXIT_INVALID;
+        }
+      else
+        {
+          int64_t trainable = 0, frozen = 0;
+          weft_graph_count_params (l.graph, weft_graph_get_main_model (l.graph), &trainable,
+                                   &frozen);
+          printf ("%s: valid, %" G_GINT64_FORMAT " parameters", argv[i], trainable + frozen);
+          if (n > errors)
+            printf (" (%d warning%s)", n - errors, n - errors == 1 ? "" : "s");
+          printf ("\n");
+        }
+      loaded_clear (&l);
+    }
+  return status;
+}
+
+static int
+cmd_examples (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- list the built-in examples");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error ("examples", "%s", error->message);
+  if (argc != 1)
+    return usage_error ("examples", "unexpected argument '%s'", argv[1]);
+
+  g_autoptr(GPtrArray) paths = example_paths ();
+  if (paths->len == 0)
+    {
+      err_printf ("this build has no built-in examples");
+      return WEFT_EXIT_INVALID;
+    }
+  int status = WEFT_EXIT_OK;
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autofree char *name = example_name (paths->pdata[i]);
+      g_autoptr(GBytes) bytes = g_resources_lookup_data (paths->pdata[i], 0, NULL);
+      WeftFileMeta meta = { 0 };
+      gsize len = 0;
+      const char *json = bytes != NULL ? g_bytes_get_data (bytes, &len) : "";
+      g_clear_error (&error);
+      WeftGraph *g = weft_file_load_data_full (json, len, NULL, NULL, &meta, &error);
+      if (g == NULL)
+        {
+          err_printf ("built-in example '%s': %s", name, error->message);
+          status = WEFT_EXIT_INVALID;
+          continue;
+        }
+      printf ("%-14s %s\n", name, meta.name != NULL ? meta.name : "");
+      weft_file_meta_clear (&meta);
+      weft_graph_free (g);
+    }
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * train
+ * ---------------------------------------------------------------------------------------- */
+
+typedef struct
+{
+  WeftHistory *history;
+  WeftPlan    *plan;
+  float       *snapshot;        /* parameters after the last finished epoch */
+  size_t       n_params;
+  int          epochs_total;
+  int          epochs_finished; /* in this fit */
+  int          epoch_base;      /* epochs of earlier fits (continued training) */
+  gboolean     tty;
+  gboolean     bar_shown;
+  gint64       epoch_start;
+  char         head_names[WEFT_MAX_HEADS][WEFT_NAME_MAX + 8];
+  int          n_heads;
+} Progress;
+
+static void
+print_losses (FILE *out, const Progress *p, const double *loss, double total, const char *prefix)
+{
+  if (p->n_heads > 1)
+    fprintf (out, " - %sloss: %.4g", prefix, total);
+  for (int j = 0; j < p->n_heads; j++)
+    fprintf (out, " - %s%s_loss: %.4g", prefix, p->head_names[j], loss[j]);
+  if (p->n_heads == 1)
+    fprintf (out, " - %sloss: %.4g", prefix, total);
+}
+
+static bool
+on_step (const WeftStepReport *r, void *user_data)
+{
+  Progress *p = user_data;
+  weft_history_add_step (p->history, r);
+  if (p->tty)
+    {
+      const int width = 24;
+      int done = (int) ((int64_t) (r->batch + 1) * width / MAX (r->n_batches, 1));
+      double elapsed = (g_get_monotonic_time () - p->epoch_start) / 1e6;
+      double eta = elapsed / (r->batch + 1) * (r->n_batches - r->batch - 1);
+      fprintf (stdout, "\r\033[KEpoch %d/%d [", r->epoch - p->epoch_base + 1, p->epochs_total);
+      for (int i = 0; i < width; i++)
+        fputc (i < done ? '=' : i == done ? '>' : '.', stdout);
+      fprintf (stdout, "] %d/%d ETA %.0fs", r->batch + 1, r->n_batches, eta);
+      print_losses (stdout, p, r->loss, r->total, "");
+      fflush (stdout);
+      p->bar_shown = TRUE;
+    }
+  return true;
+}
+
+static void
+on_epoch (const WeftEpochReport *r, void *user_data)
+{
+  Progress *p = user_data;
+  weft_history_add_epoch (p->history, r);
+  memcpy (p->snapshot, weft_plan_params (p->plan, NULL), p->n_params * sizeof (float));
+  p->epochs_finished++;
+  if (p->bar_shown)
+    fputs ("\r\033[K", stdout);
+  p->bar_shown = FALSE;
+  /* Keras' verbose=2 line: one per epoch, also when piped. */
+  fprintf (stdout, "Epoch %d/%d - %.2fs", r->epoch - p->epoch_base + 1, p->epochs_total,
+           r->seconds);
+  print_losses (stdout, p, r->loss, r->total, "");
+  if (r->has_validation)
+    print_losses (stdout, p, r->val_loss, r->val_total, "val_");
+  fputc ('\n', stdout);
+  fflush (stdout);
+  p->epoch_start = g_get_monotonic_time ();
+}
+
+static void
+on_sigint (int sig)
+{
+  (void) sig;
+  cancel_flag = 1;
+}
+
+static const char *
+head_metric_name (WeftMetric m)
+{
+  for (int i = 0; weft_metric_names[i] != NULL; i++)
+    if ((WeftMetric) weft_metric_from_name (weft_metric_names[i]) == m)
+      return weft_metric_names[i];
+  return NULL;
+}
+
+/* The loaded history when its heads are this graph's heads (training continues it as a new
+ * run), else a new one. */
+static WeftHistory *
+history_for (WeftGraph *graph, WeftHistory *loaded)
+{
+  WeftId model = weft_graph_get_main_model (graph);
+  int n = MIN (weft_graph_model_n_outputs (graph, model), WEFT_MAX_HEADS);
+  const char *names[WEFT_MAX_HEADS];
+  const char *metrics[WEFT_MAX_HEADS];
+  float weights[WEFT_MAX_HEADS];
+  gboolean same = loaded != NULL && weft_history_n_heads (loaded) == n;
+
+  for (int j = 0; j < n; j++)
+    {
+      const WeftHead *h = weft_graph_model_output (graph, model, j);
+      names[j] = weft_graph_model_output_name (graph, model, j);
+      metrics[j] = h->metric != WEFT_METRIC_NONE ? head_metric_name (h->metric) : NULL;
+      weights[j] = h->weight;
+      if (same && strcmp (weft_history_head_name (loaded, j), names[j]) != 0)
+        same = FALSE;
+    }
+  if (same)
+    {
+      weft_history_begin_run (loaded);
+      return loaded;
+    }
+  return weft_history_new (n, names, weights, metrics);
+}
+
+typedef struct
+{
+  int      epochs;
+  int      batch_size;
+  char    *optimizer;
+  double   learning_rate;
+  gint64   seed;
+  int      threads;
+  double   validation_split;
+  char   **data;
+  gint64   samples;
+  char    *history_csv;
+  char    *plot_png;
+  char    *output;
+  gboolean no_save;
+} TrainOptions;
+
+static void
+train_options_clear (TrainOptions *o)
+{
+  g_free (o->optimizer);
+  g_strfreev (o->data);
+  g_free (o->history_csv);
+  g_free (o->plot_png);
+  g_free (o->output);
+}
+
+static int
+parse_optimizer (const char *name)
+{
+  static const char *const names[] = { "sgd", "adam", "adamw", "rmsprop", NULL };
+  for (int i = 0; names[i] != NULL; i++)
+    if (g_ascii_strcasecmp (names[i], name) == 0)
+      return i;
+  return -1;
+}
+
+static gboolean
+write_plot (const WeftHistory *h, const char *path, const char *title, GError **error)
+{
+  WeftChartOptions opts;
+  weft_chart_options_init (&opts);
+  /* A few epochs give a few points only: the per-batch curve says more then. */
+  size_t first, count;
+  weft_history_run_epochs (h, weft_history_current_run (h), &first, &count);
+  opts.x_axis = count >= 5 ? WEFT_CHART_X_EPOCH : WEFT_CHART_X_STEP;
+  if (opts.x_axis == WEFT_CHART_X_STEP)
+    opts.smoothing = 0.6;
+  opts.y_scale = WEFT_CHART_SCALE_LOG;
+  opts.title = title;
+  return weft_chart_save_png (h, path, PLOT_WIDTH, PLOT_HEIGHT, &opts, error);
+}
+
+/* Trains l->graph and writes the results. output NULL: do not save the graph. */
+static int
+train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *steps_csv)
+{
+  g_autoptr(GError) error = NULL;
+  WeftError werr = { 0 };
+  gboolean usage = FALSE;
+  WeftTrainConfig original = *weft_graph_get_train_config (l->graph);
+  WeftTrainConfig config = original;
+
+  if (o->optimizer != NULL)
+    {
+      int kind = parse_optimizer (o->optimizer);
+      if (kind != (int) config.optimizer.kind)
+        weft_optim_config_defaults ((WeftOptimKind) kind, &config.optimizer);
+    }
+  if (!isnan (o->learning_rate))
+    config.optimizer.learning_rate = (float) o->learning_rate;
+  if (o->epochs > 0)
+    config.epochs = o->epochs;
+  if (o->batch_size > 0)
+    config.batch_size = o->batch_size;
+  if (o->seed >= 0)
+    config.seed = (uint64_t) o->seed;
+  if (o->threads >= 0)
+    config.threads = o->threads;
+  if (!isnan (o->validation_split))
+    config.validation_split = (float) o->validation_split;
+
+  if (print_diagnostics (l->graph, l->path != NULL ? l->path : l->stem) > 0)
+    {
+      err_printf ("the graph is invalid; fix the errors above before training");
+      return WEFT_EXIT_INVALID;
+    }
+
+  WeftDataset *data = make_training_data (l, o->data, o->samples > 0 ? o->samples
+                                                                      : DEFAULT_SAMPLES,
+                                          config.seed, &usage, &error);
+  if (data == NULL)
+    {
+      if (usage)
+        return usage_error ("train", "%s", error->message);
+      err_printf ("%s", error->message);
+      return WEFT_EXIT_INVALID;
+    }
+
+  weft_graph_set_train_config (l->graph, &config);
+  WeftTrainer *trainer = weft_trainer_new (l->graph, &config, &werr);
+  if (trainer == NULL)
+    {
+      err_printf ("%s", werr.message);
+      weft_dataset_free (data);
+      return WEFT_EXIT_INVALID;
+    }
+  if (!weft_trainer_check_data (trainer, data, &werr))
+    {
+      err_printf ("the data does not fit the model: %s", werr.message);
+      weft_trainer_free (trainer);
+      weft_dataset_free (data);
+      return WEFT_EXIT_INVALID;
+    }
+
+  WeftHistory *history = history_for (l->graph, l->history);
+  if (history != l->history)
+    {
+      weft_history_free (l->history);
+      l->history = history;
+    }
+
+  Progress p = { .history = history, .plan = weft_trainer_get_plan (trainer),
+                 .epochs_total = config.epochs, .tty = isatty (STDOUT_FILENO),
+                 .epoch_start = g_get_monotonic_time (),
+                 .epoch_base = weft_trainer_epochs_done (trainer) };
+  weft_plan_params (p.plan, &p.n_params);
+  p.snapshot = g_new (float, MAX (p.n_params, 1));
+  memcpy (p.snapshot, weft_plan_params (p.plan, NULL), p.n_params * sizeof (float));
+  p.n_heads = weft_history_n_heads (history);
+  for (int j = 0; j < p.n_heads; j++)
+    g_strlcpy (p.head_names[j], weft_history_head_name (history, j), sizeof p.head_names[j]);
+
+  printf ("Training on %" G_GINT64_FORMAT " samples (validation split %g): %d epochs, batch "
+          "size %d, %s learning rate %g, seed %" G_GUINT64_FORMAT "\n",
+          weft_dataset_n_samples (data), config.validation_split, config.epochs,
+          config.batch_size,
+          (const char *[]) { "sgd", "adam", "adamw", "rmsprop" }[config.optimizer.kind],
+          config.optimizer.learning_rate, config.seed);
+  fflush (stdout);
+
+  struct sigaction sa = { 0 }, old_sa;
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process the usual way */
+  sigemptyset (&sa.sa_mask);
+  cancel_flag = 0;
+  sigaction (SIGINT, &sa, &old_sa);
+
+  WeftTrainCallbacks cb = { .on_step = on_step, .on_epoch = on_epoch, .user_data = &p,
+                            .cancel = &cancel_flag };
+  gboolean ok = weft_trainer_fit (trainer, data, &cb, &werr);
+  sigaction (SIGINT, &old_sa, NULL);
+  if (p.bar_shown)
+    fputs ("\n", stdout);
+
+  int status = WEFT_EXIT_OK;
+  gboolean save_weights = ok;
+  if (!ok && werr.code == WEFT_ERROR_CANCELLED)
+    {
+      status = WEFT_EXIT_INTERRUPT;
+      if (p.epochs_finished > 0)
+        {
+          /* Keep what the history shows: the weights as they were after the last finished
+           * epoch, not a half-trained mix. */
+          memcpy (weft_plan_params (p.plan, NULL), p.snapshot, p.n_params * sizeof (float));
+          save_weights = TRUE;
+          fprintf (stderr, "weft: interrupted; keeping the weights of epoch %d\n",
+                   p.epochs_finished);
+        }
+      else
+        fprintf (stderr, "weft: interrupted before the first epoch finished; no weights "
+                 "saved\n");
+    }
+  else if (!ok)
+    {
+      err_printf ("%s", werr.message);
+      status = WEFT_EXIT_INVALID;
+    }
+
+  if (save_weights)
+    weft_trainer_store_weights (trainer);
+  weft_trainer_free (trainer);
+  weft_dataset_free (data);
+  g_free (p.snapshot);
+  /* The file keeps its own training settings; command-line overrides are for this run. */
+  weft_graph_set_train_config (l->graph, &original);
+
+  int run = weft_history_current_run (history);
+  if (o->history_csv != NULL)
+    {
+      if (!weft_csv_history_save (history, o->history_csv, WEFT_CSV_HISTORY_EPOCHS, run,
+                                  &error))
+        {
+          err_printf ("%s", error->message);
+          return WEFT_EXIT_INVALID;
+        }
+      printf ("Wrote the loss history to %s\n", o->history_csv);
+    }
+  if (steps_csv != NULL)
+    {
+      if (!weft_csv_history_save (history, steps_csv, WEFT_CSV_HISTORY_STEPS, run, &error))
+        {
+          err_printf ("%s", error->message);
+          return WEFT_EXIT_INVALID;
+        }
+      printf ("Wrote the per-batch loss history to %s\n", steps_csv);
+    }
+  if (o->plot_png != NULL)
+    {
+      if (!write_plot (history, o->plot_png, l->meta.name != NULL ? l->meta.name : l->stem,
+                       &error))
+        {
+          err_printf ("%s", error->message);
+          return WEFT_EXIT_INVALID;
+        }
+      printf ("Wrote the loss plot to %s\n", o->plot_png);
+    }
+  if (output != NULL && save_weights)
+    {
+      g_autofree char *dir = g_path_get_dirname (output);
+      if (g_mkdir_with_parents (dir, 0755) != 0)
+        {
+          err_printf ("could not create the folder %s: %s", dir, g_strerror (errno));
+          return WEFT_EXIT_INVALID;
+        }
+      if (!weft_file_save_full (l->graph, history, &l->meta, output, &error))
+        {
+          err_printf ("%s", error->message);
+          return WEFT_EXIT_INVALID;
+        }
+      g_autofree char *weights = weft_file_weights_path (output);
+      printf ("Saved the trained graph to %s and its weights to %s\n", output, weights);
+    }
+  return status;
+}
+
+static const char train_description[] =
+  "Trains the main model of FILE (a .weft file or the name of a built-in example) like\n"
+  "Keras' model.fit. Settings default to the file's \"training\" section; the options\n"
+  "override them for this run only.\n"
+  "\n"
+  "Data: --data synthetic:NAME (built-in sets: blobs, three-heads, siamese-pairs,\n"
+  "two-views, random), or --data NAME=FILE.npy once per model input and per head (bound\n"
+  "by name; the first axis is the sample axis), or --data FILE.npz (arrays by name).\n"
+  "\n"
+  "Weights: like Keras' model.fit followed by model.save(FILE), the trained weights are\n"
+  "written back beside FILE (FILE.weft + FILE.safetensors, atomically; the .weft records\n"
+  "the new checksum and the loss history). Training continues from the weights already\n"
+  "there. Use --output OTHER.weft to keep FILE unchanged, --no-save to save nothing.\n"
+  "A built-in example is saved to ./NAME.weft unless --output is given.\n"
+  "\n"
+  "Ctrl-C stops after the current batch and keeps the weights of the last finished epoch\n"
+  "(nothing is saved when no epoch finished); the exit status is then 130.";
+
+static int
+cmd_train (int argc, char **argv)
+{
+  TrainOptions o = { .epochs = -1, .batch_size = -1, .learning_rate = NAN, .seed = -1,
+                     .threads = -1, .validation_split = NAN, .samples = -1 };
+  GOptionEntry entries[] = {
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs, "Number of epochs", "N" },
+    { "batch-size", 0, 0, G_OPTION_ARG_INT, &o.batch_size, "Samples per batch", "N" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o.optimizer,
+      "sgd, adam, adamw or rmsprop (with its Keras defaults)", "NAME" },
+    { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.learning_rate, "Learning rate", "X" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed for weights, shuffling, dropout", "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &o.threads, "Threads (0: automatic)", "N" },
+    { "validation-split", 0, 0, G_OPTION_ARG_DOUBLE, &o.validation_split,
+      "Fraction of samples (the last ones) held out for validation", "X" },
+    { "data", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.data,
+      "synthetic:NAME, NAME=FILE.npy (repeatable) or FILE.npz", "SPEC" },
+    { "samples", 0, 0, G_OPTION_ARG_INT64, &o.samples,
+      "Samples of a synthetic data set (default 1024)", "N" },
+    { "history", 0, 0, G_OPTION_ARG_FILENAME, &o.history_csv,
+      "Write the per-epoch, per-head loss history as CSV", "OUT.csv" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &o.plot_png, "Write the loss curves as PNG",
+      "OUT.png" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output,
+      "Save the trained graph here (default: FILE itself)", "TRAINED.weft" },
+    { "no-save", 0, 0, G_OPTION_ARG_NONE, &o.no_save, "Do not save the trained graph", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE - train a graph");
+  g_autoptr(GError) error = NULL;
+  Loaded l;
+  int status;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx, train_description);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      status = usage_error ("train", "%s", error->message);
+      goto out;
+    }
+  if (argc != 2)
+    {
+      status = usage_error ("train", argc < 2 ? "missing FILE" : "unexpected argument '%s'",
+                            argv[argc < 2 ? 0 : 2]);
+      goto out;
+    }
+  if (o.epochs == 0 || o.epochs < -1 || o.epochs > 1000000)
+    {
+      status = usage_error ("train", "--epochs must be 1 or more");
+      goto out;
+    }
+  if (o.batch_size == 0 || o.batch_size < -1 || o.batch_size > (1 << 20))
+    {
+      status = usage_error ("train", "--batch-size must be 1 or more");
+      goto out;
+    }
+  if (o.optimizer != NULL && parse_optimizer (o.optimizer) < 0)
+    {
+      status = usage_error ("train", "unknown optimizer '%s' (sgd, adam, adamw or rmsprop)",
+                            o.optimizer);
+      goto out;
+    }
+  if (!isnan (o.learning_rate) && !(o.learning_rate > 0 && o.learning_rate < 1e3))
+    {
+      status = usage_error ("train", "--learning-rate must be above 0");
+      goto out;
+    }
+  if (!isnan (o.validation_split) && !(o.validation_split >= 0 && o.validation_split < 1))
+    {
+      status = usage_error ("train", "--validation-split must be in [0, 1)");
+      goto out;
+    }
+  if (o.threads < -1 || o.threads > 1024)
+    {
+      status = usage_error ("train", "--threads must be 0 (automatic) or more");
+      goto out;
+    }
+  if (o.samples == 0 || o.samples < -1 || o.samples > (G_GINT64_CONSTANT (1) << 31))
+    {
+      status = usage_error ("train", "--samples must be 1 or more");
+      goto out;
+    }
+  if (o.seed < -1)
+    {
+      status = usage_error ("train", "--seed must be 0 or more");
+      goto out;
+    }
+  if (!load_graph (argv[1], &l, &error))
+    {
+      err_printf ("%s", error->message);
+      status = WEFT_EXIT_INVALID;
+      goto out;
+    }
+  {
+    g_autofree char *default_out = l.path != NULL ? g_strdup (l.path)
+                                                  : g_strconcat (l.stem, ".weft", NULL);
+    const char *output = o.no_save ? NULL : o.output != NULL ? o.output : default_out;
+    status = train_loaded (&l, &o, output, NULL);
+  }
+  loaded_clear (&l);
+out:
+  train_options_clear (&o);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * predict
+ * ---------------------------------------------------------------------------------------- */
+
+static int
+cmd_predict (int argc, char **argv)
+{
+  char *out_dir = NULL;
+  int threads = 0;
+  GOptionEntry entries[] = {
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
+      "Folder for output_<j>.npy, one per head in output order (default: .)", "DIR" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (0: automatic)", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE INPUT.npy... - run the main "
+                                                        "model on arrays");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (pending_free);
+  WeftError werr = { 0 };
+  WeftDataset *data = NULL;
+  float *outputs[WEFT_MAX_HEADS] = { 0 };
+  int n_out = 0;
+  int status = WEFT_EXIT_INVALID;
+  Loaded l = { 0 };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+    "Inputs are bound in the model's input order, or by name with NAME=FILE.npy; the first\n"
+    "axis is the sample axis. Writes DIR/output_0.npy, output_1.npy... (float32), one per\n"
+    "head in the model's output order.");
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      status = usage_error ("predict", "%s", error->message);
+      goto out;
+    }
+  if (argc < 3)
+    {
+      status = usage_error ("predict", argc < 2 ? "missing FILE" : "missing INPUT.npy");
+      goto out;
+    }
+  if (threads < 0)
+    {
+      status = usage_error ("predict", "--threads must be 0 (automatic) or more");
+      goto out;
+    }
+  if (!load_graph (argv[1], &l, &error))
+    {
+      err_printf ("%s", error->message);
+      goto out;
+    }
+  if (print_diagnostics (l.graph, argv[1]) > 0)
+    {
+      err_printf ("the graph is invalid; fix the errors above first");
+      goto out;
+    }
+  WeftId model = weft_graph_get_main_model (l.graph);
+  int n_inputs = weft_graph_model_n_inputs (l.graph, model);
+  if (argc - 2 > n_inputs)
+    {
+      status = usage_error ("predict", "%d input files for a model with %d input%s", argc - 2,
+                            n_inputs, n_inputs == 1 ? "" : "s");
+      goto out;
+    }
+  for (int i = 2; i < argc; i++)
+    {
+      const char *eq = strchr (argv[i], '=');
+      g_autofree char *name = eq != NULL ? g_strndup (argv[i], eq - argv[i])
+                                         : g_strdup (weft_graph_model_input_name (l.graph,
+                                                                                  model, i - 2));
+      const char *file = eq != NULL ? eq + 1 : argv[i];
+      if (!add_npy (pending, name, file, &error))
+        {
+          err_printf ("%s", error->message);
+          goto out;
+        }
+    }
+  /* Check each bound array against its input, naming both shapes. */
+  for (guint k = 0; k < pending->len; k++)
+    {
+      Pending *pd = pending->pdata[k];
+      int i;
+      for (i = 0; i < n_inputs; i++)
+        if (strcmp (weft_graph_model_input_name (l.graph, model, i), pd->name) == 0)
+          break;
+      if (i == n_inputs)
+        {
+          status = usage_error ("predict", "the model has no input named '%s'", pd->name);
+          goto out;
+        }
+      WeftShape want;
+      if (weft_graph_node_shape (l.graph, weft_graph_model_input (l.graph, model, i), 0, &want))
+        {
+          gboolean fits = pd->array.rank == want.rank + 1
+                          || (want.rank == 1 && want.dims[0] == 1 && pd->array.rank == 1);
+          for (int d = 0; fits && pd->array.rank == want.rank + 1 && d < want.rank; d++)
+            fits = pd->array.dims[d + 1] == want.dims[d];
+          if (!fits)
+            {
+              char buf[128];
+              g_autofree char *have = format_dims (pd->array.dims, pd->array.rank);
+              err_printf ("input '%s' expects shape %s but %s holds an array of shape %s",
+                          pd->name, weft_shape_format (&want, buf, sizeof buf), pd->file,
+                          have);
+              goto out;
+            }
+        }
+    }
+  for (int i = 0; i < n_inputs; i++)
+    {
+      const char *name = weft_graph_model_input_name (l.graph, model, i);
+      gboolean found = FALSE;
+      for (guint k = 0; k < pending->len && !found; k++)
+        found = strcmp (((Pending *) pending->pdata[k])->name, name) == 0;
+      if (!found)
+        {
+          status = usage_error ("predict", "no array for the model input '%s'", name);
+          goto out;
+        }
+    }
+  data = dataset_from_pending (pending, &error);
+  if (data == NULL)
+    {
+      err_printf ("%s", error->message);
+      goto out;
+    }
+
+  int64_t n = weft_dataset_n_samples (data);
+  n_out = MIN (weft_graph_model_n_outputs (l.graph, model), WEFT_MAX_HEADS);
+  WeftShape shapes[WEFT_MAX_HEADS];
+  for (int j = 0; j < n_out; j++)
+    {
+      const WeftHead *h = weft_graph_model_output (l.graph, model, j);
+      if (!weft_graph_node_shape (l.graph, h->node, h->port, &shapes[j]))
+        {
+          err_printf ("the shape of output %d is unknown", j);
+          goto out;
+        }
+      outputs[j] = g_try_new0 (float, (gsize) n * (gsize) weft_shape_size (&shapes[j]));
+      if (outputs[j] == NULL)
+        {
+          err_printf ("out of memory for output %d", j);
+          goto out;
+        }
+    }
+  {
+    gboolean any = FALSE;
+    for (int i = 0; i < weft_graph_n_layers (l.graph) && !any; i++)
+      {
+        int nw = 0;
+        const WeftWeight *w = weft_graph_layer_weights (l.graph, weft_graph_layer_at (l.graph, i),
+                                                        &nw);
+        for (int k = 0; k < nw; k++)
+          any |= w[k].data != NULL;
+      }
+    if (!any)
+      fprintf (stderr, "weft: warning: %s has no trained weights; predicting with freshly "
+               "initialised ones (seed %" G_GUINT64_FORMAT ")\n", argv[1],
+               weft_graph_get_train_config (l.graph)->seed);
+  }
+  if (!weft_predict (l.graph, data, outputs, threads, &werr))
+    {
+      err_printf ("%s", werr.message);
+      goto out;
+    }
+  if (out_dir == NULL)
+    out_dir = g_strdup (".");
+  if (g_mkdir_with_parents (out_dir, 0755) != 0)
+    {
+      err_printf ("could not create the folder %s: %s", out_dir, g_strerror (errno));
+      goto out;
+    }
+  for (int j = 0; j < n_out; j++)
+    {
+      int64_t dims[WEFT_NPY_MAX_RANK];
+      g_autofree char *base = g_strdup_printf ("output_%d.npy", j);
+      g_autofree char *path = g_build_filename (out_dir, base, NULL);
+      dims[0] = n;
+      for (int d = 0; d < shapes[j].rank; d++)
+        dims[d + 1] = shapes[j].dims[d];
+      if (!weft_npy_write (path, outputs[j], shapes[j].rank + 1, dims, &error))
+        {
+          err_printf ("%s", error->message);
+          goto out;
+        }
+      g_autofree char *shape = format_dims (dims, shapes[j].rank + 1);
+      printf ("%s: %s %s\n", path, weft_graph_model_output_name (l.graph, model, j), shape);
+    }
+  status = WEFT_EXIT_OK;
+
+out:
+  for (int j = 0; j < n_out; j++)
+    g_free (outputs[j]);
+  weft_dataset_free (data);
+  if (l.graph != NULL)
+    loaded_clear (&l);
+  g_free (out_dir);
+  return status;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Entry points
+ * ---------------------------------------------------------------------------------------- */
+
+static const char *const commands[] = { "summary", "validate", "train", "predict", "examples",
+                                        "help", "--help", "-h", "--version", NULL };
+
+gboolean
+weft_cli_handles (int argc, char **argv)
+{
+  return argc >= 2 && g_strv_contains (commands, argv[1]);
+}
+
+gboolean
+weft_cli_have_display (void)
+{
+  const char *x = g_getenv ("DISPLAY");
+  const char *w = g_getenv ("WAYLAND_DISPLAY");
+  return (x != NULL && x[0] != '\0') || (w != NULL && w[0] != '\0');
+}
+
+/* Provided by app/weft-openblas.c (weak while that file may be missing from a build). */
+const char *weft_openblas_report (void);
+#pragma weak weft_openblas_report
+
+static void
+print_help (FILE *out)
+{
+  fprintf (out,
+    "Usage:\n"
+    "  weft [FILE.weft]             open the editor (without a display: train FILE or the\n"
+    "                               built-in example '" WEFT_DEFAULT_EXAMPLE "' headless and write\n"
+    "                               its history to ./" WEFT_DEMO_DIR "/; options --epochs N,\n"
+    "                               --samples N, --out DIR)\n"
+    "  weft summary FILE            Keras-style model summary\n"
+    "  weft validate FILE...        list every error and warning (exit 1 on errors)\n"
+    "  weft train FILE [OPTIONS]    train (see weft train --help)\n"
+    "  weft predict FILE IN.npy... --out DIR\n"
+    "                               run the model, write DIR/output_<j>.npy per head\n"
+    "  weft examples                list the built-in examples (usable as FILE)\n"
+    "  weft --version               version and the OpenBLAS build in use\n"
+    "\n"
+    "Exit status: 0 success, 1 invalid graph or data, 2 usage error, 130 interrupted.\n");
+}
+
+int
+weft_cli_run (int argc, char **argv)
+{
+  const char *cmd = argc >= 2 ? argv[1] : "";
+
+  if (strcmp (cmd, "--version") == 0)
+    {
+      printf ("weft %s\n%s\n", PACKAGE_VERSION,
+              weft_openblas_report != NULL ? weft_openblas_report ()
+                                           : "OpenBLAS: no report in this build");
+      return WEFT_EXIT_OK;
+    }
+  if (strcmp (cmd, "help") == 0 || strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0)
+    {
+      print_help (stdout);
+      return WEFT_EXIT_OK;
+    }
+
+  /* The sub-command's own argv: "weft train" is its program name for GOption. */
+  g_autofree char *prgname = g_strdup_printf ("weft %s", cmd);
+  g_autofree char **sub = g_new0 (char *, argc);
+  sub[0] = prgname;
+  for (int i = 2; i < argc; i++)
+    sub[i - 1] = argv[i];
+  int sub_argc = argc - 1;
+  g_set_prgname (prgname);
+
+  if (strcmp (cmd, "summary") == 0)
+    return cmd_summary (sub_argc, sub);
+  if (strcmp (cmd, "validate") == 0)
+    return cmd_validate (sub_argc, sub);
+  if (strcmp (cmd, "train") == 0)
+    return cmd_train (sub_argc, sub);
+  if (strcmp (cmd, "predict") == 0)
+    return cmd_predict (sub_argc, sub);
+  if (strcmp (cmd, "examples") == 0)
+    return cmd_examples (sub_argc, sub);
+  print_help (stderr);
+  return WEFT_EXIT_USAGE;
+}
+
+int
+weft_cli_demo (int argc, char **argv)
+{
+  TrainOptions o = { .epochs = -1, .batch_size = -1, .learning_rate = NAN, .seed = -1,
+                     .threads = -1, .validation_split = NAN, .samples = -1 };
+  char *out_dir = NULL;
+  GOptionEntry entries[] = {
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs, "Number of epochs", "N" },
+    { "samples", 0, 0, G_OPTION_ARG_INT64, &o.samples, "Samples of the synthetic data", "N" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_dir,
+      "Where to write the results (default ./" WEFT_DEMO_DIR ")", "DIR" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("[FILE.weft]");
+  g_autoptr(GError) error = NULL;
+  Loaded l;
+  int status;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_summary (ctx, "Without a display, trains FILE or the built-in example '"
+                                WEFT_DEFAULT_EXAMPLE "' headless.");
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      status = usage_error ("", "%s", error->message);
+      goto out;
+    }
+  if (argc > 2)
+    {
+      status = usage_error ("", "unexpected argument '%s'", argv[2]);
+      goto out;
+    }
+  if (o.epochs == 0 || o.epochs < -1 || o.samples == 0 || o.samples < -1)
+    {
+      status = usage_error ("", "--epochs and --samples must be 1 or more");
+      goto out;
+    }
+  if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_EXISTS)
+      && !g_str_has_suffix (argv[1], ".weft") && lookup_example (argv[1]) == NULL)
+    {
+      print_help (stderr);
+      status = usage_error ("", "unknown command '%s'", argv[1]);
+      goto out;
+    }
+
+  const char *what = argc == 2 ? argv[1] : WEFT_DEFAULT_EXAMPLE;
+  if (!load_graph (what, &l, &error))
+    {
+      err_printf ("%s", error->message);
+      status = WEFT_EXIT_INVALID;
+      goto out;
+    }
+  if (out_dir == NULL)
+    out_dir = g_strdup (WEFT_DEMO_DIR);
+  printf ("No display found (DISPLAY and WAYLAND_DISPLAY are unset): training %s '%s' "
+          "headless; results go to %s/\n\n", l.path != NULL ? "the file" : "the built-in example",
+          l.path != NULL ? l.path : l.stem, out_dir);
+  print_summary (l.graph);
+  printf ("\n");
+  if (g_mkdir_with_parents (out_dir, 0755) != 0)
+    {
+      err_printf ("could not create the folder %s: %s", out_dir, g_strerror (errno));
+      loaded_clear (&l);
+      status = WEFT_EXIT_INVALID;
+      goto out;
+    }
+  {
+    g_autofree char *base = g_strconcat (l.stem, ".weft", NULL);
+    g_autofree char *output = g_build_filename (out_dir, base, NULL);
+    g_autofree char *steps = g_build_filename (out_dir, "history-steps.csv", NULL);
+    o.history_csv = g_build_filename (out_dir, "history.csv", NULL);
+    o.plot_png = g_build_filename (out_dir, "loss.png", NULL);
+    status = train_loaded (&l, &o, output, steps);
+  }
+  loaded_clear (&l);
+out:
+  g_free (out_dir);
+  train_options_clear (&o);
+  return status;
+}
