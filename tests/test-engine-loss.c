@@ -15,6 +15,7 @@
 #define OPTIM_TOL_REL 2e-5   /* float optimizer step against the double formula */
 #define CONVERGE_TOL  1e-3   /* distance to the quadratic's minimum after training */
 #define SEED          20240611
+#define TFJS_LOSS_TOL 1e-6   /* relative, against TensorFlow.js 4.22 float32 results */
 
 static WeftLossSpec
 spec_make (WeftLoss loss, bool from_logits)
@@ -225,6 +226,46 @@ test_cce_clips_probabilities (void)
   for (int i = 0; i < 3; i++)
     g_assert_true (isfinite (grad[i]));
   g_assert_cmpfloat (grad[0], ==, 0.0f);
+}
+
+/* The same cases through TensorFlow.js 4.22 (tf.metrics.binaryCrossentropy,
+ * categoricalCrossentropy averaged; tf.losses.sigmoidCrossEntropy, softmaxCrossEntropy). */
+static void
+test_losses_match_tfjs (void)
+{
+  const float bp[] = { 0.9f, 0.2f, 0.6f, 0.5f }, bt[] = { 1, 0, 0, 1 };
+  const float cp[] = { 0.7f, 0.2f, 0.1f, 0.1f, 0.1f, 0.8f }, ct[] = { 1, 0, 0, 0, 0, 1 };
+  const float one0[] = { 1, 0, 0 }, one2[] = { 0, 0, 1 };
+  const struct
+  {
+    WeftLoss     loss;
+    bool         from_logits;
+    const float *pred, *target;
+    int          batch, width;
+    double       tfjs;
+  } cases[] = {
+    { WEFT_LOSS_BINARY_CROSSENTROPY, false, bp, bt, 2, 2, 0.484485507 },
+    { WEFT_LOSS_BINARY_CROSSENTROPY, false, (const float[]) { 0, 1 }, (const float[]) { 1, 1 },
+      1, 2, 8.05904770 },
+    { WEFT_LOSS_BINARY_CROSSENTROPY, true, (const float[]) { 2, -1, 0, 3 },
+      (const float[]) { 1, 0, 1, 0 }, 1, 4, 1.04548109 },
+    { WEFT_LOSS_BINARY_CROSSENTROPY, true, (const float[]) { 100 }, (const float[]) { 0 }, 1, 1,
+      100.0 },
+    { WEFT_LOSS_CATEGORICAL_CROSSENTROPY, false, cp, ct, 2, 3, 0.289909244 },
+    { WEFT_LOSS_CATEGORICAL_CROSSENTROPY, false, (const float[]) { 2, 1, 1 }, one0, 1, 3,
+      0.693147182 },
+    { WEFT_LOSS_CATEGORICAL_CROSSENTROPY, false, (const float[]) { 0, 1, 0 }, one0, 1, 3,
+      16.1180954 },
+    { WEFT_LOSS_CATEGORICAL_CROSSENTROPY, true, (const float[]) { 1, 2, 3 }, one2, 1, 3,
+      0.407605886 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      int classes = cases[i].loss == WEFT_LOSS_CATEGORICAL_CROSSENTROPY ? 3 : cases[i].width;
+      double l = loss_of (cases[i].loss, cases[i].from_logits, cases[i].pred, cases[i].target,
+                          cases[i].batch, cases[i].width, classes);
+      g_assert_cmpfloat_with_epsilon (l, cases[i].tfjs, TFJS_LOSS_TOL * (1.0 + cases[i].tfjs));
+    }
 }
 
 /* ---- stability ---- */
@@ -1015,6 +1056,73 @@ test_state_round_trip (void)
   weft_optim_free (a);
 }
 
+/* Two steps from p0 with g1, g2, as computed by TensorFlow.js 4.22 (tf.train.*), whose
+ * formulas are Keras' up to where epsilon goes: tfjs divides by sqrt(v_hat) + eps (Adam) and
+ * sqrt(v + eps) (RMSprop), hence TFJS_OPTIM_TOL. */
+#define TFJS_OPTIM_TOL 2e-5
+
+static const struct
+{
+  WeftOptimKind kind;
+  float         lr, momentum;
+  bool          nesterov;
+  float         p2[NP];
+} tfjs_steps[] = {
+  { WEFT_OPTIM_SGD, 0.1f, 0.0f, false, {
+    0.489999980, -0.980000019, 1.81999993, 0.0449999981, 0.100000001, 1.48000002, -2.55999994,
+    0.620000005, 0.00000000, 2.97000003, -0.720000029, 1.10000002, -0.615000010, 0.250000000,
+    0.944999933, -1.85500002, 0.300000012, 2.11999989, -0.455000013, 0.650000036, -1.31999993 } },
+  { WEFT_OPTIM_SGD, 0.1f, 0.9f, false, {
+    0.472000003, -0.935000002, 1.73000002, 0.0404999964, 0.369999975, 1.44400001, -2.55999994,
+    0.628999949, -0.179999992, 2.94300008, -0.611999989, 1.03699994, -0.610500038, 0.115000002,
+    1.02599990, -1.88650000, 0.498000026, 2.10649991, -0.527000010, 0.704000056, -1.41899991 } },
+  { WEFT_OPTIM_SGD, 0.1f, 0.9f, true, {
+    0.464800000, -0.921499968, 1.57699990, -0.00854999572, 0.702999949, 1.42960000,
+    -2.61400008, 0.556100011, -0.161999986, 2.91869998, -0.550799966, 1.04330003, -0.624449968,
+    0.128500015, 1.05839992, -2.02285004, 0.703200042, 2.03585005, -0.569299996, 0.743600070,
+    -1.42709994 } },
+  { WEFT_OPTIM_ADAM, 0.01f, 0.0f, false, {
+    0.487336725, -0.988085091, 1.98011887, 0.0819292888, -0.281289518, 1.48733664, -2.50744128,
+    0.703343689, -0.00947362185, 2.98329949, -0.785997927, 1.09052646, -0.595595062,
+    0.240526378, 0.912663221, -1.71901917, 0.0676448569, 2.18124318, -0.414174587, 0.615385294,
+    -1.31047130 } },
+  { WEFT_OPTIM_RMSPROP, 0.01f, 0.0f, false, {
+    0.483121663, -0.985280335, 1.94799137, 0.0369021818, -0.257894397, 1.48312151, -2.53162265,
+    0.700172663, -0.00868120417, 2.96837735, -0.778860092, 1.09131885, -0.599152446,
+    0.241318807, 0.916878581, -1.76210022, 0.0861219838, 2.13748670, -0.421729028, 0.626150966,
+    -1.31096983 } },
+  { WEFT_OPTIM_RMSPROP, 0.01f, 0.5f, false, {
+    0.467310458, -0.969469011, 1.93217993, 0.0210939534, -0.242083013, 1.46731019, -2.53162265,
+    0.715983272, -0.0244925916, 2.95256615, -0.763048708, 1.07550740, -0.583344221,
+    0.225507423, 0.932689905, -1.77791154, 0.101933368, 2.12167573, -0.437540412, 0.641962349,
+    -1.32678127 } },
+};
+
+static void
+test_matches_tfjs (void)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (tfjs_steps); k++)
+    {
+      WeftOptimConfig c;
+      weft_optim_config_defaults (tfjs_steps[k].kind, &c);
+      c.learning_rate = tfjs_steps[k].lr;
+      c.momentum = tfjs_steps[k].momentum;
+      c.nesterov = tfjs_steps[k].nesterov;
+      float params[NP], grads[NP];
+      memcpy (params, p0, sizeof params);
+      WeftOptim *o = weft_optim_new (&c, NP);
+      memcpy (grads, g1, sizeof grads);
+      weft_optim_step (o, params, grads, two_slices, 2);
+      memcpy (grads, g2, sizeof grads);
+      weft_optim_step (o, params, grads, two_slices, 2);
+      for (int i = 0; i < NP; i++)
+        if (fabs (params[i] - tfjs_steps[k].p2[i]) > TFJS_OPTIM_TOL * (1.0 + fabs (params[i])))
+          g_error ("case %u, parameter %d: %.9g, tfjs %.9g", k, i, params[i],
+                   tfjs_steps[k].p2[i]);
+      weft_optim_free (o);
+    }
+}
+
 /* f(p) = 0.5 * sum a_i (p_i - c_i)^2: every optimizer must find c. */
 static void
 test_converges_on_quadratic (gconstpointer data)
@@ -1121,6 +1229,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/loss/sparse/matches-one-hot", test_sparse_value);
   g_test_add_func ("/engine/loss/sparse/bad-index-gives-nan", test_sparse_bad_index_is_nan);
   g_test_add_func ("/engine/loss/logits/extreme-values-stay-finite", test_logits_are_stable);
+  g_test_add_func ("/engine/loss/tfjs-reference/values", test_losses_match_tfjs);
 
   const struct { const char *path; WeftLoss loss; } grads[] = {
     { "/engine/loss/mse/gradient-matches-finite-difference", WEFT_LOSS_MSE },
@@ -1159,6 +1268,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/optim/slices/non-trainable-untouched",
                    test_non_trainable_untouched);
   g_test_add_func ("/engine/optim/state/round-trip-continues-exactly", test_state_round_trip);
+  g_test_add_func ("/engine/optim/tfjs-reference/two-steps", test_matches_tfjs);
 
   const struct { const char *path; WeftOptimKind kind; } conv[] = {
     { "/engine/optim/sgd/converges-on-quadratic", WEFT_OPTIM_SGD },
