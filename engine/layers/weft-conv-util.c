@@ -87,6 +87,14 @@ weft_im2col (const WeftConvGeom *g, int n, const float *img, float *col)
                     memset (drow, 0, (size_t) g->k_w * c * sizeof *drow);
                     continue;
                   }
+                int ix0 = ox * g->s_w - g->pad_l;
+                /* Undilated and inside the image: the whole kernel row is one run. */
+                if (g->d_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
+                  {
+                    memcpy (drow, src + ((size_t) iy * g->in_w + ix0) * c,
+                            (size_t) g->k_w * c * sizeof *drow);
+                    continue;
+                  }
                 for (int kx = 0; kx < g->k_w; kx++)
                   {
                     int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
@@ -121,15 +129,19 @@ weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img)
                 if (iy < 0 || iy >= g->in_h)
                   continue;
                 const float *srow = src + (size_t) ky * g->k_w * c;
+                int ix0 = ox * g->s_w - g->pad_l;
+                if (g->d_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
+                  {
+                    weft_add_to (dst + ((size_t) iy * g->in_w + ix0) * c, srow,
+                                 (size_t) g->k_w * c);
+                    continue;
+                  }
                 for (int kx = 0; kx < g->k_w; kx++)
                   {
                     int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
                     if (ix < 0 || ix >= g->in_w)
                       continue;
-                    float *d = dst + ((size_t) iy * g->in_w + ix) * c;
-                    const float *s = srow + kx * c;
-                    for (size_t j = 0; j < c; j++)
-                      d[j] += s[j];
+                    weft_add_to (dst + ((size_t) iy * g->in_w + ix) * c, srow + kx * c, c);
                   }
               }
           }
@@ -143,11 +155,7 @@ weft_bias_act_forward (WeftActivation act, const float *bias, float *out, float 
   size_t total = rows * (size_t) width;
   if (bias != NULL)
     for (size_t r = 0; r < rows; r++)
-      {
-        float *o = out + r * width;
-        for (int j = 0; j < width; j++)
-          o[j] += bias[j];
-      }
+      weft_add_to (out + r * width, bias, (size_t) width);
   if (z_keep != NULL)
     memcpy (z_keep, out, total * sizeof *out);
   if (act != WEFT_ACT_LINEAR)
@@ -170,11 +178,7 @@ void
 weft_bias_backward (const float *dz, float *dbias, size_t rows, int width)
 {
   for (size_t r = 0; r < rows; r++)
-    {
-      const float *g = dz + r * width;
-      for (int j = 0; j < width; j++)
-        dbias[j] += g[j];
-    }
+    weft_add_to (dbias, dz + r * width, (size_t) width);
 }
 
 void

@@ -493,8 +493,7 @@ dw_stage_forward (const WeftConvGeom *g, int mult, int B, const float *in, const
                     const float *x = x0 + ((size_t) iy * g->in_w + ix) * C;
                     const float *k = w + ((size_t) ky * g->k_w + kx) * oc;
                     if (mult == 1)
-                      for (int c = 0; c < C; c++)
-                        o[c] += x[c] * k[c];
+                      weft_add_mul_to (o, x, k, (size_t) C);
                     else
                       for (int c = 0; c < C; c++)
                         for (int m = 0; m < mult; m++)
@@ -531,16 +530,18 @@ dw_stage_backward (const WeftConvGeom *g, int mult, int B, const float *in, cons
                     size_t at = xoff + ((size_t) iy * g->in_w + ix) * C;
                     size_t kat = ((size_t) ky * g->k_w + kx) * oc;
                     const float *x = in + at;
-                    if (dw != NULL)
-                      for (size_t j = 0; j < oc; j++)
-                        dw[kat + j] += x[j / mult] * d[j];
+                    if (dw != NULL && mult == 1)
+                      weft_add_mul_to (dw + kat, x, d, oc);
+                    else if (dw != NULL)
+                      for (int c = 0; c < C; c++)
+                        for (int m = 0; m < mult; m++)
+                          dw[kat + c * mult + m] += x[c] * d[c * mult + m];
                     if (din != NULL)
                       {
                         const float *k = w + kat;
                         float *dx = din + at;
                         if (mult == 1)
-                          for (int c = 0; c < C; c++)
-                            dx[c] += k[c] * d[c];
+                          weft_add_mul_to (dx, k, d, (size_t) C);
                         else
                           for (int c = 0; c < C; c++)
                             {
