@@ -456,7 +456,13 @@ weft_npy_read_data (const guint8 *data, gsize len, WeftNpyArray *out, GError **e
                    "Not enough memory for %" G_GUINT64_FORMAT " elements", n);
       return FALSE;
     }
-  if (!h.fortran || h.rank < 2)
+  if ((!h.fortran || h.rank < 2) && h.kind == KIND_FLOAT && h.size == 4 &&
+      h.big_endian == (G_BYTE_ORDER == G_BIG_ENDIAN))
+    {
+      if (n > 0)
+        memcpy (values, data + start, (gsize) n * sizeof (float));
+    }
+  else if (!h.fortran || h.rank < 2)
     {
       for (guint64 i = 0; i < n; i++)
         values[i] = load_value (&h, data + start + i * (guint64) h.size);
@@ -572,6 +578,10 @@ weft_npy_write (const char *path, const float *data, int rank, const int64_t *di
   out = g_byte_array_sized_new ((guint) (10 + header->len + bytes));
   g_byte_array_append (out, prefix, 10);
   g_byte_array_append (out, (const guint8 *) header->str, header->len);
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (n > 0)
+    g_byte_array_append (out, (const guint8 *) data, (guint) bytes);
+#else
   for (guint64 i = 0; i < n; i++)
     {
       guint32 b;
@@ -579,6 +589,7 @@ weft_npy_write (const char *path, const float *data, int rank, const int64_t *di
       b = GUINT32_TO_LE (b);
       g_byte_array_append (out, (const guint8 *) &b, 4);
     }
+#endif
   if (!g_file_set_contents_full (path, (const char *) out->data, out->len,
                                  G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
                                  0666, &local))

@@ -261,6 +261,13 @@ load_le (const guint8 *p, int size)
 static void
 convert (Dtype dt, int size, const guint8 *src, gsize n, float *dst)
 {
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (dt == DT_F32)
+    {
+      memcpy (dst, src, n * sizeof (float));
+      return;
+    }
+#endif
   for (gsize i = 0; i < n; i++, src += size)
     {
       guint64 v = load_le (src, size);
