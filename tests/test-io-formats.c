@@ -123,6 +123,20 @@ test_npy_fixtures_edge_shapes (void)
   for (int i = 0; i < 6; i++)
     g_assert_cmpfloat (a.data[i], ==, (float) i);
   weft_npy_array_clear (&a);
+
+  /* Format 3.0 differs from 2.0 only in allowing UTF-8 in the header. */
+  {
+    g_autofree char *bytes = NULL;
+    gsize len;
+
+    g_assert_true (g_file_get_contents (v2, &bytes, &len, NULL));
+    g_assert_cmpint (bytes[6], ==, 2);
+    bytes[6] = 3;
+    g_assert_true (weft_npy_read_data ((const guint8 *) bytes, len, &a, &error));
+    g_assert_no_error (error);
+    g_assert_cmpfloat (a.data[5], ==, 5.0f);
+    weft_npy_array_clear (&a);
+  }
 }
 
 /* ---------------------------------------------------------------- NPY round trip */
@@ -399,6 +413,9 @@ test_npy_missing_file_is_io_error (void)
   g_assert_false (weft_npy_read (path, &a, &error));
   g_assert_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_IO);
   g_assert_nonnull (strstr (error->message, "does-not-exist.npy"));
+  g_clear_error (&error);
+  g_assert_null (weft_npz_read (path, &error));
+  g_assert_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_IO);
   g_error_free (error);
 }
 
