@@ -623,6 +623,63 @@ test_unknown_key_is_refused (void)
   g_assert_cmpint (cfg[weft_op_param_index (op, "kernel_size")].ints[1], ==, 2);
 }
 
+/* ---- Shape inference explains itself (Keras would refuse these layers too) ---- */
+
+typedef struct
+{
+  const char *op;
+  const char *params;     /* Keras config text */
+  WeftShape   in;
+  const char *expect;     /* substring of the message */
+} ShapeErrorCase;
+
+static const ShapeErrorCase shape_errors[] = {
+  { "Conv2D", "{}", { 1, { 32 } },
+    "Conv2D needs a rank-3 input (height, width, channels), got (None, 32)" },
+  { "Conv1D", "{\"kernel_size\": [5]}", { 2, { 3, 4 } },
+    "kernel 5 is larger than the input length 3 with padding='valid'" },
+  { "Conv2D", "{\"kernel_size\": [5, 3]}", { 3, { 3, 8, 2 } },
+    "kernel height 5 is larger than the input height 3 with padding='valid'" },
+  { "Conv2D", "{\"dilation_rate\": [1, 3]}", { 3, { 8, 5, 2 } },
+    "dilated kernel width 7 (kernel 3, dilation_rate 3) is larger than the input width 5" },
+  { "DepthwiseConv2D", "{}", { 2, { 8, 5 } }, "needs a rank-3 input" },
+  { "Conv2DTranspose", "{}", { 4, { 2, 8, 5, 1 } }, "needs a rank-3 input" },
+  { "MaxPooling1D", "{\"pool_size\": [6]}", { 2, { 5, 2 } },
+    "pool_size 6 is larger than the input length 5 with padding='valid'" },
+  { "AveragePooling2D", "{\"pool_size\": [2, 6]}", { 3, { 8, 5, 2 } },
+    "pool_size width 6 is larger than the input width 5" },
+  { "GlobalAveragePooling2D", "{}", { 2, { 5, 2 } },
+    "GlobalAveragePooling2D needs a rank-3 input (height, width, channels), got (None, 5, 2)" },
+  { "Cropping2D", "{\"cropping\": [[3, 3], [0, 0]]}", { 3, { 5, 5, 2 } },
+    "Cropping2D removes 6 rows but the input (None, 5, 5, 2) has only 5" },
+  { "Cropping1D", "{\"cropping\": [2, 3]}", { 2, { 5, 2 } }, "removes 5 steps" },
+  { "Permute", "{\"dims\": [2, 1]}", { 3, { 5, 5, 2 } },
+    "Permute with dims of 2 axes needs a rank-2 input, got (None, 5, 5, 2)" },
+  { "UpSampling1D", "{}", { 3, { 5, 5, 2 } }, "UpSampling1D needs a rank-2 input" },
+};
+
+static void
+test_shape_errors_are_explained (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (shape_errors); i++)
+    {
+      const ShapeErrorCase *c = &shape_errors[i];
+      const WeftOpDesc *op = weft_op_lookup (c->op);
+      g_assert_nonnull (op);
+      WeftValue cfg[32];
+      g_autoptr (JsonNode) node = json_from_string (c->params, NULL);
+      g_autoptr (GString) err = g_string_new (NULL);
+      g_assert_true (map_config (op, json_node_get_object (node), cfg, err));
+      WeftOpArgs args = { .cfg = cfg, .in = &c->in, .n_in = 1 };
+      WeftShape out;
+      char why[320] = "";
+      g_assert_false (op->infer (&args, &out, why, sizeof why));
+      g_test_message ("%s: %s", c->op, why);
+      if (strstr (why, c->expect) == NULL)
+        g_test_fail_printf ("%s: message \"%s\" lacks \"%s\"", c->op, why, c->expect);
+    }
+}
+
 static GPtrArray *reference_files;
 
 static void
@@ -679,6 +736,8 @@ main (int argc, char **argv)
   g_test_add_func ("/keras-reference/directory/has-cases", test_reference_dir_has_cases);
   g_test_add_func ("/keras-reference/mapping/refuses-what-it-cannot-map",
                    test_unknown_key_is_refused);
+  g_test_add_func ("/keras-reference/infer/shape-errors-are-explained",
+                   test_shape_errors_are_explained);
   g_test_add_func ("/keras-reference/hand/ZeroPadding1D/asymmetric", test_hand_zero_padding_1d);
   g_test_add_func ("/keras-reference/hand/Cropping1D/asymmetric", test_hand_cropping_1d);
   g_test_add_func ("/keras-reference/hand/UpSampling1D/size3", test_hand_upsampling_1d);
