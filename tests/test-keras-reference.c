@@ -39,6 +39,8 @@ static const struct { const char *key; const char *off; } inert_keys[] = {
   { "stateful", "false" },
   { "mask_zero", "false" },
   { "mask_zero", "null" },
+  { "groups", "1" },            /* Keras >= 2.3 Conv1D/Conv2D */
+  { "output_padding", "null" }, /* Keras Conv2DTranspose */
 };
 
 static gboolean
