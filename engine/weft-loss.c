@@ -152,6 +152,14 @@ weft_loss_target_width (WeftLoss loss, int width, int classes)
   return width;
 }
 
+int
+weft_metric_target_width (WeftMetric metric, int width, int classes)
+{
+  if (metric == WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY && classes > 0)
+    return width / classes;
+  return width;
+}
+
 /* ---- regression losses: mean over every element ---- */
 
 static double

@@ -51,6 +51,9 @@ WeftMetric  weft_metric_from_name_for_loss (const char *name, WeftLoss loss);
 
 /* Target floats per sample for a prediction of `width` floats with `classes` on the last axis. */
 int   weft_loss_target_width (WeftLoss loss, int width, int classes);
+/* The same for a metric (sparse accuracy: width / classes, others: width). A metric may only
+ * share a head's target buffer when this equals weft_loss_target_width for its loss. */
+int   weft_metric_target_width (WeftMetric metric, int width, int classes);
 
 typedef struct
 {

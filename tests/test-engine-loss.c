@@ -427,6 +427,15 @@ test_reductions_over_batch_time_classes (void)
   g_assert_cmpint (weft_loss_target_width (WEFT_LOSS_CATEGORICAL_CROSSENTROPY, T * C, C),
                    ==, T * C);
   g_assert_cmpint (weft_loss_target_width (WEFT_LOSS_MSE, T * C, C), ==, T * C);
+  g_assert_cmpint (weft_metric_target_width (WEFT_METRIC_SPARSE_CATEGORICAL_ACCURACY, T * C, C),
+                   ==, T);
+  g_assert_cmpint (weft_metric_target_width (WEFT_METRIC_CATEGORICAL_ACCURACY, T * C, C), ==,
+                   T * C);
+  g_assert_cmpint (weft_metric_target_width (WEFT_METRIC_MAE, T * C, C), ==, T * C);
+  /* the metric that "accuracy" resolves to always fits its loss's targets */
+  for (int l = WEFT_LOSS_MSE; l < WEFT_LOSS_COUNT; l++)
+    g_assert_cmpint (weft_metric_target_width (weft_metric_for_loss (l), T * C, C), ==,
+                     weft_loss_target_width (l, T * C, C));
 
   /* regression and BCE: mean over the class axis, then over the B*T positions */
   double mse = 0.0, bce = 0.0;
