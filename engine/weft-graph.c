@@ -1640,6 +1640,20 @@ analyse_model (WeftGraph *g, Model *m)
                       "unit, or give the layer one unit per class", oname_buf,
                       weft_loss_names[h->loss], s.dims[s.rank - 1]);
         }
+      if (m->id == g->main_model && h->loss != WEFT_LOSS_NONE && h->metric != WEFT_METRIC_NONE)
+        {
+          WeftShape s;
+          if (node_out_shape (g, h->node, h->port, &s) && s.rank >= 1)
+            {
+              int width = (int) weft_shape_size (&s), classes = s.dims[s.rank - 1];
+              if (weft_metric_target_width (h->metric, width, classes)
+                  != weft_loss_target_width (h->loss, width, classes))
+                add_diag (g, WEFT_ERROR_PARAM_RANGE, m->id, h->node, -1,
+                          "head '%s': the metric %s needs other targets than the loss %s; "
+                          "choose 'accuracy' and Weft picks the variant that fits",
+                          oname_buf, weft_metric_names[h->metric], weft_loss_names[h->loss]);
+            }
+        }
       if (!(h->weight >= 0) || !isfinite (h->weight))
         add_diag (g, WEFT_ERROR_PARAM_RANGE, m->id, h->node, -1,
                   "head '%s': the loss weight must be a number >= 0", oname_buf);
