@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft-window.h: the editor window: header bar, palette, canvas, inspector, summary. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "weft-document.h"
+
+G_BEGIN_DECLS
+
+#define WEFT_TYPE_WINDOW (weft_window_get_type ())
+G_DECLARE_FINAL_TYPE (WeftWindow, weft_window, WEFT, WINDOW, GtkApplicationWindow)
+
+WeftWindow   *weft_window_new           (GtkApplication *application);
+/* Shows document (takes a reference). */
+void          weft_window_set_document  (WeftWindow   *self,
+                                         WeftDocument *document);
+WeftDocument *weft_window_get_document  (WeftWindow   *self);
+/* Opens a .weft file in this window; errors are shown in the window. */
+gboolean      weft_window_open_file     (WeftWindow   *self,
+                                         GFile        *file);
+/* Opens a built-in example from the GResource (e.g. "three-heads"). */
+gboolean      weft_window_open_example  (WeftWindow   *self,
+                                         const char   *name);
+/* The empty box below the canvas where the training dashboard goes. */
+GtkWidget    *weft_window_get_dashboard_area (WeftWindow *self);
+
+G_END_DECLS

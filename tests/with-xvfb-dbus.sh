@@ -1,0 +1,12 @@
+#!/bin/bash
+# usage: tests/with-xvfb-dbus.sh CMD...  -- private Xvfb + private D-Bus session, both torn down afterwards
+set -u
+dfile=$(mktemp)
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$dfile" 2>/dev/null &
+xpid=$!
+trap 'kill $xpid 2>/dev/null; wait $xpid 2>/dev/null; rm -f "$dfile"' EXIT
+for _ in $(seq 1 200); do [ -s "$dfile" ] && break; sleep 0.025; done
+[ -s "$dfile" ] || { echo "Xvfb did not start" >&2; exit 1; }
+export DISPLAY=":$(tr -d '\n' < "$dfile")" GDK_BACKEND=x11
+unset WAYLAND_DISPLAY
+dbus-run-session -- "$@"
