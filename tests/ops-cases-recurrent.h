@@ -2,7 +2,8 @@
 /* ops-cases-recurrent.h: gradient-check cases for engine/layers/weft-layers-recurrent.c
  * (see tests/ops-gradcheck.h for the row format). Every cell variant is checked through
  * time: both output modes, go_backwards, both GRU reset_after forms, hard_sigmoid gates,
- * no bias, and Bidirectional in each merge mode. */
+ * no bias, input and recurrent dropout (the masks repeat: the RNG restarts before every
+ * forward), and Bidirectional in each merge mode. */
 #pragma once
 
 #include "ops-gradcheck.h"
@@ -46,6 +47,14 @@ static const WeftOpCase ops_cases_recurrent[] = {
     "recurrent_activation=hard_sigmoid return_sequences=1", 1, { RS2 (3, 2) } },
   { "GRU", "no-bias", "units=2 use_bias=0 return_sequences=1", 1, { RS2 (3, 2) } },
 
+  { "SimpleRNN", "dropout-sequences", "units=3 dropout=0.4 recurrent_dropout=0.3 "
+    "return_sequences=1", 1, { RS2 (4, 3) } },
+  { "LSTM", "dropout", "units=3 dropout=0.3 recurrent_dropout=0.4", 1, { RS2 (4, 3) } },
+  { "GRU", "reset-after-dropout", "units=3 reset_after=1 dropout=0.3 recurrent_dropout=0.4 "
+    "return_sequences=1", 1, { RS2 (4, 3) } },
+  { "GRU", "reset-before-dropout", "units=3 reset_after=0 dropout=0.4 recurrent_dropout=0.3",
+    1, { RS2 (4, 3) } },
+
   { "Bidirectional", "lstm-concat", "layer=LSTM units=2 merge_mode=concat", 1,
     { RS2 (3, 2) } },
   { "Bidirectional", "lstm-sum-sequences", "layer=LSTM units=2 merge_mode=sum "
@@ -59,6 +68,8 @@ static const WeftOpCase ops_cases_recurrent[] = {
     "merge_mode=mul return_sequences=1", 1, { RS2 (3, 2) } },
   { "Bidirectional", "gru-inner-backwards-sequences", "layer=GRU units=2 go_backwards=1 "
     "return_sequences=1", 1, { RS2 (3, 2) } },
+  { "Bidirectional", "lstm-dropout-sequences", "layer=LSTM units=2 dropout=0.3 "
+    "recurrent_dropout=0.3 return_sequences=1", 1, { RS2 (3, 3) } },
   { "Bidirectional", "simple-rnn-concat-no-bias", "layer=SimpleRNN units=2 use_bias=0", 1,
     { RS2 (3, 3) } },
 

@@ -28,6 +28,7 @@ typedef struct
   float            *x, *out, *dx, *dout, *aux, *scratch;
   float            *w[WEFT_MAX_WEIGHTS], *dw[WEFT_MAX_WEIGHTS];
   size_t            n_in, n_out;
+  WeftRng           rng;
 } OpRun;
 
 static void
@@ -75,6 +76,7 @@ op_run_init (OpRun *run, const char *op, const char *params, WeftShape in, int b
     g_assert_true (weft_op_check_value (&run->op->params[i], &run->cfg[i], why, sizeof why));
   run->in_shape = in;
   run->batch = batch;
+  weft_rng_seed (&run->rng, 1234);
 
   WeftOpArgs args = { .cfg = run->cfg, .in = &run->in_shape, .n_in = 1 };
   if (!run->op->infer (&args, &run->out_shape, why, sizeof why))
@@ -120,7 +122,7 @@ op_run_ctx (OpRun *run, bool training)
   WeftOpCtx ctx = {
     .op = run->op, .cfg = run->cfg, .batch = run->batch, .training = training, .n_in = 1,
     .out = run->out, .dout = run->dout, .out_shape = run->out_shape,
-    .aux = run->aux, .scratch = run->scratch, .threads = 1,
+    .aux = run->aux, .scratch = run->scratch, .rng = &run->rng, .threads = 1,
   };
   ctx.in[0] = run->x;
   ctx.din[0] = run->dx;
@@ -489,6 +491,63 @@ test_bidirectional_matches_reference (void)
   g_rand_free (rand);
 }
 
+/* Linear SimpleRNN with kernel I: with recurrent_kernel 0, out[t] = x[t] * mask; with
+ * recurrent_kernel I too, out[t] - x[t] = mask * out[t-1]. Keras semantics: one mask per
+ * sequence (the same at every step), kept values scaled by 1/(1 - rate), none in inference. */
+static void
+test_rnn_dropout_masks (void)
+{
+  const int T = 5, u = 4, batch = 8;
+  GRand *rand = g_rand_new_with_seed (3);
+
+  for (int recurrent = 0; recurrent < 2; recurrent++)
+    {
+      OpRun run;
+      op_run_init (&run, "SimpleRNN",
+                   recurrent ? "units=4 activation=linear use_bias=0 return_sequences=1 "
+                               "recurrent_dropout=0.5"
+                             : "units=4 activation=linear use_bias=0 return_sequences=1 "
+                               "dropout=0.5",
+                   weft_shape_make (2, T, u), batch);
+      for (int i = 0; i < u; i++)
+        {
+          run.w[0][i * u + i] = 1.0f;
+          run.w[1][i * u + i] = recurrent ? 1.0f : 0.0f;
+        }
+      for (size_t i = 0; i < run.n_in; i++)
+        run.x[i] = (float) g_rand_double_range (rand, 0.5, 1.0);
+
+      op_run_forward (&run, false);
+      if (!recurrent)
+        for (size_t i = 0; i < run.n_out; i++)
+          g_assert_cmpfloat (run.out[i], ==, run.x[i]);
+
+      op_run_forward (&run, true);
+      int dropped = 0;
+      for (int b = 0; b < batch; b++)
+        for (int j = 0; j < u; j++)
+          {
+            double first = -1;
+            for (int t = recurrent ? 1 : 0; t < T; t++)
+              {
+                size_t i = ((size_t) b * T + t) * u + j;
+                double base = recurrent ? run.out[i - u] : run.x[i];
+                double m = (run.out[i] - (recurrent ? run.x[i] : 0.0)) / base;
+                g_assert_true (fabs (m) < 1e-5 || fabs (m - 2.0) < 1e-5);
+                if (first < 0)
+                  first = m;
+                g_assert_cmpfloat_with_epsilon (m, first, 1e-5);
+              }
+            dropped += first < 1.0;
+          }
+      /* 32 draws at rate 0.5: both kinds of entry occur. */
+      g_assert_cmpint (dropped, >, 4);
+      g_assert_cmpint (dropped, <, 28);
+      op_run_clear (&run);
+    }
+  g_rand_free (rand);
+}
+
 static void
 test_bidirectional_weight_names (void)
 {
@@ -791,6 +850,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/recurrent/lstm/weight-layout", test_lstm_weight_layout);
   g_test_add_func ("/engine/recurrent/rnn/matches-reference", test_rnn_matches_reference);
   g_test_add_func ("/engine/recurrent/rnn/rejects-wrong-rank", test_rnn_rejects_wrong_rank);
+  g_test_add_func ("/engine/recurrent/rnn/dropout-masks-are-per-sequence",
+                   test_rnn_dropout_masks);
   g_test_add_func ("/engine/recurrent/bidirectional/matches-reference",
                    test_bidirectional_matches_reference);
   g_test_add_func ("/engine/recurrent/bidirectional/weight-names",

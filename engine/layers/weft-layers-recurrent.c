@@ -186,20 +186,31 @@ static const WeftOpDesc embedding_op = {
     .help = WEFT_N_("Read the sequence from its last step to its first; returned sequences " \
                     "are in that reversed order."), \
     .def = 0, .min = 0, .max = 1 }
+#define DROPOUT_SPECS \
+  { .name = "dropout", .type = WEFT_PARAM_FLOAT, \
+    .help = WEFT_N_("Fraction of the input features dropped while training, with one mask per " \
+                    "sequence."), \
+    .def = 0.0, .min = 0.0, .max = 0.999 }, \
+  { .name = "recurrent_dropout", .type = WEFT_PARAM_FLOAT, \
+    .help = WEFT_N_("Fraction of the state's units dropped while training where the state " \
+                    "enters the recurrent step."), \
+    .def = 0.0, .min = 0.0, .max = 0.999 }
 #define RESET_AFTER_SPEC \
   { .name = "reset_after", .type = WEFT_PARAM_BOOL, \
     .help = WEFT_N_("Apply the reset gate after the recurrent matrix product (TensorFlow 2 " \
                     "default, two bias rows) instead of before it."), \
     .def = 1, .min = 0, .max = 1 }
 
-enum { SRNN_UNITS, SRNN_ACTIVATION, SRNN_USE_BIAS, SRNN_RETURN_SEQUENCES, SRNN_GO_BACKWARDS };
+enum { SRNN_UNITS, SRNN_ACTIVATION, SRNN_USE_BIAS, SRNN_RETURN_SEQUENCES, SRNN_GO_BACKWARDS,
+       SRNN_DROPOUT, SRNN_RECURRENT_DROPOUT };
 
 static const WeftParamSpec simple_rnn_params[] = {
   UNITS_SPEC (32), ACTIVATION_SPEC, USE_BIAS_SPEC, RETURN_SEQUENCES_SPEC, GO_BACKWARDS_SPEC,
+  DROPOUT_SPECS,
 };
 
 enum { LSTM_UNITS, LSTM_ACTIVATION, LSTM_REC_ACTIVATION, LSTM_USE_BIAS, LSTM_UNIT_FORGET_BIAS,
-       LSTM_RETURN_SEQUENCES, LSTM_GO_BACKWARDS };
+       LSTM_RETURN_SEQUENCES, LSTM_GO_BACKWARDS, LSTM_DROPOUT, LSTM_RECURRENT_DROPOUT };
 
 static const WeftParamSpec lstm_params[] = {
   UNITS_SPEC (32), ACTIVATION_SPEC, REC_ACTIVATION_SPEC, USE_BIAS_SPEC,
@@ -207,15 +218,15 @@ static const WeftParamSpec lstm_params[] = {
     .help = WEFT_N_("Start the forget-gate biases at 1 so that the cell remembers by "
                     "default."),
     .def = 1, .min = 0, .max = 1 },
-  RETURN_SEQUENCES_SPEC, GO_BACKWARDS_SPEC,
+  RETURN_SEQUENCES_SPEC, GO_BACKWARDS_SPEC, DROPOUT_SPECS,
 };
 
 enum { GRU_UNITS, GRU_ACTIVATION, GRU_REC_ACTIVATION, GRU_USE_BIAS, GRU_RETURN_SEQUENCES,
-       GRU_GO_BACKWARDS, GRU_RESET_AFTER };
+       GRU_GO_BACKWARDS, GRU_RESET_AFTER, GRU_DROPOUT, GRU_RECURRENT_DROPOUT };
 
 static const WeftParamSpec gru_params[] = {
   UNITS_SPEC (32), ACTIVATION_SPEC, REC_ACTIVATION_SPEC, USE_BIAS_SPEC,
-  RETURN_SEQUENCES_SPEC, GO_BACKWARDS_SPEC, RESET_AFTER_SPEC,
+  RETURN_SEQUENCES_SPEC, GO_BACKWARDS_SPEC, RESET_AFTER_SPEC, DROPOUT_SPECS,
 };
 
 static WeftRnnKind
@@ -244,6 +255,8 @@ make_cell (WeftRnnKind kind, const WeftValue *cfg, const WeftShape *in)
       cell.use_bias = weft_cfg_bool (cfg, SRNN_USE_BIAS);
       cell.return_sequences = weft_cfg_bool (cfg, SRNN_RETURN_SEQUENCES);
       cell.go_backwards = weft_cfg_bool (cfg, SRNN_GO_BACKWARDS);
+      cell.dropout = weft_cfg_float (cfg, SRNN_DROPOUT);
+      cell.recurrent_dropout = weft_cfg_float (cfg, SRNN_RECURRENT_DROPOUT);
       break;
     case WEFT_RNN_LSTM:
       cell.units = weft_cfg_int (cfg, LSTM_UNITS);
@@ -252,6 +265,8 @@ make_cell (WeftRnnKind kind, const WeftValue *cfg, const WeftShape *in)
       cell.use_bias = weft_cfg_bool (cfg, LSTM_USE_BIAS);
       cell.return_sequences = weft_cfg_bool (cfg, LSTM_RETURN_SEQUENCES);
       cell.go_backwards = weft_cfg_bool (cfg, LSTM_GO_BACKWARDS);
+      cell.dropout = weft_cfg_float (cfg, LSTM_DROPOUT);
+      cell.recurrent_dropout = weft_cfg_float (cfg, LSTM_RECURRENT_DROPOUT);
       break;
     case WEFT_RNN_GRU:
       cell.units = weft_cfg_int (cfg, GRU_UNITS);
@@ -261,6 +276,8 @@ make_cell (WeftRnnKind kind, const WeftValue *cfg, const WeftShape *in)
       cell.return_sequences = weft_cfg_bool (cfg, GRU_RETURN_SEQUENCES);
       cell.go_backwards = weft_cfg_bool (cfg, GRU_GO_BACKWARDS);
       cell.reset_after = weft_cfg_bool (cfg, GRU_RESET_AFTER);
+      cell.dropout = weft_cfg_float (cfg, GRU_DROPOUT);
+      cell.recurrent_dropout = weft_cfg_float (cfg, GRU_RECURRENT_DROPOUT);
       break;
     }
   return cell;
@@ -316,7 +333,8 @@ static void
 rnn_forward (const WeftOpCtx *ctx)
 {
   WeftRnnCell cell = make_cell (kind_of (ctx->op), ctx->cfg, &ctx->in_shape[0]);
-  weft_rnn_forward (&cell, ctx->batch, ctx->in[0], ctx->w, ctx->aux, ctx->scratch, ctx->out);
+  weft_rnn_forward (&cell, ctx->batch, ctx->in[0], ctx->w, ctx->aux, ctx->scratch, ctx->out,
+                    ctx->training, ctx->rng);
 }
 
 static void
@@ -363,7 +381,8 @@ static const char *const merge_modes[] = { "concat", "sum", "mul", "ave", NULL }
 enum { MERGE_CONCAT, MERGE_SUM, MERGE_MUL, MERGE_AVE };
 
 enum { BI_LAYER, BI_UNITS, BI_ACTIVATION, BI_REC_ACTIVATION, BI_USE_BIAS,
-       BI_RETURN_SEQUENCES, BI_RESET_AFTER, BI_MERGE_MODE, BI_GO_BACKWARDS };
+       BI_RETURN_SEQUENCES, BI_RESET_AFTER, BI_MERGE_MODE, BI_GO_BACKWARDS, BI_DROPOUT,
+       BI_RECURRENT_DROPOUT };
 
 static const WeftParamSpec bidir_params[] = {
   { .name = "layer", .type = WEFT_PARAM_CHOICE,
@@ -388,6 +407,7 @@ static const WeftParamSpec bidir_params[] = {
     .help = WEFT_N_("The wrapped layer's own go_backwards: when set, the forward layer reads "
                     "the sequence from its end and the backward layer from its start."),
     .def = 0, .min = 0, .max = 1 },
+  DROPOUT_SPECS,
 };
 
 static WeftRnnCell
@@ -407,6 +427,8 @@ bidir_cell (const WeftValue *cfg, const WeftShape *in, bool backward)
    * sequence is reversed along time. */
   cell.go_backwards = weft_cfg_bool (cfg, BI_GO_BACKWARDS) != backward;
   cell.reverse_output = backward;
+  cell.dropout = weft_cfg_float (cfg, BI_DROPOUT);
+  cell.recurrent_dropout = weft_cfg_float (cfg, BI_RECURRENT_DROPOUT);
   return cell;
 }
 
@@ -469,8 +491,10 @@ bidir_forward (const WeftOpCtx *ctx)
   float *wf[3] = { ctx->w[0], ctx->w[1], nw == 3 ? ctx->w[2] : NULL };
   float *wb[3] = { ctx->w[nw], ctx->w[nw + 1], nw == 3 ? ctx->w[nw + 2] : NULL };
 
-  weft_rnn_forward (&fw, ctx->batch, ctx->in[0], wf, ctx->aux, ctx->scratch, yf);
-  weft_rnn_forward (&bw, ctx->batch, ctx->in[0], wb, ctx->aux + cell_aux, ctx->scratch, yb);
+  weft_rnn_forward (&fw, ctx->batch, ctx->in[0], wf, ctx->aux, ctx->scratch, yf,
+                    ctx->training, ctx->rng);
+  weft_rnn_forward (&bw, ctx->batch, ctx->in[0], wb, ctx->aux + cell_aux, ctx->scratch, yb,
+                    ctx->training, ctx->rng);
   switch (mode)
     {
     case MERGE_CONCAT:

@@ -7,21 +7,91 @@
 #include <string.h>
 
 /* Saved state (aux), for B rows, T steps, u units, G gate blocks:
+ *   flags [2]         whether the forward applied input / recurrent dropout
  *   pre  [B, T, G*u]  gate pre-activations, indexed by time (rows line up with x)
  *   act  [B, T, G*u]  activated gates
  *   hs   [T+1, B, u]  states by processing step; hs[0] = 0; rows 0..T*B line up with dR
  *   LSTM: cs [T+1, B, u] cell states, acs [T, B, u] act(c)
  *   GRU:  rh [T, B, u] reset_after: h·Uh + bh (before r); else r*h (the input of Uh)
- * Scratch: dG [B, T, G*u] (by time), dR [T, B, G*u] (by step), dh, dc [B, u], tmp [B, G*u]. */
+ *   dropout: xmask [B, in], xd [B, T, in] (the masked input);
+ *   recurrent_dropout: hmask [B, u], hsm [T, B, u] (masked states entering the products)
+ * Scratch: dG [B, T, G*u] (by time), dR [T, B, G*u] (by step), dh, dc [B, u], tmp [B, G*u],
+ * with dropout dxd [B, T, in]. */
 
 typedef struct
 {
-  float *pre, *act, *hs, *cs, *acs, *rh;
+  float *flags, *pre, *act, *hs, *cs, *acs, *rh, *xmask, *xd, *hmask, *hsm;
 } RnnAux;
 
+/* Gate activations are most of an LSTM's time once the matrix work is in sgemm: libm's expf
+ * and tanhf are called per element and do not vectorise. sigmoid and tanh are therefore
+ * computed here on vectors of 4 (GCC/Clang vector extensions, SSE2 or NEON), with an
+ * exp accurate to about 2e-7 relative. Other activations go to weft-activation.c. */
+typedef float   vf __attribute__ ((vector_size (16)));
+typedef int32_t vi __attribute__ ((vector_size (16)));
+
+static inline vf
+v_select (vi mask, vf a, vf b)
+{
+  return (vf) (((vi) a & mask) | ((vi) b & ~mask));
+}
+
+static inline vf
+v_exp (vf x)
+{
+  const vf zero = { 0 };
+  x = v_select (x < -87.0f, zero - 87.0f, x);
+  x = v_select (x > 88.0f, zero + 88.0f, x);
+  /* n = round (x / ln 2) by the 1.5 * 2^23 trick; r = x - n ln 2 in two parts (Cody-Waite). */
+  vf n = (x * 1.44269504089f + 12582912.0f) - 12582912.0f;
+  vf r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  vf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f
+           + r * (8.33333333e-3f + r * 1.38888889e-3f)))));
+  vi e = (__builtin_convertvector (n, vi) + 127) << 23;
+  return p * (vf) e;
+}
+
+static inline vf
+v_sigmoid (vf x)
+{
+  return 1.0f / (1.0f + v_exp (-x));
+}
+
+/* 1 - 2/(e^2x + 1) loses relative precision near 0, where the odd series takes over. */
+static inline vf
+v_tanh (vf x)
+{
+  vf big = 1.0f - 2.0f / (v_exp (2.0f * x) + 1.0f);
+  vf x2 = x * x;
+  vf small = x + x * x2 * (-3.33333333e-1f + x2 * (1.33333333e-1f + x2 * (-5.39682540e-2f
+               + x2 * 2.18694885e-2f)));
+  vi near0 = (x2 < 0.0625f);
+  return v_select (near0, small, big);
+}
+
+static void
+gate_activation (WeftActivation act, const float *x, float *y, int n, int width)
+{
+  if (act != WEFT_ACT_SIGMOID && act != WEFT_ACT_TANH)
+    {
+      weft_activation_forward (act, x, y, (size_t) n, width);
+      return;
+    }
+  /* Whole vectors, then the tail through a padded vector: every element takes the same path,
+   * so results do not depend on an element's position. */
+  for (int i = 0; i < n; i += 4)
+    {
+      vf v = { 0 };
+      int m = n - i < 4 ? n - i : 4;
+      memcpy (&v, x + i, sizeof (float) * m);
+      v = act == WEFT_ACT_SIGMOID ? v_sigmoid (v) : v_tanh (v);
+      memcpy (y + i, &v, sizeof (float) * m);
+    }
+}
+
 typedef struct
 {
-  float *dg, *dr, *dh, *dc, *tmp;
+  float *dg, *dr, *dh, *dc, *tmp, *dxd;
 } RnnScratch;
 
 int
@@ -86,10 +156,11 @@ aux_layout (const WeftRnnCell *cell, int batch, float *base, RnnAux *a)
   if (a == NULL)
     a = &dummy;
 #define TAKE(field, n) do { a->field = base != NULL ? base + off : NULL; off += (n); } while (0)
+  TAKE (flags, 2);
   TAKE (pre, b * t * gu);
   TAKE (act, b * t * gu);
   TAKE (hs, (t + 1) * b * u);
-  a->cs = a->acs = a->rh = NULL;
+  a->cs = a->acs = a->rh = a->xmask = a->xd = a->hmask = a->hsm = NULL;
   if (cell->kind == WEFT_RNN_LSTM)
     {
       TAKE (cs, (t + 1) * b * u);
@@ -97,6 +168,16 @@ aux_layout (const WeftRnnCell *cell, int batch, float *base, RnnAux *a)
     }
   else if (cell->kind == WEFT_RNN_GRU)
     TAKE (rh, t * b * u);
+  if (cell->dropout > 0.0f)
+    {
+      TAKE (xmask, b * (size_t) cell->in_dim);
+      TAKE (xd, b * t * (size_t) cell->in_dim);
+    }
+  if (cell->recurrent_dropout > 0.0f)
+    {
+      TAKE (hmask, b * u);
+      TAKE (hsm, t * b * u);
+    }
 #undef TAKE
   return off;
 }
@@ -117,6 +198,9 @@ scratch_layout (const WeftRnnCell *cell, int batch, float *base, RnnScratch *s)
   TAKE (dh, b * u);
   TAKE (dc, b * u);
   TAKE (tmp, b * gu);
+  s->dxd = NULL;
+  if (cell->dropout > 0.0f)
+    TAKE (dxd, b * t * (size_t) cell->in_dim);
 #undef TAKE
   return off;
 }
@@ -160,9 +244,18 @@ out_pos (const WeftRnnCell *cell, int s)
   return cell->reverse_output ? cell->steps - 1 - s : s;
 }
 
+/* Inverted dropout mask: kept values are scaled by 1/(1 - rate). */
+static void
+draw_mask (WeftRng *rng, float rate, float *mask, size_t n)
+{
+  const float scale = 1.0f / (1.0f - rate);
+  for (size_t i = 0; i < n; i++)
+    mask[i] = weft_rng_uniform (rng) >= rate ? scale : 0.0f;
+}
+
 void
 weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *const w[3],
-                  float *aux, float *scratch, float *y)
+                  float *aux, float *scratch, float *y, bool training, WeftRng *rng)
 {
   const int T = cell->steps, u = cell->units, in = cell->in_dim;
   const int G = weft_rnn_gates (cell), gu = G * u;
@@ -175,6 +268,28 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
     return;
   aux_layout (cell, batch, aux, &a);
   scratch_layout (cell, batch, scratch, &sc);
+  const bool dp = training && cell->dropout > 0.0f;
+  const bool rdp = training && cell->recurrent_dropout > 0.0f;
+  a.flags[0] = dp ? 1.0f : 0.0f;
+  a.flags[1] = rdp ? 1.0f : 0.0f;
+  if (dp || rdp)
+    WEFT_CHECK (rng != NULL);
+  if (dp)
+    {
+      /* One mask per sample, shared by every time step (Keras). */
+      draw_mask (rng, cell->dropout, a.xmask, (size_t) batch * in);
+      for (int b = 0; b < batch; b++)
+        for (int t = 0; t < T; t++)
+          {
+            const float *xr = x + ((size_t) b * T + t) * in, *m = a.xmask + (size_t) b * in;
+            float *dr = a.xd + ((size_t) b * T + t) * in;
+            for (int i = 0; i < in; i++)
+              dr[i] = xr[i] * m[i];
+          }
+      x = a.xd;
+    }
+  if (rdp)
+    draw_mask (rng, cell->recurrent_dropout, a.hmask, (size_t) batch * u);
 
   /* All time steps' input projection at once: [B*T, in] x [in, G*u]. */
   weft_sgemm (false, false, batch * T, gu, in, 1.0f, x, in, kernel, gu, 0.0f, a.pre, gu);
@@ -195,14 +310,24 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
       float *pre = a.pre + (size_t) t * gu, *act = a.act + (size_t) t * gu;
       const float *hp = a.hs + (size_t) s * batch * u;
       float *hn = a.hs + (size_t) (s + 1) * batch * u;
+      /* The state as it enters the recurrent products (masked by recurrent dropout). */
+      const float *hr = hp;
+
+      if (rdp)
+        {
+          float *hm = a.hsm + (size_t) s * batch * u;
+          for (size_t i = 0; i < (size_t) batch * u; i++)
+            hm[i] = hp[i] * a.hmask[i];
+          hr = hm;
+        }
 
       switch (cell->kind)
         {
         case WEFT_RNN_SIMPLE:
-          weft_sgemm (false, false, batch, u, u, 1.0f, hp, u, rkernel, u, 1.0f, pre, (int) ld);
+          weft_sgemm (false, false, batch, u, u, 1.0f, hr, u, rkernel, u, 1.0f, pre, (int) ld);
           for (int b = 0; b < batch; b++)
             {
-              weft_activation_forward (cell->act, pre + b * ld, act + b * ld, u, u);
+              gate_activation (cell->act, pre + b * ld, act + b * ld, u, u);
               memcpy (hn + (size_t) b * u, act + b * ld, sizeof (float) * u);
             }
           break;
@@ -213,7 +338,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
             float *cn = a.cs + (size_t) (s + 1) * batch * u;
             float *ac = a.acs + (size_t) s * batch * u;
 
-            weft_sgemm (false, false, batch, gu, u, 1.0f, hp, u, rkernel, gu, 1.0f, pre,
+            weft_sgemm (false, false, batch, gu, u, 1.0f, hr, u, rkernel, gu, 1.0f, pre,
                         (int) ld);
             for (int b = 0; b < batch; b++)
               {
@@ -223,12 +348,12 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                 float *cnb = cn + (size_t) b * u, *acb = ac + (size_t) b * u;
                 float *hb = hn + (size_t) b * u;
 
-                weft_activation_forward (cell->rec_act, pb, ab, 2 * u, u);
-                weft_activation_forward (cell->act, pb + 2 * u, ab + 2 * u, u, u);
-                weft_activation_forward (cell->rec_act, pb + 3 * u, ab + 3 * u, u, u);
+                gate_activation (cell->rec_act, pb, ab, 2 * u, u);
+                gate_activation (cell->act, pb + 2 * u, ab + 2 * u, u, u);
+                gate_activation (cell->rec_act, pb + 3 * u, ab + 3 * u, u, u);
                 for (int j = 0; j < u; j++)
                   cnb[j] = ab[u + j] * cpb[j] + ab[j] * ab[2 * u + j];
-                weft_activation_forward (cell->act, cnb, acb, u, u);
+                gate_activation (cell->act, cnb, acb, u, u);
                 for (int j = 0; j < u; j++)
                   hb[j] = ab[3 * u + j] * acb[j];
               }
@@ -243,7 +368,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
               {
                 const float *rbias = bias != NULL ? bias + gu : NULL;
 
-                weft_sgemm (false, false, batch, gu, u, 1.0f, hp, u, rkernel, gu, 0.0f, sc.tmp,
+                weft_sgemm (false, false, batch, gu, u, 1.0f, hr, u, rkernel, gu, 0.0f, sc.tmp,
                             gu);
                 for (int b = 0; b < batch; b++)
                   {
@@ -255,7 +380,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                         tb[j] += rbias[j];
                     for (int j = 0; j < 2 * u; j++)
                       pb[j] += tb[j];
-                    weft_activation_forward (cell->rec_act, pb, ab, 2 * u, u);
+                    gate_activation (cell->rec_act, pb, ab, 2 * u, u);
                     for (int j = 0; j < u; j++)
                       {
                         rhb[j] = tb[2 * u + j];
@@ -265,14 +390,14 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
               }
             else
               {
-                weft_sgemm (false, false, batch, 2 * u, u, 1.0f, hp, u, rkernel, gu, 1.0f, pre,
+                weft_sgemm (false, false, batch, 2 * u, u, 1.0f, hr, u, rkernel, gu, 1.0f, pre,
                             (int) ld);
                 for (int b = 0; b < batch; b++)
                   {
-                    const float *hpb = hp + (size_t) b * u;
+                    const float *hpb = hr + (size_t) b * u;
                     float *ab = act + b * ld, *rhb = rh + (size_t) b * u;
 
-                    weft_activation_forward (cell->rec_act, pre + b * ld, ab, 2 * u, u);
+                    gate_activation (cell->rec_act, pre + b * ld, ab, 2 * u, u);
                     for (int j = 0; j < u; j++)
                       rhb[j] = ab[u + j] * hpb[j];
                   }
@@ -284,7 +409,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                 const float *hpb = hp + (size_t) b * u;
                 float *ab = act + b * ld, *hb = hn + (size_t) b * u;
 
-                weft_activation_forward (cell->act, pre + b * ld + 2 * u, ab + 2 * u, u, u);
+                gate_activation (cell->act, pre + b * ld + 2 * u, ab + 2 * u, u, u);
                 for (int j = 0; j < u; j++)
                   hb[j] = ab[j] * hpb[j] + (1.0f - ab[j]) * ab[2 * u + j];
               }
@@ -320,6 +445,10 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
     return;
   aux_layout (cell, batch, (float *) aux, &a);
   scratch_layout (cell, batch, scratch, &sc);
+  const bool dp = a.flags[0] != 0.0f, rdp = a.flags[1] != 0.0f;
+  const bool gru_before = cell->kind == WEFT_RNN_GRU && !cell->reset_after;
+  /* Gradient of the masked state, [B, u]: beside GRU's d(r*h) when both are needed. */
+  float *dhr = sc.tmp + (gru_before ? (size_t) batch * u : 0);
   memset (sc.dh, 0, sizeof (float) * batch * u);
   memset (sc.dc, 0, sizeof (float) * batch * u);
 
@@ -328,6 +457,7 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
       const int t = time_of (cell, s);
       const float *pre = a.pre + (size_t) t * gu, *act = a.act + (size_t) t * gu;
       const float *hp = a.hs + (size_t) s * batch * u;
+      const float *hr = rdp ? a.hsm + (size_t) s * batch * u : hp;
       float *dg = sc.dg + (size_t) t * gu;
       float *dr = sc.dr + (size_t) s * batch * gu;
       float *dh = sc.dh;
@@ -356,7 +486,11 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
               weft_activation_grad_inplace (cell->act, pre + b * ld, act + b * ld, dgb, u, u);
               memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
             }
-          weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f, dh, u);
+          weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f,
+                      rdp ? dhr : dh, u);
+          if (rdp)
+            for (size_t i = 0; i < (size_t) batch * u; i++)
+              dh[i] = dhr[i] * a.hmask[i];
           break;
 
         case WEFT_RNN_LSTM:
@@ -390,7 +524,11 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
                                               dgb + 3 * u, u, u);
                 memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
               }
-            weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f, dh, u);
+            weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f,
+                        rdp ? dhr : dh, u);
+            if (rdp)
+              for (size_t i = 0; i < (size_t) batch * u; i++)
+                dh[i] = dhr[i] * a.hmask[i];
             break;
           }
 
@@ -429,7 +567,16 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
                     weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
                     memcpy (drb, dgb, sizeof (float) * 2 * u);
                   }
-                weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 1.0f, dh, u);
+                if (rdp)
+                  {
+                    weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f,
+                                dhr, u);
+                    for (size_t i = 0; i < (size_t) batch * u; i++)
+                      dh[i] += dhr[i] * a.hmask[i];
+                  }
+                else
+                  weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 1.0f, dh,
+                              u);
               }
             else
               {
@@ -439,19 +586,26 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
                 for (int b = 0; b < batch; b++)
                   {
                     const float *pb = pre + b * ld, *ab = act + b * ld;
-                    const float *hpb = hp + (size_t) b * u, *drh = sc.tmp + (size_t) b * u;
-                    float *dgb = dg + b * ld, *dhb = dh + (size_t) b * u;
+                    const float *hrb = hr + (size_t) b * u, *drh = sc.tmp + (size_t) b * u;
+                    float *dgb = dg + b * ld;
+                    float *dhb = (rdp ? dhr : dh) + (size_t) b * u;
 
                     for (int j = 0; j < u; j++)
                       {
-                        dgb[u + j] = drh[j] * hpb[j];
-                        dhb[j] += drh[j] * ab[u + j];
+                        dgb[u + j] = drh[j] * hrb[j];
+                        if (rdp)
+                          dhb[j] = drh[j] * ab[u + j];
+                        else
+                          dhb[j] += drh[j] * ab[u + j];
                       }
                     weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
                     memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
                   }
-                weft_sgemm (false, true, batch, u, 2 * u, 1.0f, dr, gu, rkernel, gu, 1.0f, dh,
-                            u);
+                weft_sgemm (false, true, batch, u, 2 * u, 1.0f, dr, gu, rkernel, gu, 1.0f,
+                            rdp ? dhr : dh, u);
+                if (rdp)
+                  for (size_t i = 0; i < (size_t) batch * u; i++)
+                    dh[i] += dhr[i] * a.hmask[i];
               }
             break;
           }
@@ -459,20 +613,34 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
     }
 
   const int rows = batch * T;
-  if (dx != NULL)
+  const float *hrec = rdp ? a.hsm : a.hs;
+  if (dx != NULL && dp)
+    {
+      weft_sgemm (false, true, rows, in, gu, 1.0f, sc.dg, gu, kernel, gu, 0.0f, sc.dxd, in);
+      for (int b = 0; b < batch; b++)
+        for (int t = 0; t < T; t++)
+          {
+            const size_t r = ((size_t) b * T + t) * in;
+            const float *m = a.xmask + (size_t) b * in;
+            for (int i = 0; i < in; i++)
+              dx[r + i] += sc.dxd[r + i] * m[i];
+          }
+    }
+  else if (dx != NULL)
     weft_sgemm (false, true, rows, in, gu, 1.0f, sc.dg, gu, kernel, gu, 1.0f, dx, in);
   if (dkernel != NULL)
-    weft_sgemm (true, false, in, gu, rows, 1.0f, x, in, sc.dg, gu, 1.0f, dkernel, gu);
+    weft_sgemm (true, false, in, gu, rows, 1.0f, dp ? a.xd : x, in, sc.dg, gu, 1.0f, dkernel,
+                gu);
   if (drkernel != NULL)
     {
-      if (cell->kind == WEFT_RNN_GRU && !cell->reset_after)
+      if (gru_before)
         {
-          weft_sgemm (true, false, u, 2 * u, rows, 1.0f, a.hs, u, sc.dr, gu, 1.0f, drkernel, gu);
+          weft_sgemm (true, false, u, 2 * u, rows, 1.0f, hrec, u, sc.dr, gu, 1.0f, drkernel, gu);
           weft_sgemm (true, false, u, u, rows, 1.0f, a.rh, u, sc.dr + 2 * u, gu, 1.0f,
                       drkernel + 2 * u, gu);
         }
       else
-        weft_sgemm (true, false, u, gu, rows, 1.0f, a.hs, u, sc.dr, gu, 1.0f, drkernel, gu);
+        weft_sgemm (true, false, u, gu, rows, 1.0f, hrec, u, sc.dr, gu, 1.0f, drkernel, gu);
     }
   if (dbias != NULL)
     {

@@ -27,6 +27,10 @@ typedef struct
   bool           reset_after;      /* GRU: bias [2, 3u], r applied after h·Uh */
   bool           go_backwards;     /* process time steps T-1 .. 0 */
   bool           return_sequences; /* y [B, T, u] instead of [B, u] */
+  float          dropout;          /* training: fraction of input features dropped, one mask
+                                      per sample for all steps (Keras) */
+  float          recurrent_dropout; /* training: fraction of the state's units dropped where
+                                       it enters the recurrent matrix products */
   bool           reverse_output;   /* returned sequence written last step first (Keras
                                       reverses the backward layer's output in Bidirectional);
                                       else in processing-step order */
@@ -45,9 +49,10 @@ size_t weft_rnn_scratch_size (const WeftRnnCell *cell, int batch);
 size_t weft_rnn_out_size     (const WeftRnnCell *cell);
 
 /* Runs the cell over x and writes y. w = {kernel, recurrent_kernel, bias (NULL without
- * bias)}. */
+ * bias)}. Dropout masks are drawn from rng when training (rng may be NULL otherwise). */
 void   weft_rnn_forward      (const WeftRnnCell *cell, int batch, const float *x,
-                              float *const w[3], float *aux, float *scratch, float *y);
+                              float *const w[3], float *aux, float *scratch, float *y,
+                              bool training, WeftRng *rng);
 /* Back-propagation through time from dy: ADDS into dx and dw[0..2] (each may be NULL).
  * aux must hold the state of the matching forward. */
 void   weft_rnn_backward     (const WeftRnnCell *cell, int batch, const float *x,
