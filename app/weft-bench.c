@@ -1,0 +1,1184 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft bench: the protocol of ../shared/bench/peer_torch.py (4 synthetic batches cycled,
+ * Adam lr 1e-3 eps 1e-7, warm-up, calibrated runs, median samples/s, per-phase peak RSS)
+ * applied to Weft, with the peer spawned in the same invocation. Each Weft measurement
+ * runs in a forked child so that peak RSS figures of different models do not mix. */
+#include "config.h"
+
+#include "weft-bench.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weft-activation.h"
+#include "weft-bench-models.h"
+#include "weft-blas.h"
+#include "weft-train.h"
+
+extern void openblas_set_num_threads (int num_threads);
+extern int  openblas_get_num_threads (void);
+
+#define MAX_RUNS    64
+#define MAX_THREADS 8
+#define N_BATCHES   4     /* distinct batches, cycled, as the peer does */
+
+enum { PHASE_TRAIN, PHASE_INFER, N_PHASES };
+static const char *const phase_names[N_PHASES] = { "train", "infer" };
+
+typedef struct
+{
+  char    *model;
+  int      batch;
+  char    *threads_spec;
+  int      threads[MAX_THREADS];
+  int      n_threads;
+  int      runs;
+  double   warmup_sec;
+  double   min_run_sec;
+  char    *phases_spec;
+  gboolean phase[N_PHASES];
+  gboolean json;
+  gboolean no_peer;
+  gboolean no_sgemm;
+  char    *peer;
+  char    *python;
+} Options;
+
+typedef struct
+{
+  gboolean measured;
+  int      steps;          /* per run */
+  int      n_runs;
+  double   sps[MAX_RUNS];
+  double   median, min, max;
+  double   cpu_util;
+  double   peak_rss_mib;
+  double   rss_start_mib;
+  double   load_start, load_end;
+} PhaseResult;
+
+/* What a child sends back through its pipe. */
+typedef struct
+{
+  gboolean    ok;
+  char        error[400];
+  int64_t     params;
+  char        core[64];
+  int         blas_threads;
+  PhaseResult phase[N_PHASES];
+} WeftResult;
+
+typedef struct
+{
+  JsonObject *phase[N_PHASES];   /* owned; NULL when not measured */
+  char       *error;
+} PeerResult;
+
+/* ---- small helpers ---- */
+
+static double
+now_sec (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static double
+cpu_sec (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec
+         + 1e-6 * ru.ru_stime.tv_usec;
+}
+
+static double
+load_avg (void)
+{
+  double la[3];
+  return getloadavg (la, 3) == 3 ? la[0] : NAN;
+}
+
+/* A field of /proc/self/status in KiB, or -1. */
+static long
+status_kib (const char *field)
+{
+  FILE *f = fopen ("/proc/self/status", "r");
+  char line[256];
+  long v = -1;
+  size_t n = strlen (field);
+  if (f == NULL)
+    return -1;
+  while (fgets (line, sizeof line, f) != NULL)
+    if (strncmp (line, field, n) == 0 && line[n] == ':')
+      {
+        v = strtol (line + n + 1, NULL, 10);
+        break;
+      }
+  fclose (f);
+  return v;
+}
+
+/* Resets VmHWM to the current RSS (Linux >= 4.0), as the peer does before each phase. */
+static gboolean
+reset_peak_rss (void)
+{
+  FILE *f = fopen ("/proc/self/clear_refs", "w");
+  if (f == NULL)
+    return FALSE;
+  gboolean ok = fputs ("5", f) >= 0;
+  return fclose (f) == 0 && ok;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median_of (const double *v, int n)
+{
+  double s[MAX_RUNS];
+  memcpy (s, v, (size_t) n * sizeof *s);
+  qsort (s, (size_t) n, sizeof *s, cmp_double);
+  return (n & 1) ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+static void
+set_threads (int threads)
+{
+  weft_blas_set_threads (threads);
+  /* set it directly as well: OpenBLAS starts with one thread per CPU */
+  openblas_set_num_threads (threads);
+}
+
+/* ---- the timing protocol ---- */
+
+/* Runs `units` units of work (a unit is `unit_steps` steps); false with a message. */
+typedef gboolean (*RunFunc) (void *ctx, int units, char *why, size_t why_len);
+
+static gboolean
+measure (const Options *o, RunFunc run, void *ctx, int unit_steps, int batch, PhaseResult *r,
+         char *why, size_t why_len)
+{
+  memset (r, 0, sizeof *r);
+  r->rss_start_mib = status_kib ("VmRSS") / 1024.0;
+  gboolean reset = reset_peak_rss ();
+  r->load_start = load_avg ();
+
+  double t0 = now_sec ();
+  int done = 0;
+  while (done < 3 || now_sec () - t0 < o->warmup_sec)
+    {
+      if (!run (ctx, 1, why, why_len))
+        return FALSE;
+      done += unit_steps;
+    }
+  double per_step = (now_sec () - t0) / done;
+  int steps = (int) (o->min_run_sec / per_step) + 1;
+  int units = (steps + unit_steps - 1) / unit_steps;
+  r->steps = units * unit_steps;
+
+  double c0 = cpu_sec (), w0 = now_sec ();
+  for (int i = 0; i < o->runs; i++)
+    {
+      double s = now_sec ();
+      if (!run (ctx, units, why, why_len))
+        return FALSE;
+      double dt = now_sec () - s;
+      r->sps[i] = (double) r->steps * batch / dt;
+    }
+  r->cpu_util = (cpu_sec () - c0) / (now_sec () - w0);
+  r->n_runs = o->runs;
+  r->median = median_of (r->sps, r->n_runs);
+  r->min = r->max = r->sps[0];
+  for (int i = 1; i < r->n_runs; i++)
+    {
+      r->min = MIN (r->min, r->sps[i]);
+      r->max = MAX (r->max, r->sps[i]);
+    }
+  long hwm = reset ? status_kib ("VmHWM") : -1;
+  if (hwm < 0)
+    {
+      struct rusage ru;
+      getrusage (RUSAGE_SELF, &ru);
+      hwm = ru.ru_maxrss;
+    }
+  r->peak_rss_mib = hwm / 1024.0;
+  r->load_end = load_avg ();
+  r->measured = TRUE;
+  return TRUE;
+}
+
+typedef struct
+{
+  WeftTrainer *trainer;
+  WeftDataset *data;
+} TrainCtx;
+
+static gboolean
+train_run (void *p, int units, char *why, size_t why_len)
+{
+  TrainCtx *c = p;
+  WeftError e = { 0 };
+  /* one unit = one epoch over the N_BATCHES batches (shuffle off: the same batches) */
+  for (int i = 0; i < units; i++)
+    if (!weft_trainer_fit (c->trainer, c->data, NULL, &e))
+      {
+        g_snprintf (why, why_len, "training failed: %s", e.message);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+typedef struct
+{
+  WeftPlan        *plan;
+  int              batch;
+  int              n_inputs;
+  const WeftArray *in[WEFT_MAX_INPUTS];
+  int              next;
+} InferCtx;
+
+static gboolean
+infer_run (void *p, int units, char *why, size_t why_len)
+{
+  InferCtx *c = p;
+  for (int u = 0; u < units; u++)
+    {
+      int b = c->next++ % N_BATCHES;
+      for (int i = 0; i < c->n_inputs; i++)
+        {
+          size_t w = (size_t) weft_shape_size (&c->in[i]->shape) * (size_t) c->batch;
+          memcpy (weft_plan_input (c->plan, i), c->in[i]->data + (size_t) b * w,
+                  w * sizeof (float));
+        }
+      weft_plan_forward (c->plan, c->batch, false);
+    }
+  return TRUE;
+}
+
+/* In the child: builds the model and measures the phases asked for. */
+static void
+weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int threads,
+              WeftResult *res)
+{
+  WeftError e = { 0 };
+  WeftGraph *g = weft_bench_model_build (info->label, &e);
+  WeftDataset *d = NULL;
+  WeftTrainer *t = NULL;
+  WeftPlan *plan = NULL;
+  memset (res, 0, sizeof *res);
+  set_threads (threads);
+  g_strlcpy (res->core, weft_blas_core_name (), sizeof res->core);
+  res->blas_threads = openblas_get_num_threads ();
+  if (g == NULL)
+    goto fail;
+  int64_t frozen = 0;
+  weft_graph_count_params (g, weft_graph_get_main_model (g), &res->params, &frozen);
+  d = weft_synthetic_make ("random", g, (int64_t) N_BATCHES * batch, 1, &e);
+  if (d == NULL)
+    goto fail;
+
+  if (o->phase[PHASE_TRAIN])
+    {
+      WeftTrainConfig c;
+      weft_train_config_defaults (&c);
+      weft_optim_config_defaults (WEFT_OPTIM_ADAM, &c.optimizer);
+      c.optimizer.learning_rate = 1e-3f;
+      c.optimizer.epsilon = 1e-7f;
+      c.batch_size = batch;
+      c.epochs = 1;
+      c.shuffle = false;
+      c.threads = threads;
+      t = weft_trainer_new (g, &c, &e);
+      if (t == NULL || !weft_trainer_check_data (t, d, &e))
+        goto fail;
+      TrainCtx ctx = { t, d };
+      if (!measure (o, train_run, &ctx, N_BATCHES, batch, &res->phase[PHASE_TRAIN], res->error,
+                    sizeof res->error))
+        goto out;
+      weft_trainer_store_weights (t);
+      weft_trainer_free (t);
+      t = NULL;
+    }
+  if (o->phase[PHASE_INFER])
+    {
+      plan = weft_plan_new (g, batch, 0, &e);
+      if (plan == NULL)
+        goto fail;
+      weft_plan_set_threads (plan, threads);
+      set_threads (threads);
+      InferCtx ctx = { .plan = plan, .batch = batch, .n_inputs = weft_plan_n_inputs (plan) };
+      for (int i = 0; i < ctx.n_inputs && i < WEFT_MAX_INPUTS; i++)
+        {
+          ctx.in[i] = weft_dataset_find (d, weft_plan_input_name (plan, i));
+          if (ctx.in[i] == NULL)
+            {
+              g_snprintf (res->error, sizeof res->error, "no data for input '%s'",
+                          weft_plan_input_name (plan, i));
+              goto out;
+            }
+        }
+      if (!measure (o, infer_run, &ctx, 1, batch, &res->phase[PHASE_INFER], res->error,
+                    sizeof res->error))
+        goto out;
+    }
+  res->ok = TRUE;
+  goto out;
+fail:
+  g_snprintf (res->error, sizeof res->error, "%s", e.message);
+out:
+  weft_plan_free (plan);
+  weft_trainer_free (t);
+  weft_dataset_free (d);
+  weft_graph_free (g);
+}
+
+/* Runs fn in a forked child that writes `size` bytes of result through a pipe. */
+static gboolean
+in_child (void (*fn) (void *arg, void *result), void *arg, void *result, size_t size,
+          char *why, size_t why_len)
+{
+  int fds[2];
+  if (pipe (fds) != 0)
+    {
+      g_snprintf (why, why_len, "pipe: %s", g_strerror (errno));
+      return FALSE;
+    }
+  fflush (stdout);
+  fflush (stderr);
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      g_snprintf (why, why_len, "fork: %s", g_strerror (errno));
+      return FALSE;
+    }
+  if (pid == 0)
+    {
+      close (fds[0]);
+      fn (arg, result);
+      const char *p = result;
+      size_t left = size;
+      while (left > 0)
+        {
+          ssize_t w = write (fds[1], p, left);
+          if (w <= 0)
+            _exit (1);
+          p += w;
+          left -= (size_t) w;
+        }
+      close (fds[1]);
+      _exit (0);
+    }
+  close (fds[1]);
+  char *p = result;
+  size_t got = 0;
+  while (got < size)
+    {
+      ssize_t r = read (fds[0], p + got, size - got);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        break;
+      got += (size_t) r;
+    }
+  close (fds[0]);
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (got != size)
+    {
+      if (WIFSIGNALED (status))
+        g_snprintf (why, why_len, "the measuring process died of signal %d (%s)",
+                    WTERMSIG (status), g_strsignal (WTERMSIG (status)));
+      else
+        g_snprintf (why, why_len, "the measuring process exited without a result");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  const Options            *o;
+  const WeftBenchModelInfo *info;
+  int                       batch, threads;
+} WeftJob;
+
+static void
+weft_job (void *arg, void *result)
+{
+  WeftJob *j = arg;
+  weft_measure (j->o, j->info, j->batch, j->threads, result);
+}
+
+/* ---- the peer ---- */
+
+static void
+peer_result_clear (PeerResult *r)
+{
+  for (int p = 0; p < N_PHASES; p++)
+    if (r->phase[p] != NULL)
+      json_object_unref (r->phase[p]);
+  g_free (r->error);
+  memset (r, 0, sizeof *r);
+}
+
+static void
+run_peer (const Options *o, const WeftBenchModelInfo *info, int batch, int threads,
+          const char *core, PeerResult *r)
+{
+  memset (r, 0, sizeof *r);
+  g_autofree char *batch_s = g_strdup_printf ("%d", batch);
+  g_autofree char *threads_s = g_strdup_printf ("%d", threads);
+  g_autofree char *runs_s = g_strdup_printf ("%d", o->runs);
+  g_autofree char *warm_s = g_strdup_printf ("%g", o->warmup_sec);
+  g_autofree char *min_s = g_strdup_printf ("%g", o->min_run_sec);
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, o->python);
+  g_ptr_array_add (argv, o->peer);
+  g_ptr_array_add (argv, "--model");
+  g_ptr_array_add (argv, (char *) info->name);
+  if (info->variant != NULL)
+    {
+      g_ptr_array_add (argv, "--variant");
+      g_ptr_array_add (argv, (char *) info->variant);
+    }
+  const char *rest[] = { "--batch", batch_s, "--threads", threads_s, "--runs", runs_s,
+                         "--warmup-sec", warm_s, "--min-run-sec", min_s, "--phases",
+                         o->phases_spec, "--tag", "weft-bench" };
+  for (gsize i = 0; i < G_N_ELEMENTS (rest); i++)
+    g_ptr_array_add (argv, (char *) rest[i]);
+  g_ptr_array_add (argv, NULL);
+
+  /* the same OpenBLAS kernels as this process got */
+  char **env = g_get_environ ();
+  if (g_environ_getenv (env, "OPENBLAS_CORETYPE") == NULL && core != NULL)
+    env = g_environ_setenv (env, "OPENBLAS_CORETYPE", core, FALSE);
+  env = g_environ_unsetenv (env, "OPENBLAS_NUM_THREADS");
+
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  fflush (stdout);
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                     &err, &status, &error))
+    r->error = g_strdup_printf ("could not run %s: %s", o->python, error->message);
+  else if (!g_spawn_check_wait_status (status, &error))
+    {
+      g_strstrip (err);
+      const char *last = strrchr (err, '\n');
+      r->error = g_strdup_printf ("the peer failed (%s): %s", error->message,
+                                  last != NULL ? last + 1 : err);
+    }
+  else
+    {
+      char **lines = g_strsplit (out, "\n", -1);
+      for (int i = 0; lines[i] != NULL; i++)
+        {
+          if (lines[i][0] != '{')
+            continue;
+          JsonNode *node = json_from_string (lines[i], NULL);
+          if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+            {
+              if (node != NULL)
+                json_node_unref (node);
+              continue;
+            }
+          JsonObject *obj = json_node_dup_object (node);
+          json_node_unref (node);
+          const char *ph = json_object_get_string_member_with_default (obj, "phase", "");
+          for (int p = 0; p < N_PHASES; p++)
+            if (strcmp (ph, phase_names[p]) == 0 && r->phase[p] == NULL)
+              {
+                r->phase[p] = json_object_ref (obj);
+                break;
+              }
+          json_object_unref (obj);
+        }
+      g_strfreev (lines);
+    }
+  g_strfreev (env);
+  g_ptr_array_free (argv, TRUE);
+}
+
+static double
+peer_num (const PeerResult *r, int phase, const char *member)
+{
+  if (r->phase[phase] == NULL || !json_object_has_member (r->phase[phase], member))
+    return NAN;
+  JsonNode *n = json_object_get_member (r->phase[phase], member);
+  return JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+/* ---- output ---- */
+
+static double
+target_ratio (const char *name)
+{
+  if (strcmp (name, "seq_mlp") == 0)
+    return 10;
+  if (strcmp (name, "siamese_lstm") == 0 || strcmp (name, "qa_two_inputs") == 0)
+    return 3;
+  if (strcmp (name, "wide_mlp") == 0)
+    return 1.2;
+  return 1;
+}
+
+static char *
+fmt_sps (double v)
+{
+  if (!isfinite (v))
+    return g_strdup ("-");
+  if (v >= 1e6)
+    return g_strdup_printf ("%.2fM", v / 1e6);
+  if (v >= 1e4)
+    return g_strdup_printf ("%.1fk", v / 1e3);
+  return g_strdup_printf ("%.0f", v);
+}
+
+static void
+print_table_header (void)
+{
+  printf ("%-24s %5s %3s %-5s | %9s %9s %9s | %9s %9s %9s | %7s %6s | %8s %8s\n", "model",
+          "batch", "thr", "phase", "weft", "min", "max", "pytorch", "min", "max", "ratio",
+          "target", "weft MiB", "pt MiB");
+  printf ("%.*s\n", 140, "--------------------------------------------------------------------"
+          "------------------------------------------------------------------------------");
+}
+
+static void
+print_table_row (const WeftBenchModelInfo *info, int batch, int threads, int phase,
+                 const WeftResult *w, const PeerResult *pr)
+{
+  const PhaseResult *r = &w->phase[phase];
+  double pm = peer_num (pr, phase, "samples_per_s");
+  g_autofree char *a = fmt_sps (r->median), *b = fmt_sps (r->min), *c = fmt_sps (r->max);
+  g_autofree char *d = fmt_sps (pm), *e = fmt_sps (peer_num (pr, phase, "samples_per_s_min"));
+  g_autofree char *f = fmt_sps (peer_num (pr, phase, "samples_per_s_max"));
+  char ratio[32] = "-", target[16] = "", prss[32] = "-";
+  if (isfinite (pm) && pm > 0)
+    g_snprintf (ratio, sizeof ratio, "%.2fx", r->median / pm);
+  if (phase == PHASE_TRAIN)
+    g_snprintf (target, sizeof target, ">=%gx", target_ratio (info->name));
+  double prss_v = peer_num (pr, phase, "peak_rss_mib");
+  if (isfinite (prss_v))
+    g_snprintf (prss, sizeof prss, "%.1f", prss_v);
+  printf ("%-24s %5d %3d %-5s | %9s %9s %9s | %9s %9s %9s | %7s %6s | %8.1f %8s\n",
+          info->label, batch, threads, phase_names[phase], a, b, c, d, e, f, ratio, target,
+          r->peak_rss_mib, prss);
+}
+
+static void
+print_json_rows (const WeftBenchModelInfo *info, int batch, int threads, int phase,
+                 const WeftResult *w, const PeerResult *pr)
+{
+  const PhaseResult *r = &w->phase[phase];
+  const char *coretype = g_getenv ("OPENBLAS_CORETYPE");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+#define KV_S(k, v) (json_builder_set_member_name (b, k), \
+                    (v) != NULL ? json_builder_add_string_value (b, v) \
+                                : json_builder_add_null_value (b))
+#define KV_D(k, v) (json_builder_set_member_name (b, k), json_builder_add_double_value (b, v))
+#define KV_I(k, v) (json_builder_set_member_name (b, k), json_builder_add_int_value (b, v))
+#define KV_B(k, v) (json_builder_set_member_name (b, k), json_builder_add_boolean_value (b, v))
+  KV_S ("engine", "weft");
+  KV_S ("model", info->name);
+  KV_S ("variant", info->variant);
+  KV_I ("params", w->params);
+  KV_I ("keras_params", info->keras_params);
+  KV_B ("params_match", w->params == info->keras_params);
+  KV_I ("batch", batch);
+  KV_I ("threads", threads);
+  KV_I ("openblas_threads", w->blas_threads);
+  KV_S ("openblas_core", w->core);
+  KV_S ("OPENBLAS_CORETYPE", coretype);
+  KV_S ("phase", phase_names[phase]);
+  KV_D ("samples_per_s", round (r->median * 10) / 10);
+  KV_D ("samples_per_s_min", round (r->min * 10) / 10);
+  KV_D ("samples_per_s_max", round (r->max * 10) / 10);
+  KV_D ("ms_per_step", r->median > 0 ? 1e3 * batch / r->median : NAN);
+  KV_I ("steps_per_run", r->steps);
+  json_builder_set_member_name (b, "runs");
+  json_builder_begin_array (b);
+  for (int i = 0; i < r->n_runs; i++)
+    json_builder_add_double_value (b, round (r->sps[i] * 10) / 10);
+  json_builder_end_array (b);
+  KV_D ("cpu_util", round (r->cpu_util * 100) / 100);
+  KV_D ("peak_rss_mib", round (r->peak_rss_mib * 10) / 10);
+  KV_B ("peak_rss_is_per_phase", TRUE);
+  KV_D ("rss_start_mib", round (r->rss_start_mib * 10) / 10);
+  KV_D ("loadavg_start", r->load_start);
+  KV_D ("loadavg_end", r->load_end);
+  double pm = peer_num (pr, phase, "samples_per_s");
+  if (isfinite (pm) && pm > 0)
+    {
+      KV_D ("peer_samples_per_s", pm);
+      KV_D ("ratio", round (r->median / pm * 100) / 100);
+      KV_D ("peer_peak_rss_mib", peer_num (pr, phase, "peak_rss_mib"));
+    }
+  if (phase == PHASE_TRAIN)
+    KV_D ("target_ratio", target_ratio (info->name));
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  g_autofree char *s = json_to_string (root, FALSE);
+  printf ("%s\n", s);
+  if (pr->phase[phase] != NULL)
+    {
+      JsonObject *obj = pr->phase[phase];
+      json_object_set_string_member (obj, "engine", "pytorch");
+      JsonNode *n = json_node_init_object (json_node_alloc (), obj);
+      g_autofree char *ps = json_to_string (n, FALSE);
+      json_node_unref (n);
+      printf ("%s\n", ps);
+    }
+#undef KV_S
+#undef KV_D
+#undef KV_I
+#undef KV_B
+}
+
+/* ---- sgemm at the Dense layers' shapes ---- */
+
+typedef struct
+{
+  int        batch, in, units;
+  int        act;
+  char       label[96];
+  WeftValue  cfg[8];
+} DenseShape;
+
+typedef struct
+{
+  double fwd, dx, dw, sgemm, weft, fraction;   /* GFLOP/s */
+} DenseResult;
+
+typedef struct
+{
+  int        n;
+  DenseShape shapes[64];
+  int        threads;
+  double     min_sec;
+} DenseJob;
+
+typedef struct
+{
+  gboolean    ok;
+  char        error[200];
+  char        core[64];
+  DenseResult r[64];
+} DenseOut;
+
+typedef void (*CallFunc) (void *ctx);
+
+/* Median seconds per call of fn over 5 reps of >= min_sec each. */
+static double
+time_calls (CallFunc fn, void *ctx, double min_sec)
+{
+  fn (ctx);
+  long calls = 1;
+  for (;;)
+    {
+      double t0 = now_sec ();
+      for (long c = 0; c < calls; c++)
+        fn (ctx);
+      double dt = now_sec () - t0;
+      if (dt >= min_sec)
+        break;
+      long next = dt > 0 ? (long) (calls * 1.2 * min_sec / dt) + 1 : calls * 10;
+      calls = next > calls * 10 ? calls * 10 : (next > calls ? next : calls * 2);
+    }
+  double v[5];
+  for (int r = 0; r < 5; r++)
+    {
+      double t0 = now_sec ();
+      for (long c = 0; c < calls; c++)
+        fn (ctx);
+      v[r] = (now_sec () - t0) / calls;
+    }
+  return median_of (v, 5);
+}
+
+typedef struct
+{
+  int          which;  /* 0 fwd, 1 dX, 2 dW, 3 Weft Dense forward + backward */
+  const DenseShape *s;
+  float       *x, *dx, *y, *dy, *w, *b, *dwk, *db, *aux, *scratch;
+  WeftOpCtx    ctx;
+} DenseCall;
+
+static void
+dense_call (void *p)
+{
+  DenseCall *c = p;
+  const DenseShape *s = c->s;
+  switch (c->which)
+    {
+    case 0:
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, s->batch, s->units, s->in, 1.0f,
+                   c->x, s->in, c->w, s->units, 0.0f, c->y, s->units);
+      break;
+    case 1:
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, s->batch, s->in, s->units, 1.0f,
+                   c->dy, s->units, c->w, s->units, 0.0f, c->dx, s->in);
+      break;
+    case 2:
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, s->in, s->units, s->batch, 1.0f,
+                   c->x, s->in, c->dy, s->units, 0.0f, c->dwk, s->units);
+      break;
+    default:
+      c->ctx.op->forward (&c->ctx);
+      c->ctx.op->backward (&c->ctx);
+      break;
+    }
+}
+
+static float *
+rand_floats (size_t n, GRand *rng)
+{
+  float *p = aligned_alloc (64, ((n > 0 ? n : 1) * sizeof (float) + 63) & ~(size_t) 63);
+  if (p == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    p[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+  return p;
+}
+
+static void
+dense_job (void *arg, void *result)
+{
+  DenseJob *j = arg;
+  DenseOut *out = result;
+  memset (out, 0, sizeof *out);
+  set_threads (j->threads);
+  g_strlcpy (out->core, weft_blas_core_name (), sizeof out->core);
+  const WeftOpDesc *op = weft_op_lookup ("Dense");
+  GRand *rng = g_rand_new_with_seed (7);
+  for (int i = 0; i < j->n; i++)
+    {
+      const DenseShape *s = &j->shapes[i];
+      DenseCall c = { .s = s };
+      size_t nx = (size_t) s->batch * s->in, ny = (size_t) s->batch * s->units;
+      size_t nw = (size_t) s->in * s->units;
+      WeftShape in_shape = { 1, { s->in } }, out_shape = { 1, { s->units } };
+      WeftOpArgs args = { .cfg = s->cfg, .in = &in_shape, .n_in = 1, .out = &out_shape };
+      size_t n_aux = op->aux_size ? op->aux_size (&args, s->batch) : 0;
+      size_t n_scratch = op->scratch_size ? op->scratch_size (&args, s->batch) : 0;
+      c.x = rand_floats (nx, rng);
+      c.dx = rand_floats (nx, rng);
+      c.y = rand_floats (ny, rng);
+      c.dy = rand_floats (ny, rng);
+      c.w = rand_floats (nw, rng);
+      c.b = rand_floats ((size_t) s->units, rng);
+      c.dwk = rand_floats (nw, rng);
+      c.db = rand_floats ((size_t) s->units, rng);
+      c.aux = rand_floats (n_aux, rng);
+      c.scratch = rand_floats (n_scratch, rng);
+      WeftRng wr;
+      weft_rng_seed (&wr, 1);
+      WeftOpCtx *x = &c.ctx;
+      x->op = op;
+      x->cfg = s->cfg;
+      x->batch = s->batch;
+      x->training = true;
+      x->n_in = 1;
+      x->in[0] = c.x;
+      x->din[0] = c.dx;
+      x->in_shape[0] = in_shape;
+      x->out = c.y;
+      x->dout = c.dy;
+      x->out_shape = out_shape;
+      x->w[0] = c.w;
+      x->w[1] = c.b;
+      x->dw[0] = c.dwk;
+      x->dw[1] = c.db;
+      x->aux = c.aux;
+      x->scratch = c.scratch;
+      x->rng = &wr;
+      x->threads = j->threads;
+      double t[4];
+      for (c.which = 0; c.which < 4; c.which++)
+        t[c.which] = time_calls (dense_call, &c, j->min_sec);
+      double flops = 2.0 * s->batch * s->in * s->units;
+      DenseResult *r = &out->r[i];
+      r->fwd = flops / t[0] * 1e-9;
+      r->dx = flops / t[1] * 1e-9;
+      r->dw = flops / t[2] * 1e-9;
+      r->sgemm = 3 * flops / (t[0] + t[1] + t[2]) * 1e-9;
+      r->weft = 3 * flops / t[3] * 1e-9;
+      r->fraction = r->weft / r->sgemm;
+      free (c.x); free (c.dx); free (c.y); free (c.dy); free (c.w); free (c.b);
+      free (c.dwk); free (c.db); free (c.aux); free (c.scratch);
+    }
+  g_rand_free (rng);
+  out->ok = TRUE;
+}
+
+/* The Dense layers of the selected models, one per distinct (batch, in, units, act). */
+static void
+collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
+{
+  WeftGraph *g = weft_bench_model_build (info->label, NULL);
+  if (g == NULL)
+    return;
+  for (int i = 0; i < weft_graph_n_layers (g); i++)
+    {
+      WeftId l = weft_graph_layer_at (g, i);
+      const WeftOpDesc *op = weft_graph_layer_op (g, l);
+      if (op == NULL || strcmp (op->name, "Dense") != 0 || op->n_params > 8)
+        continue;
+      int n = 0;
+      const WeftWeight *w = weft_graph_layer_weights (g, l, &n);
+      if (n < 1 || w[0].spec.shape.rank != 2)
+        continue;
+      const WeftValue *cfg = weft_graph_layer_config (g, l);
+      int act = (int) cfg[weft_op_param_index (op, "activation")].num;
+      int in = w[0].spec.shape.dims[0], units = w[0].spec.shape.dims[1];
+      gboolean dup = FALSE;
+      for (int k = 0; k < job->n; k++)
+        dup |= job->shapes[k].batch == batch && job->shapes[k].in == in
+               && job->shapes[k].units == units && job->shapes[k].act == act;
+      if (dup || job->n >= (int) G_N_ELEMENTS (job->shapes))
+        continue;
+      DenseShape *s = &job->shapes[job->n++];
+      s->batch = batch;
+      s->in = in;
+      s->units = units;
+      s->act = act;
+      memcpy (s->cfg, cfg, (size_t) op->n_params * sizeof (WeftValue));
+      g_snprintf (s->label, sizeof s->label, "%s/%s", info->label, weft_graph_get_name (g, l));
+    }
+  weft_graph_free (g);
+}
+
+static gboolean
+run_dense_section (const Options *o, DenseJob *job)
+{
+  gboolean ok = TRUE;
+  if (job->n == 0)
+    return TRUE;
+  if (!o->json)
+    {
+      printf ("\nDense layers vs OpenBLAS sgemm at the same shapes (GFLOP/s; forward + dX + dW "
+              "= 3 GEMMs; Weft = Dense forward + backward incl. bias and activation)\n");
+      printf ("%-28s %5s %5s %5s %-8s %3s | %7s %7s %7s %7s | %7s %6s\n", "layer", "batch",
+              "in", "units", "act", "thr", "fwd", "dX", "dW", "sgemm", "weft", "frac");
+    }
+  for (int ti = 0; ti < o->n_threads; ti++)
+    {
+      job->threads = o->threads[ti];
+      job->min_sec = 0.05;
+      DenseOut *out = g_new0 (DenseOut, 1);
+      char why[256];
+      if (!in_child (dense_job, job, out, sizeof *out, why, sizeof why) || !out->ok)
+        {
+          g_printerr ("weft bench: dense section: %s\n", out->ok ? why : out->error);
+          ok = FALSE;
+          g_free (out);
+          continue;
+        }
+      for (int i = 0; i < job->n; i++)
+        {
+          const DenseShape *s = &job->shapes[i];
+          const DenseResult *r = &out->r[i];
+          const char *act = weft_activation_names[s->act];
+          if (o->json)
+            printf ("{\"section\": \"dense_sgemm\", \"layer\": \"%s\", \"batch\": %d, "
+                    "\"in\": %d, \"units\": %d, \"activation\": \"%s\", \"threads\": %d, "
+                    "\"openblas_core\": \"%s\", \"sgemm_gflops_fwd\": %.2f, "
+                    "\"sgemm_gflops_dx\": %.2f, \"sgemm_gflops_dw\": %.2f, "
+                    "\"sgemm_gflops\": %.2f, \"weft_dense_gflops\": %.2f, "
+                    "\"fraction\": %.3f}\n", s->label, s->batch, s->in, s->units, act,
+                    job->threads, out->core, r->fwd, r->dx, r->dw, r->sgemm, r->weft,
+                    r->fraction);
+          else
+            printf ("%-28s %5d %5d %5d %-8s %3d | %7.1f %7.1f %7.1f %7.1f | %7.1f %5.0f%%\n",
+                    s->label, s->batch, s->in, s->units, act, job->threads, r->fwd, r->dx,
+                    r->dw, r->sgemm, r->weft, 100 * r->fraction);
+        }
+      fflush (stdout);
+      g_free (out);
+    }
+  return ok;
+}
+
+/* ---- main ---- */
+
+static gboolean
+parse_threads (Options *o, GError **error)
+{
+  char **parts = g_strsplit (o->threads_spec, ",", -1);
+  o->n_threads = 0;
+  for (int i = 0; parts[i] != NULL; i++)
+    {
+      char *end = NULL;
+      long v = strtol (parts[i], &end, 10);
+      if (end == parts[i] || *end != '\0' || v < 1 || v > 256 || o->n_threads >= MAX_THREADS)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--threads takes up to %d comma-separated counts in 1..256, not '%s'",
+                       MAX_THREADS, o->threads_spec);
+          g_strfreev (parts);
+          return FALSE;
+        }
+      o->threads[o->n_threads++] = (int) v;
+    }
+  g_strfreev (parts);
+  if (o->n_threads == 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--threads is empty");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_phases (Options *o, GError **error)
+{
+  char **parts = g_strsplit (o->phases_spec, ",", -1);
+  o->phase[PHASE_TRAIN] = o->phase[PHASE_INFER] = FALSE;
+  for (int i = 0; parts[i] != NULL; i++)
+    {
+      int p;
+      for (p = 0; p < N_PHASES; p++)
+        if (strcmp (g_strstrip (parts[i]), phase_names[p]) == 0)
+          break;
+      if (p == N_PHASES)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "unknown phase '%s' (train, infer)", parts[i]);
+          g_strfreev (parts);
+          return FALSE;
+        }
+      o->phase[p] = TRUE;
+    }
+  g_strfreev (parts);
+  if (!o->phase[PHASE_TRAIN] && !o->phase[PHASE_INFER])
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "no phase selected");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+usage_error (GOptionContext *ctx, const char *message)
+{
+  g_printerr ("weft bench: %s\n", message);
+  g_autofree char *help = g_option_context_get_help (ctx, TRUE, NULL);
+  g_printerr ("%s", help);
+  return 2;
+}
+
+int
+weft_bench_main (int argc, char **argv)
+{
+  Options o = { .runs = 5, .warmup_sec = 1.0, .min_run_sec = 1.0 };
+  g_autofree char *models_help = NULL;
+  GString *names = g_string_new ("all");
+  for (int i = 0; i < weft_bench_model_count (); i++)
+    g_string_append_printf (names, ", %s", weft_bench_model_info (i)->label);
+  models_help = g_strdup_printf ("Model to measure: %s (default all)", names->str);
+  g_string_free (names, TRUE);
+  GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &o.model, models_help, "NAME" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &o.batch,
+      "Batch size (default: every batch size of the model's spec)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_STRING, &o.threads_spec,
+      "Thread counts to measure (default 1,2)", "1,2" },
+    { "runs", 'r', 0, G_OPTION_ARG_INT, &o.runs, "Timed runs after the warm-up (default 5)",
+      "N" },
+    { "warmup-sec", 0, 0, G_OPTION_ARG_DOUBLE, &o.warmup_sec,
+      "Warm-up seconds per phase (default 1)", "S" },
+    { "min-run-sec", 0, 0, G_OPTION_ARG_DOUBLE, &o.min_run_sec,
+      "Minimum seconds per timed run (default 1)", "S" },
+    { "phases", 0, 0, G_OPTION_ARG_STRING, &o.phases_spec,
+      "Phases to measure (default train,infer)", "train,infer" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
+      "Print JSON lines (the peer's fields) instead of a table", NULL },
+    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &o.no_peer, "Do not run the PyTorch peer", NULL },
+    { "no-sgemm", 0, 0, G_OPTION_ARG_NONE, &o.no_sgemm,
+      "Skip the Dense-vs-sgemm section", NULL },
+    { "peer", 0, 0, G_OPTION_ARG_FILENAME, &o.peer,
+      "Path of peer_torch.py (default: ../shared/bench/peer_torch.py next to the sources)",
+      "PATH" },
+    { "python", 0, 0, G_OPTION_ARG_FILENAME, &o.python,
+      "Python interpreter for the peer (default /usr/bin/python3)", "PATH" },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new ("- training and inference speed of the "
+                                              "reference models, next to PyTorch");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      status = usage_error (ctx, error->message);
+      goto out;
+    }
+  if (argc > 1)
+    {
+      g_autofree char *m = g_strdup_printf ("unexpected argument '%s'", argv[1]);
+      status = usage_error (ctx, m);
+      goto out;
+    }
+  if (o.threads_spec == NULL)
+    o.threads_spec = g_strdup ("1,2");
+  if (o.phases_spec == NULL)
+    o.phases_spec = g_strdup ("train,infer");
+  if (o.model == NULL)
+    o.model = g_strdup ("all");
+  if (o.python == NULL)
+    o.python = g_strdup ("/usr/bin/python3");
+  if (o.peer == NULL)
+    o.peer = g_build_filename (WEFT_SOURCE_DIR, "..", "shared", "bench", "peer_torch.py",
+                               NULL);
+  if (!parse_threads (&o, &error) || !parse_phases (&o, &error))
+    {
+      status = usage_error (ctx, error->message);
+      goto out;
+    }
+  if (o.runs < 1 || o.runs > MAX_RUNS)
+    {
+      status = usage_error (ctx, "--runs must be in 1..64");
+      goto out;
+    }
+  if (o.batch < 0 || o.batch > 65536)
+    {
+      status = usage_error (ctx, "--batch must be in 1..65536");
+      goto out;
+    }
+  if (!(o.warmup_sec >= 0 && o.warmup_sec < 3600 && o.min_run_sec > 0 && o.min_run_sec < 3600))
+    {
+      status = usage_error (ctx, "--warmup-sec and --min-run-sec must be in 0..3600 seconds");
+      goto out;
+    }
+  const WeftBenchModelInfo *selected[32];
+  int n_selected = 0;
+  if (strcmp (o.model, "all") == 0)
+    for (int i = 0; i < weft_bench_model_count () && n_selected < 32; i++)
+      selected[n_selected++] = weft_bench_model_info (i);
+  else
+    {
+      char **parts = g_strsplit (o.model, ",", -1);
+      for (int i = 0; parts[i] != NULL && n_selected < 32; i++)
+        {
+          const WeftBenchModelInfo *info = weft_bench_model_lookup (g_strstrip (parts[i]));
+          if (info == NULL)
+            {
+              g_autofree char *m = g_strdup_printf ("unknown model '%s'", parts[i]);
+              g_strfreev (parts);
+              status = usage_error (ctx, m);
+              goto out;
+            }
+          selected[n_selected++] = info;
+        }
+      g_strfreev (parts);
+    }
+  if (!o.no_peer && (!g_file_test (o.peer, G_FILE_TEST_IS_REGULAR)
+                     || !g_file_test (o.python, G_FILE_TEST_IS_EXECUTABLE)))
+    {
+      g_printerr ("weft bench: no peer: %s or %s is missing (use --peer PATH / --python PATH, "
+                  "or --no-peer)\n", o.peer, o.python);
+      o.no_peer = TRUE;
+    }
+
+  const char *core = weft_blas_core_name ();
+  const char *coretype = g_getenv ("OPENBLAS_CORETYPE");
+  if (!o.json)
+    {
+      printf ("weft bench: OpenBLAS core %s (OPENBLAS_CORETYPE=%s; the peer gets the same), "
+              "%ld CPUs online, load %.2f\n", core, coretype != NULL ? coretype : "unset",
+              sysconf (_SC_NPROCESSORS_ONLN), load_avg ());
+      printf ("samples/s: median of %d runs of >= %gs after >= %gs warm-up; train = forward + "
+              "loss + backward + Adam step; RSS = peak per phase (MiB)\n", o.runs,
+              o.min_run_sec, o.warmup_sec);
+      if (!o.no_peer)
+        printf ("peer: %s %s\n", o.python, o.peer);
+      printf ("\n");
+      print_table_header ();
+    }
+  fflush (stdout);
+
+  DenseJob *dense = g_new0 (DenseJob, 1);
+  for (int mi = 0; mi < n_selected; mi++)
+    {
+      const WeftBenchModelInfo *info = selected[mi];
+      int batches[2], n_b = 0;
+      if (o.batch > 0)
+        batches[n_b++] = o.batch;
+      else
+        for (int k = 0; k < 2; k++)
+          if (info->batch_sizes[k] > 0)
+            batches[n_b++] = info->batch_sizes[k];
+      for (int bi = 0; bi < n_b; bi++)
+        {
+          collect_dense (info, batches[bi], dense);
+          for (int ti = 0; ti < o.n_threads; ti++)
+            {
+              int threads = o.threads[ti];
+              WeftJob job = { &o, info, batches[bi], threads };
+              WeftResult *w = g_new0 (WeftResult, 1);
+              char why[256];
+              PeerResult pr = { 0 };
+              if (!in_child (weft_job, &job, w, sizeof *w, why, sizeof why))
+                g_strlcpy (w->error, why, sizeof w->error);
+              if (!w->ok)
+                {
+                  g_printerr ("weft bench: %s batch %d threads %d: %s\n", info->label,
+                              batches[bi], threads, w->error);
+                  status = 1;
+                  g_free (w);
+                  continue;
+                }
+              if (!o.no_peer)
+                {
+                  run_peer (&o, info, batches[bi], threads, core, &pr);
+                  if (pr.error != NULL)
+                    g_printerr ("weft bench: peer %s batch %d threads %d: %s\n", info->label,
+                                batches[bi], threads, pr.error);
+                }
+              for (int p = 0; p < N_PHASES; p++)
+                if (w->phase[p].measured)
+                  {
+                    if (o.json)
+                      print_json_rows (info, batches[bi], threads, p, w, &pr);
+                    else
+                      print_table_row (info, batches[bi], threads, p, w, &pr);
+                  }
+              fflush (stdout);
+              peer_result_clear (&pr);
+              g_free (w);
+            }
+        }
+    }
+  if (!o.no_sgemm && !run_dense_section (&o, dense))
+    status = 1;
+  g_free (dense);
+
+out:
+  g_option_context_free (ctx);
+  g_free (o.model);
+  g_free (o.threads_spec);
+  g_free (o.phases_spec);
+  g_free (o.peer);
+  g_free (o.python);
+  return status;
+}
