@@ -507,6 +507,110 @@ weft_trainer_fit (WeftTrainer *t, const WeftDataset *data, const WeftTrainCallba
   return ok;
 }
 
+int
+weft_trainer_gradient_share (WeftTrainer *t, const WeftDataset *data, WeftGradientShare *rows,
+                             int max_rows, WeftError *error)
+{
+  const WeftArray *in[WEFT_MAX_INPUTS * 4], *tgt[WEFT_MAX_HEADS];
+  WeftPlan *p = t->plan;
+  if (weft_plan_n_inputs (p) > (int) (sizeof in / sizeof in[0]))
+    {
+      weft_error_set (error, WEFT_ERROR_INVALID, WEFT_ID_NONE, -1, "too many inputs");
+      return -1;
+    }
+  if (!bind (t, data, in, tgt, true, error))
+    return -1;
+  int64_t n_samples = weft_dataset_n_samples (data);
+  int n = (int) (n_samples < t->cfg.batch_size ? n_samples : t->cfg.batch_size);
+  if (n < 1)
+    {
+      weft_error_set (error, WEFT_ERROR_DATA, WEFT_ID_NONE, -1, "the data holds no samples");
+      return -1;
+    }
+  int32_t *idx = malloc ((size_t) n * sizeof *idx);
+  if (idx == NULL)
+    {
+      weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+      return -1;
+    }
+  for (int r = 0; r < n; r++)
+    idx[r] = r;
+  double loss[WEFT_MAX_HEADS], metric[WEFT_MAX_HEADS], total;
+  /* Inference mode: dropout masks and batch-norm statistics of training stay untouched. */
+  int bad = run_batch (t, in, tgt, idx, n, false, loss, metric, &total);
+  free (idx);
+  if (bad >= 0)
+    {
+      weft_error_set (error, WEFT_ERROR_NOT_FINITE, WEFT_ID_NONE, -1,
+                      "gradient share: the loss of head '%s' is %g",
+                      weft_plan_output_name (p, bad), loss[bad]);
+      return -1;
+    }
+
+  int n_slices = 0;
+  const WeftParamSlice *slices = weft_plan_slices (p, &n_slices);
+  const float *grads = weft_plan_grads (p, NULL);
+  /* Group consecutive trainable slices by layer ("layer/weight" names). */
+  int n_layers = 0;
+  char prev[2 * WEFT_NAME_MAX] = "";
+  int *slice_row = malloc (((size_t) n_slices + 1) * sizeof *slice_row);
+  if (slice_row == NULL)
+    {
+      weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
+      return -1;
+    }
+  for (int s = 0; s < n_slices; s++)
+    {
+      slice_row[s] = -1;
+      if (!slices[s].trainable || slices[s].count == 0)
+        continue;
+      char layer[2 * WEFT_NAME_MAX];
+      snprintf (layer, sizeof layer, "%s", weft_plan_slice_name (p, s));
+      char *slash = strrchr (layer, '/');
+      if (slash != NULL)
+        *slash = '\0';
+      if (n_layers == 0 || strcmp (layer, prev) != 0)
+        {
+          if (n_layers < max_rows)
+            {
+              memset (&rows[n_layers], 0, sizeof rows[n_layers]);
+              memcpy (rows[n_layers].layer, layer, sizeof layer);
+              rows[n_layers].n_heads = t->n_heads;
+            }
+          memcpy (prev, layer, sizeof layer);
+          n_layers++;
+        }
+      slice_row[s] = n_layers - 1;
+    }
+
+  for (int j = 0; j < t->n_heads; j++)
+    {
+      Head *h = &t->heads[j];
+      for (int k = 0; k < t->n_heads; k++)
+        memset (weft_plan_output_grad (p, k), 0,
+                (size_t) n * (size_t) t->heads[k].width * sizeof (float));
+      weft_loss_compute (&h->loss, weft_plan_output (p, j), h->target, n, h->width, h->classes,
+                         weft_plan_output_grad (p, j), h->weight);
+      weft_plan_backward (p, n);
+      for (int s = 0; s < n_slices; s++)
+        {
+          int r = slice_row[s];
+          if (r < 0 || r >= max_rows)
+            continue;
+          double acc = 0;
+          const float *g = grads + slices[s].offset;
+          for (size_t i = 0; i < slices[s].count; i++)
+            acc += (double) g[i] * g[i];
+          rows[r].norm[j] += acc;
+        }
+    }
+  for (int r = 0; r < n_layers && r < max_rows; r++)
+    for (int j = 0; j < t->n_heads; j++)
+      rows[r].norm[j] = sqrt (rows[r].norm[j]);
+  free (slice_row);
+  return n_layers;
+}
+
 bool
 weft_predict (WeftGraph *graph, const WeftDataset *inputs, float **outputs, int threads,
               WeftError *error)

@@ -73,6 +73,25 @@ bool         weft_trainer_evaluate  (WeftTrainer *trainer, const WeftDataset *da
 void         weft_trainer_store_weights (WeftTrainer *trainer);
 int          weft_trainer_epochs_done (const WeftTrainer *trainer);
 
+/* Gradient share (added for the dashboard): how much of the gradient reaching each trainable
+ * layer comes from each head. norm[j] is the L2 norm, over the layer's trainable weights, of
+ * the gradient of weight_j * loss_j alone. */
+typedef struct
+{
+  char   layer[2 * WEFT_NAME_MAX];   /* the layer's name as in the plan's slice names */
+  int    n_heads;
+  double norm[WEFT_MAX_HEADS];
+} WeftGradientShare;
+
+/* Computes the rows above on one batch: the first batch_size samples of data (inference-mode
+ * forward, one backward pass per head). Fills at most max_rows rows, in plan order, and
+ * returns the number of trainable layers (like snprintf), or -1 with error set (data that
+ * does not bind, a non-finite loss). Weights and optimizer state are left untouched; may be
+ * called between fit calls or from the on_epoch callback. */
+int          weft_trainer_gradient_share (WeftTrainer *trainer, const WeftDataset *data,
+                                          WeftGradientShare *rows, int max_rows,
+                                          WeftError *error);
+
 /* Inference for all samples: outputs[j] receives n_samples rows of head j (caller allocates
  * n_samples * weft_shape_size(output shape) floats). Inputs bound by name as above. */
 bool         weft_predict           (WeftGraph *graph, const WeftDataset *inputs,
