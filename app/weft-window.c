@@ -200,7 +200,9 @@ view_notify (WeftWindow *self)
 static gboolean
 zoom_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
 {
-  view_notify (WEFT_WINDOW (data));
+  WeftWindow *self = data;
+
+  view_notify (self);
   return G_SOURCE_CONTINUE;
 }
 

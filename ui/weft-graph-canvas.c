@@ -57,6 +57,7 @@ struct _WeftGraphCanvas
   WeftId               hover_node;
   WeftPoint            quick_add_at;    /* graph */
   double               pinch_zoom;
+  gboolean             hook_boxes;
 };
 
 G_DEFINE_FINAL_TYPE (WeftGraphCanvas, weft_graph_canvas, GTK_TYPE_WIDGET)
@@ -250,7 +251,35 @@ rebuild (WeftGraphCanvas *self)
       update_accessible (self);
       update_actions (self);
     }
+  self->hook_boxes = TRUE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Test hook: where each box and its first ports are, in window coordinates. */
+static void
+hook_print_boxes (WeftGraphCanvas *self)
+{
+  GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (self)));
+
+  self->hook_boxes = FALSE;
+  if (!weft_test_hook_enabled () || root == NULL)
+    return;
+  for (guint i = 0; i < self->scene->nodes->len; i++)
+    {
+      const WeftCanvasNode *n = &g_array_index (self->scene->nodes, WeftCanvasNode, i);
+      WeftPoint c = weft_canvas_view_to_screen (&self->view, (WeftPoint) { n->x + n->width / 2, n->y + 12 });
+      WeftPoint in = weft_canvas_view_to_screen (&self->view, weft_canvas_input_port (n, 0));
+      WeftPoint out = weft_canvas_view_to_screen (&self->view, weft_canvas_output_port (n, 0));
+      double cx, cy, ix, iy, ox, oy;
+      gtk_widget_translate_coordinates (GTK_WIDGET (self), root, c.x, c.y, &cx, &cy);
+      gtk_widget_translate_coordinates (GTK_WIDGET (self), root, in.x, in.y, &ix, &iy);
+      gtk_widget_translate_coordinates (GTK_WIDGET (self), root, out.x, out.y, &ox, &oy);
+      weft_test_hook ("box id=%d name=%s body=%.0f,%.0f in=%.0f,%.0f out=%.0f,%.0f", n->id,
+                      WEFT_CANVAS_IS_HEAD_ID (n->id) ? "head"
+                      : weft_graph_get_name (graph_of (self), weft_graph_node_callee (graph_of (self), n->id)),
+                      cx, cy, ix, iy, ox, oy);
+    }
+  weft_test_hook ("boxes done %u", self->scene->nodes->len);
 }
 
 static void
@@ -366,8 +395,11 @@ weft_graph_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (!self->first_frame && self->document != NULL)
     {
       self->first_frame = TRUE;
+      self->hook_boxes = TRUE;
       weft_test_hook ("first frame");
     }
+  if (self->hook_boxes && self->drag == WEFT_CANVAS_DRAG_NONE)
+    hook_print_boxes (self);
 }
 
 /* ---- view ---- */
@@ -391,6 +423,7 @@ weft_graph_canvas_fit (WeftGraphCanvas *self)
   else
     weft_canvas_view_init (&self->view);
   weft_test_hook ("view zoom=%.3f", self->view.zoom);
+  self->hook_boxes = TRUE;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

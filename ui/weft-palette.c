@@ -18,6 +18,8 @@ struct _WeftPalette
   GtkWidget *search;
   GtkWidget *list;
   GtkWidget *empty;
+
+  int        hook_dirty;    /* frames to wait before printing row positions */
 };
 
 G_DEFINE_FINAL_TYPE (WeftPalette, weft_palette, GTK_TYPE_WIDGET)
@@ -133,9 +135,34 @@ header_cb (GtkListBoxRow *row, GtkListBoxRow *before, gpointer data)
   gtk_list_box_row_set_header (row, header);
 }
 
+/* Test hook: where the rows are, in window coordinates, after each change. */
+static gboolean
+hook_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  WeftPalette *self = WEFT_PALETTE (widget);
+  GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (widget));
+
+  /* layout runs after the tick: print on the tick after a change */
+  if (self->hook_dirty == 0 || root == NULL || gtk_widget_get_width (widget) <= 0
+      || --self->hook_dirty > 0)
+    return G_SOURCE_CONTINUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (self->list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      double x, y;
+      const char *type = g_object_get_data (G_OBJECT (child), "weft-type");
+      if (GTK_IS_LIST_BOX_ROW (child) && gtk_widget_get_child_visible (child)
+          && weft_palette_row_point (self, type, root, &x, &y))
+        weft_test_hook ("palette %s %.0f,%.0f", type, x, y);
+    }
+  weft_test_hook ("palette done");
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 search_changed_cb (WeftPalette *self)
 {
+  self->hook_dirty = 2;
   gtk_list_box_invalidate_filter (GTK_LIST_BOX (self->list));
   gtk_list_box_invalidate_headers (GTK_LIST_BOX (self->list));
   gtk_widget_set_visible (self->empty, weft_palette_n_visible (self) == 0);
@@ -233,6 +260,11 @@ weft_palette_init (WeftPalette *self)
   gtk_box_append (GTK_BOX (self->box), self->search);
   gtk_box_append (GTK_BOX (self->box), self->empty);
   gtk_box_append (GTK_BOX (self->box), scrolled);
+  if (weft_test_hook_enabled ())
+    {
+      self->hook_dirty = 2;
+      gtk_widget_add_tick_callback (GTK_WIDGET (self), hook_tick_cb, NULL, NULL);
+    }
 }
 
 GtkWidget *
@@ -289,4 +321,19 @@ weft_palette_n_visible (WeftPalette *self)
     if (GTK_IS_LIST_BOX_ROW (child) && filter_cb (GTK_LIST_BOX_ROW (child), self))
       n++;
   return n;
+}
+
+gboolean
+weft_palette_row_point (WeftPalette *self, const char *type, GtkWidget *target, double *x,
+                        double *y)
+{
+  g_return_val_if_fail (WEFT_IS_PALETTE (self), FALSE);
+  for (GtkWidget *child = gtk_widget_get_first_child (self->list); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_BOX_ROW (child)
+        && g_strcmp0 (g_object_get_data (G_OBJECT (child), "weft-type"), type) == 0)
+      return gtk_widget_get_mapped (child)
+             && gtk_widget_translate_coordinates (child, target, gtk_widget_get_width (child) / 2.0,
+                                                  gtk_widget_get_height (child) / 2.0, x, y);
+  return FALSE;
 }

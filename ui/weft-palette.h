@@ -20,5 +20,11 @@ void       weft_palette_set_models   (WeftPalette *self,
 void       weft_palette_focus_search (WeftPalette *self);
 /* Number of rows the current search shows (for tests). */
 guint      weft_palette_n_visible    (WeftPalette *self);
+/* Centre of the row of `type` in the coordinates of `target`; FALSE when not shown. */
+gboolean   weft_palette_row_point    (WeftPalette *self,
+                                      const char  *type,
+                                      GtkWidget   *target,
+                                      double      *x,
+                                      double      *y);
 
 G_END_DECLS

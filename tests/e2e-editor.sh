@@ -1,0 +1,174 @@
+#!/bin/bash
+# e2e-editor.sh WEFT_EXE [ARTEFACT_DIR]: drives the real editor window with xdotool (run it
+# under tests/with-xvfb-dbus.sh): drag Dense and an output head from the palette, wire
+# Input -> Dense, call Dense again, undo/redo, save, reopen and compare. The app prints
+# event lines (WEFT_TEST_HOOK=1) that the script waits on; screenshots go to ARTEFACT_DIR.
+set -u
+APP=$1
+OUT=${2:-$PWD/e2e-editor}
+mkdir -p "$OUT"
+rm -f "$OUT"/*.png "$OUT"/*.log
+for tool in xdotool import; do
+  command -v $tool >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
+done
+[ -n "${DISPLAY:-}" ] || { echo "SKIP: no display"; exit 77; }
+
+export WEFT_TEST_HOOK=1 GSK_RENDERER=cairo GTK_A11Y=none GSETTINGS_BACKEND=memory GDK_BACKEND=x11
+WORK=$(mktemp -d)
+LOG=$OUT/app.log
+PID=
+cleanup () { [ -n "$PID" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+fail () { echo "FAIL: $*"; echo "--- app log:"; tail -40 "$LOG"; import -window root "$OUT/failure.png" 2>/dev/null; exit 1; }
+mark () { wc -l < "$LOG"; }
+# wait_for MARK REGEX [SECONDS]: a log line after line MARK matches REGEX
+wait_for () {
+  local from=$1 re=$2 limit=${3:-10} i
+  for i in $(seq 1 $((limit * 20))); do
+    tail -n +$((from + 1)) "$LOG" | grep -Eq "$re" && return 0
+    sleep 0.05
+  done
+  fail "timed out waiting for '$re'"
+}
+last () { tail -n +$(($1 + 1)) "$LOG" | grep -E "$2" | tail -1; }
+field () { sed -E "s/.* $2=([-0-9]+),([-0-9]+).*/\\1 \\2/"; }
+box () { last $1 "box id=-?[0-9]+ name=$2 "; }
+
+cat > "$WORK/graph.weft" <<'JSON'
+{
+  "format": "weft-graph",
+  "version": 1,
+  "main_model": "model",
+  "layers": [
+    { "name": "x", "type": "Input", "trainable": true, "config": { "shape": [8], "dtype": "float32" } }
+  ],
+  "models": [
+    { "name": "model", "nodes": [ { "id": 1, "call": "x", "inputs": [], "x": 40.0, "y": 200.0 } ],
+      "inputs": [1], "outputs": [] }
+  ]
+}
+JSON
+
+start_app () {
+  : > "$LOG"
+  "$APP" "$1" >> "$LOG" 2>&1 &
+  PID=$!
+  wait_for 0 'first frame' 20
+  wait_for 0 'boxes done' 10
+  WID=$(xdotool search --sync --onlyvisible --limit 1 --name 'graph\.weft')
+  [ -n "$WID" ] || fail "no window"
+  eval "$(xdotool getwindowgeometry --shell "$WID")"
+  xdotool windowfocus --sync "$WID" 2>/dev/null
+}
+
+# palette -> canvas drag, following TESTING-GUI.md section 5 (event-driven)
+drag_from_palette () {
+  local type=$1 tx=$2 ty=$3 m sx sy
+  read sx sy < <(last 0 "palette $type [0-9]" | sed -E 's/.* ([0-9]+),([0-9]+)$/\1 \2/')
+  [ -n "$sx" ] || fail "palette row $type not reported"
+  sx=$((X + sx)); sy=$((Y + sy))
+  m=$(mark)
+  xdotool mousemove --sync $sx $sy mousedown 1 sleep 0.1 mousemove $((sx + 20)) $((sy + 14))
+  wait_for $m "drag-begin $type"
+  xdotool mousemove $((X + tx)) $((Y + ty)) sleep 0.1 mousemove $((X + tx + 2)) $((Y + ty + 1))
+  wait_for $m 'drop-enter'
+  xdotool sleep 0.1 mouseup 1
+}
+
+start_app "$WORK/graph.weft"
+read ix iy < <(box 0 x | field - body)
+
+# 1. drag Dense from the palette to the right of the input
+m=$(mark)
+drag_from_palette Dense $((ix + 300)) $((iy + 20))
+wait_for $m 'drop Dense id=[0-9]+'
+wait_for $m 'boxes done 2'
+DENSE_ID=$(last $m 'drop Dense id=' | sed -E 's/.*id=([0-9]+).*/\1/')
+
+# 2. wire Input -> Dense (output port to input port)
+read ox oy < <(box $m x | field - out)
+read dx dy < <(box $m dense | field - in)
+m=$(mark)
+xdotool mousemove --sync $((X + ox)) $((Y + oy)) mousedown 1 sleep 0.05 \
+        mousemove $((X + (ox + dx) / 2)) $((Y + (oy + dy) / 2)) sleep 0.05 \
+        mousemove $((X + dx)) $((Y + dy)) sleep 0.05 mousemove $((X + dx + 1)) $((Y + dy)) sleep 0.05 mouseup 1
+wait_for $m "connected [0-9]+:0 -> $DENSE_ID:0"
+wait_for $m 'boxes done'
+
+# 3. drag an output head from the palette onto Dense
+read bx by < <(box $m dense | field - body)
+m=$(mark)
+xdotool key ctrl+f sleep 0.1 type head
+wait_for $m 'palette head .*'
+wait_for $m 'palette done'
+m=$(mark)
+drag_from_palette head $bx $((by + 20))
+wait_for $m "drop head on $DENSE_ID"
+wait_for $m 'boxes done 3'
+
+# 4. select Dense, call it again (Alt+D): a second node of the same layer
+m=$(mark)
+xdotool mousemove --sync $((X + bx)) $((Y + by + 200)) click 1
+wait_for $m 'selected 0'
+m=$(mark)
+xdotool mousemove --sync $((X + bx)) $((Y + by + 10)) click 1
+wait_for $m 'selected 1'
+m=$(mark)
+xdotool key alt+d
+wait_for $m "called again $DENSE_ID as [0-9]+"
+wait_for $m 'boxes done 4'
+import -window "$WID" "$OUT/1-called-again.png"
+
+# 5. undo and redo the call
+m=$(mark)
+xdotool key ctrl+z
+wait_for $m 'undo Call dense again'
+wait_for $m 'boxes done 3'
+import -window "$WID" "$OUT/2-undone.png"
+m=$(mark)
+xdotool key ctrl+shift+z
+wait_for $m 'redo Call dense again'
+wait_for $m 'boxes done 4'
+
+# 6. wire the second call too, then save
+read ox oy < <(box $m x | field - out)
+read cx cy < <(last $m "box id=[0-9]+ name=dense " | field - in)
+m=$(mark)
+xdotool mousemove --sync $((X + ox)) $((Y + oy)) mousedown 1 sleep 0.05 \
+        mousemove $((X + (ox + cx) / 2)) $((Y + (oy + cy) / 2)) sleep 0.05 \
+        mousemove $((X + cx)) $((Y + cy)) sleep 0.05 mousemove $((X + cx + 1)) $((Y + cy)) sleep 0.05 mouseup 1
+wait_for $m 'connected'
+m=$(mark)
+xdotool key ctrl+s
+wait_for $m '^weft-test: saved'
+case "$(xdotool getwindowname "$WID")" in •*) fail "title still marks unsaved changes";; esac
+import -window "$WID" "$OUT/3-saved.png"
+grep -E '^weft-test: box ' "$LOG" | tail -4 | sed -E 's/ id=-?[0-9]+//; s/ in=.*//' | sort > "$WORK/before"
+
+/usr/bin/python3 - "$WORK/graph.weft" <<'PY' || fail "saved file does not hold the graph"
+import json, sys
+g = json.load(open(sys.argv[1]))
+layers = {l["name"]: l["type"] for l in g["layers"]}
+assert sorted(layers.values()) == ["Dense", "Input"], layers
+m = [m for m in g["models"] if m["name"] == g["main_model"]][0]
+calls = [n["call"] for n in m["nodes"]]
+assert calls.count("dense") == 2 and calls.count("x") == 1, calls
+assert all(n["inputs"] for n in m["nodes"] if n["call"] == "dense"), m["nodes"]
+assert len(m["outputs"]) == 1 and m["outputs"][0]["loss"] == "mse", m["outputs"]
+print("saved file ok:", calls)
+PY
+
+# 7. reopen and compare what is drawn
+kill $PID; wait $PID 2>/dev/null; PID=
+start_app "$WORK/graph.weft"
+grep -q 'opened 3 nodes' "$LOG" || fail "reopened graph has not 3 nodes"
+wait_for 0 'boxes done 4'
+import -window "$WID" "$OUT/4-reopened.png"
+grep -E '^weft-test: box ' "$LOG" | tail -4 | sed -E 's/ id=-?[0-9]+//; s/ in=.*//' | sort > "$WORK/after"
+# same boxes at the same places: the file kept the layout (the view is fitted the same way
+# only when nothing moved the view before saving, so compare names and count)
+cut -d' ' -f3 "$WORK/before" > "$WORK/b"; cut -d' ' -f3 "$WORK/after" > "$WORK/a"
+diff "$WORK/b" "$WORK/a" || fail "reopened graph differs"
+echo "PASS: e2e editor (screenshots in $OUT)"
+exit 0
