@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft-data-source.h: the data binding of a graph: which files (CSV, NPY, NPZ, image
+ * folders) feed which model input and which target feeds which head, with column types,
+ * vocabularies, normalisation (statistics from the training part only, kept in the binding),
+ * shuffling, and a validation split or separate validation files. Serialised as JSON (see
+ * docs/weft-format.md, key "data") with paths relative to the .weft file's folder.
+ * Errors are WEFT_IO_ERROR naming the entry, file, line/column or both shapes. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "weft-csv.h"
+#include "weft-data.h"
+#include "weft-graph.h"
+
+G_BEGIN_DECLS
+
+typedef struct _WeftDataBinding WeftDataBinding;
+
+WeftDataBinding *weft_data_binding_new       (void);
+void             weft_data_binding_free      (WeftDataBinding *binding);      /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftDataBinding, weft_data_binding_free)
+WeftDataBinding *weft_data_binding_copy      (const WeftDataBinding *binding);
+
+/* Reads a binding from its JSON form. base_dir (a folder path or URI) resolves relative
+ * paths; NULL keeps them as written. Every unknown key or bad value is an error naming it. */
+WeftDataBinding *weft_data_binding_from_json (JsonNode *node, const char *base_dir,
+                                              GError **error);
+/* The JSON form (new node), paths written relative to base_dir when they lie below or
+ * beside it (NULL: as stored). */
+JsonNode        *weft_data_binding_to_json   (const WeftDataBinding *binding,
+                                              const char *base_dir);
+/* A binding stored in its own JSON file (base: that file's folder). */
+WeftDataBinding *weft_data_binding_read_file (const char *path, GError **error);
+/* The "data" key of a .weft file, or NULL with *error NULL when it has none. */
+WeftDataBinding *weft_data_binding_from_weft_file (const char *path, GError **error);
+
+/* Adds one command-line entry (see `weft train --help`):
+ *   NAME=FILE[:COLUMNS][:KEY=VALUE]...
+ * NAME is a model input or head; COLUMNS picks CSV columns ("0-63", "64", "a,b") or an NPZ
+ * array or an image folder's "images"/"labels". Keys: type=numeric|categorical|one-hot|text,
+ * normalise=none|standardise|min-max, length=N, vocabulary=N (text), header=yes|no,
+ * skip=N, sep=comma|semicolon|tab|space, fill=VALUE. Files are sources shared by entries
+ * (options of the first mention win); paths are relative to the current folder. Also
+ * accepted: "validation=FRACTION", "validation=FILE" (replaces the one source's file),
+ * "seed=N" and "shuffle=no". */
+gboolean         weft_data_binding_add_spec  (WeftDataBinding *binding, const char *spec,
+                                              GError **error);
+
+/* Names of the inputs and heads the binding feeds (borrowed, NULL-terminated order). */
+int              weft_data_binding_n_entries (const WeftDataBinding *binding);
+const char      *weft_data_binding_entry_name (const WeftDataBinding *binding, int i);
+/* Validation fraction of the binding, or -1 when it leaves that to the training settings. */
+double           weft_data_binding_get_validation_split (const WeftDataBinding *binding);
+
+typedef struct
+{
+  WeftDataset *data;          /* training rows first, then validation rows */
+  int64_t      n_train;
+  float        validation_split;  /* the fraction that gives n_train with WeftTrainConfig */
+} WeftDataLoad;
+
+/* Loads every entry into a data set named for graph's main-model inputs and heads, shaped as
+ * they want (a CSV row of 64 values feeds an input of shape (8, 8, 1)). Rows are shuffled
+ * with the binding's seed, then split (the binding's validation, else validation_split).
+ * fit: compute normalisation statistics and learn vocabularies anew (from the training
+ * part) and store them in the binding; otherwise stored ones are used and missing ones are
+ * an error. Checks every input and head before returning; a mismatch names it and both
+ * shapes. progress (nullable) reports CSV bytes read. */
+gboolean         weft_data_binding_load      (WeftDataBinding *binding, WeftGraph *graph,
+                                              double validation_split, gboolean fit,
+                                              WeftCsvProgressFunc progress,
+                                              gpointer progress_data, WeftDataLoad *out,
+                                              GError **error);
+void             weft_data_load_clear        (WeftDataLoad *load);
+
+/* The validation_split value that makes the trainer train on exactly n_train of n rows. */
+float            weft_data_split_fraction    (int64_t n_train, int64_t n);
+
+/* Human-readable description of a source for `weft data inspect`: columns/arrays, types,
+ * shapes and the first rows. options: CSV options (header, skip, separator) or NULL. */
+char            *weft_data_inspect           (const char *path, const WeftCsvOptions *options,
+                                              int n_rows, GError **error);
+
+G_END_DECLS
