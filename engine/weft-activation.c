@@ -3,6 +3,14 @@
 
 #include <math.h>
 
+/* Element-wise loops run over whole activations every step: compile them for the widest
+ * vector unit of the CPU, chosen when the program loads (the build targets plain x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define WEFT_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define WEFT_VECTOR_CLONES
+#endif
+
 const char *const weft_activation_names[] = {
   "linear",
   "relu",
@@ -63,7 +71,7 @@ softmax_rows (const float *x, float *y, size_t n, int width)
     }
 }
 
-void
+WEFT_VECTOR_CLONES void
 weft_activation_forward (WeftActivation act, const float *x, float *y, size_t n, int width)
 {
   switch (act)
@@ -187,7 +195,7 @@ check_input (WeftActivation act, const float *x)
     WEFT_CHECK (x != NULL);
 }
 
-void
+WEFT_VECTOR_CLONES void
 weft_activation_backward (WeftActivation act, const float *x, const float *y,
                           const float *dy, float *dx, size_t n, int width)
 {
@@ -222,7 +230,7 @@ weft_activation_backward (WeftActivation act, const float *x, const float *y,
 #undef ADD_DX
 }
 
-void
+WEFT_VECTOR_CLONES void
 weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y,
                               float *dy, size_t n, int width)
 {

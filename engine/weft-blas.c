@@ -10,7 +10,8 @@ extern char *openblas_get_corename (void);
 extern void  openblas_set_num_threads (int num_threads);
 extern int   openblas_get_num_threads (void);
 
-static int blas_threads = 1;
+/* 0 = not set yet: OpenBLAS starts with one thread per CPU, so the first call must reach it */
+static int blas_threads = 0;
 
 void
 weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
@@ -37,7 +38,7 @@ weft_blas_set_threads (int threads)
 int
 weft_blas_get_threads (void)
 {
-  return blas_threads;
+  return blas_threads > 0 ? blas_threads : 1;
 }
 
 const char *
