@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Every built-in example opens, validates, and trains out of the box with its stored settings
- * to the quality it promises, measured on held-out data (another seed of its synthetic set). */
+ * to the quality it promises, measured on held-out data: another seed of its synthetic set,
+ * or for real-data examples the rows their data binding holds out for validation. */
 #include <math.h>
 #include <string.h>
 
+#include "weft-data-source.h"
 #include "weft-file.h"
 #include "weft-train.h"
+
+/* Real-data figures (digits: 360 held-out rows, about 1,200 pairs of held-out rows); measured
+ * 0.992, 0.989 and 0.951. */
+#define DIGITS_ACCURACY 0.97
+#define EVEN_ACCURACY   0.97
+#define SAME_ACCURACY   0.92
 
 typedef struct
 {
@@ -24,6 +32,10 @@ static const Promise promises[] = {
   { "three-heads.weft", 2, true, true, 0.92, "gender accuracy" },
   { "siamese.weft", 0, true, true, 0.92, "same-class accuracy" },
   { "dual-camera.weft", 0, false, false, 0.3, "reading mse (target variance about 4)" },
+  { "digits-two-heads.weft", 0, true, true, DIGITS_ACCURACY, "held-out digit accuracy" },
+  { "digits-two-heads.weft", 1, true, true, EVEN_ACCURACY, "held-out even/odd accuracy" },
+  { "digits-siamese.weft", 0, true, true, SAME_ACCURACY,
+    "same-digit accuracy on pairs of held-out digits" },
 };
 
 static char *
@@ -46,6 +58,42 @@ synthetic (WeftGraph *g, int64_t n, uint64_t seed)
   return d;
 }
 
+/* Rows [from, to) of every array of d, as a new data set. */
+static WeftDataset *
+slice (const WeftDataset *d, int64_t from, int64_t to)
+{
+  WeftDataset *s = weft_dataset_new (to - from);
+  for (int i = 0; i < weft_dataset_n_arrays (d); i++)
+    {
+      const WeftArray *a = weft_dataset_array (d, i);
+      size_t w = (size_t) weft_shape_size (&a->shape);
+      float *dst = weft_dataset_add (s, a->name, &a->shape, NULL);
+      g_assert_nonnull (dst);
+      memcpy (dst, a->data + (size_t) from * w, sizeof (float) * w * (size_t) (to - from));
+    }
+  return s;
+}
+
+/* A real-data example: its binding's training rows and held-out rows. */
+static void
+real_data (const char *path, WeftGraph *g, WeftDataset **train, WeftDataset **test)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WeftDataBinding) b = weft_data_binding_from_weft_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (b);
+  WeftDataLoad load;
+  if (!weft_data_binding_load (b, g, weft_graph_get_train_config (g)->validation_split, TRUE,
+                               NULL, NULL, &load, &error))
+    g_error ("%s: %s", path, error->message);
+  int64_t n = weft_dataset_n_samples (load.data);
+  g_assert_cmpint (load.n_train, >, 0);
+  g_assert_cmpint (load.n_train, <, n);
+  *train = slice (load.data, 0, load.n_train);
+  *test = slice (load.data, load.n_train, n);
+  weft_data_load_clear (&load);
+}
+
 static void
 test_example (gconstpointer data)
 {
@@ -60,8 +108,17 @@ test_example (gconstpointer data)
   const WeftTrainConfig *c = weft_graph_get_train_config (g);
   WeftTrainConfig cfg = *c;
   cfg.threads = 1;
-  WeftDataset *train = synthetic (g, 4000, 1);
-  WeftDataset *test = synthetic (g, 2000, 12345);
+  WeftDataset *train, *test;
+  if (g_str_has_prefix (c->data, "synthetic:"))
+    {
+      train = synthetic (g, 4000, 1);
+      test = synthetic (g, 2000, 12345);
+    }
+  else
+    {
+      real_data (path, g, &train, &test);
+      cfg.validation_split = 0;   /* the held-out rows are evaluated below */
+    }
   WeftTrainer *t = weft_trainer_new (g, &cfg, &e);
   if (t == NULL)
     g_error ("%s", e.message);

@@ -364,8 +364,13 @@ get_choice (JsonObject *o, const char *key, const char *ctx, const char *const *
   int k = lookup (names, n, s);
   if (k < 0)
     {
-      g_autofree char *list = g_strjoinv (", ", (char **) names);
-      return FAIL ("data binding: %s: '%s' must be one of %s, not '%s'", ctx, key, list, s);
+      GString *list = g_string_new (NULL);
+      for (int i = 0; i < n; i++)
+        g_string_append_printf (list, "%s%s", i ? ", " : "", names[i]);
+      fail (error, "data binding: %s: '%s' must be one of %s, not '%s'", ctx, key, list->str,
+            s);
+      g_string_free (list, TRUE);
+      return FALSE;
     }
   *out = k;
   return TRUE;
@@ -1834,11 +1839,12 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
           float shift = e->stat_a[k];
           float scale = e->norm == NORM_STANDARDISE ? e->stat_b[k]
                                                     : e->stat_b[k] - e->stat_a[k];
-          float inv = scale > 1e-12f ? 1.0f / scale : 1.0f;
+          if (!(scale > 1e-12f))
+            scale = 1.0f;
           for (int64_t r = 0; r < total; r++)
             {
               float *v = &final[i][(size_t) r * (size_t) w + (size_t) k];
-              *v = (*v - shift) * inv;
+              *v = (*v - shift) / scale;
             }
         }
     }
