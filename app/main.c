@@ -9,22 +9,14 @@
 
 #include "weft-application.h"
 #include "weft-cli.h"
+#include "weft-openblas.h"
 
-/* Provided by app/weft-openblas.c: pins the OpenBLAS core type (may re-exec argv). */
-void weft_openblas_ensure (char **argv);
-
-/* The editor lives in other files of app/ that may be missing from a build (a headless
- * build, or while it is being written): a weak reference lets main() fall back to the
- * headless demo instead of failing to link. */
-#pragma weak weft_application_run
-#pragma weak weft_openblas_ensure
 
 int
 main (int    argc,
       char **argv)
 {
-  if (weft_openblas_ensure != NULL)
-    weft_openblas_ensure (argv);
+  weft_openblas_ensure (argv);
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -35,11 +27,6 @@ main (int    argc,
     return weft_cli_run (argc, argv);
 
   if (weft_cli_have_display ())
-    {
-      if (weft_application_run != NULL)
-        return weft_application_run (argc, argv);
-      fprintf (stderr, "weft: the editor window is not part of this build; running the "
-               "headless demo instead\n");
-    }
+    return weft_application_run (argc, argv);
   return weft_cli_demo (argc, argv);
 }

@@ -14,10 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "weft-bench.h"
 #include "weft-chart-painter.h"
 #include "weft-csv-history.h"
 #include "weft-file.h"
 #include "weft-npy.h"
+#include "weft-openblas.h"
+#include "weft-progress.h"
 #include "weft-train.h"
 
 #define EXAMPLES_PATH "/org/weft/Weft/examples"
@@ -596,50 +599,20 @@ cmd_examples (int argc, char **argv)
 
 typedef struct
 {
-  WeftHistory *history;
-  WeftPlan    *plan;
-  float       *snapshot;        /* parameters after the last finished epoch */
-  size_t       n_params;
-  int          epochs_total;
-  int          epochs_finished; /* in this fit */
-  int          epoch_base;      /* epochs of earlier fits (continued training) */
-  gboolean     tty;
-  gboolean     bar_shown;
-  gint64       epoch_start;
-  char         head_names[WEFT_MAX_HEADS][WEFT_NAME_MAX + 8];
-  int          n_heads;
+  WeftHistory  *history;
+  WeftPlan     *plan;
+  WeftProgress *bar;
+  float        *snapshot;        /* parameters after the last finished epoch */
+  size_t        n_params;
+  int           epochs_finished; /* in this fit */
 } Progress;
-
-static void
-print_losses (FILE *out, const Progress *p, const double *loss, double total, const char *prefix)
-{
-  if (p->n_heads > 1)
-    fprintf (out, " - %sloss: %.4g", prefix, total);
-  for (int j = 0; j < p->n_heads; j++)
-    fprintf (out, " - %s%s_loss: %.4g", prefix, p->head_names[j], loss[j]);
-  if (p->n_heads == 1)
-    fprintf (out, " - %sloss: %.4g", prefix, total);
-}
 
 static bool
 on_step (const WeftStepReport *r, void *user_data)
 {
   Progress *p = user_data;
   weft_history_add_step (p->history, r);
-  if (p->tty)
-    {
-      const int width = 24;
-      int done = (int) ((int64_t) (r->batch + 1) * width / MAX (r->n_batches, 1));
-      double elapsed = (g_get_monotonic_time () - p->epoch_start) / 1e6;
-      double eta = elapsed / (r->batch + 1) * (r->n_batches - r->batch - 1);
-      fprintf (stdout, "\r\033[KEpoch %d/%d [", r->epoch - p->epoch_base + 1, p->epochs_total);
-      for (int i = 0; i < width; i++)
-        fputc (i < done ? '=' : i == done ? '>' : '.', stdout);
-      fprintf (stdout, "] %d/%d ETA %.0fs", r->batch + 1, r->n_batches, eta);
-      print_losses (stdout, p, r->loss, r->total, "");
-      fflush (stdout);
-      p->bar_shown = TRUE;
-    }
+  weft_progress_step (p->bar, r);
   return true;
 }
 
@@ -650,18 +623,7 @@ on_epoch (const WeftEpochReport *r, void *user_data)
   weft_history_add_epoch (p->history, r);
   memcpy (p->snapshot, weft_plan_params (p->plan, NULL), p->n_params * sizeof (float));
   p->epochs_finished++;
-  if (p->bar_shown)
-    fputs ("\r\033[K", stdout);
-  p->bar_shown = FALSE;
-  /* Keras' verbose=2 line: one per epoch, also when piped. */
-  fprintf (stdout, "Epoch %d/%d - %.2fs", r->epoch - p->epoch_base + 1, p->epochs_total,
-           r->seconds);
-  print_losses (stdout, p, r->loss, r->total, "");
-  if (r->has_validation)
-    print_losses (stdout, p, r->val_loss, r->val_total, "val_");
-  fputc ('\n', stdout);
-  fflush (stdout);
-  p->epoch_start = g_get_monotonic_time ();
+  weft_progress_epoch (p->bar, r);
 }
 
 static void
@@ -831,16 +793,17 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
       l->history = history;
     }
 
-  Progress p = { .history = history, .plan = weft_trainer_get_plan (trainer),
-                 .epochs_total = config.epochs, .tty = isatty (STDOUT_FILENO),
-                 .epoch_start = g_get_monotonic_time (),
-                 .epoch_base = weft_trainer_epochs_done (trainer) };
+  Progress p = { .history = history, .plan = weft_trainer_get_plan (trainer) };
   weft_plan_params (p.plan, &p.n_params);
   p.snapshot = g_new (float, MAX (p.n_params, 1));
   memcpy (p.snapshot, weft_plan_params (p.plan, NULL), p.n_params * sizeof (float));
-  p.n_heads = weft_history_n_heads (history);
-  for (int j = 0; j < p.n_heads; j++)
-    g_strlcpy (p.head_names[j], weft_history_head_name (history, j), sizeof p.head_names[j]);
+  int n_heads = weft_history_n_heads (history);
+  const char *head_names[WEFT_MAX_HEADS], *metric_names[WEFT_MAX_HEADS];
+  for (int j = 0; j < n_heads; j++)
+    {
+      head_names[j] = weft_history_head_name (history, j);
+      metric_names[j] = weft_history_metric_name (history, j);
+    }
 
   printf ("Training on %" G_GINT64_FORMAT " samples (validation split %g): %d epochs, batch "
           "size %d, %s learning rate %g, seed %" G_GUINT64_FORMAT "\n",
@@ -849,6 +812,9 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
           (const char *[]) { "sgd", "adam", "adamw", "rmsprop" }[config.optimizer.kind],
           config.optimizer.learning_rate, config.seed);
   fflush (stdout);
+  p.bar = weft_progress_new (stdout, config.epochs, 0, n_heads, head_names);
+  weft_progress_set_metric_names (p.bar, metric_names);
+  weft_progress_set_first_epoch (p.bar, weft_trainer_epochs_done (trainer));
 
   struct sigaction sa = { 0 }, old_sa;
   sa.sa_handler = on_sigint;
@@ -861,8 +827,7 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
                             .cancel = &cancel_flag };
   gboolean ok = weft_trainer_fit (trainer, data, &cb, &werr);
   sigaction (SIGINT, &old_sa, NULL);
-  if (p.bar_shown)
-    fputs ("\n", stdout);
+  g_clear_pointer (&p.bar, weft_progress_free);
 
   int status = WEFT_EXIT_OK;
   gboolean save_weights = ok;
@@ -1273,7 +1238,7 @@ out:
  * ---------------------------------------------------------------------------------------- */
 
 static const char *const commands[] = { "summary", "validate", "train", "predict", "examples",
-                                        "help", "--help", "-h", "--version", NULL };
+                                        "bench", "help", "--help", "-h", "--version", NULL };
 
 gboolean
 weft_cli_handles (int argc, char **argv)
@@ -1289,9 +1254,6 @@ weft_cli_have_display (void)
   return (x != NULL && x[0] != '\0') || (w != NULL && w[0] != '\0');
 }
 
-/* Provided by app/weft-openblas.c (weak while that file may be missing from a build). */
-const char *weft_openblas_report (void);
-#pragma weak weft_openblas_report
 
 static void
 print_help (FILE *out)
@@ -1308,6 +1270,7 @@ print_help (FILE *out)
     "  weft predict FILE IN.npy... --out DIR\n"
     "                               run the model, write DIR/output_<j>.npy per head\n"
     "  weft examples                list the built-in examples (usable as FILE)\n"
+    "  weft bench [OPTIONS]         training and inference throughput (weft bench --help)\n"
     "  weft --version               version and the OpenBLAS build in use\n"
     "\n"
     "Exit status: 0 success, 1 invalid graph or data, 2 usage error, 130 interrupted.\n");
@@ -1320,9 +1283,7 @@ weft_cli_run (int argc, char **argv)
 
   if (strcmp (cmd, "--version") == 0)
     {
-      printf ("weft %s\n%s\n", PACKAGE_VERSION,
-              weft_openblas_report != NULL ? weft_openblas_report ()
-                                           : "OpenBLAS: no report in this build");
+      printf ("weft %s\n%s\n", PACKAGE_VERSION, weft_openblas_report ());
       return WEFT_EXIT_OK;
     }
   if (strcmp (cmd, "help") == 0 || strcmp (cmd, "--help") == 0 || strcmp (cmd, "-h") == 0)
@@ -1350,6 +1311,8 @@ weft_cli_run (int argc, char **argv)
     return cmd_predict (sub_argc, sub);
   if (strcmp (cmd, "examples") == 0)
     return cmd_examples (sub_argc, sub);
+  if (strcmp (cmd, "bench") == 0)
+    return weft_bench_main (sub_argc, sub);
   print_help (stderr);
   return WEFT_EXIT_USAGE;
 }

@@ -518,11 +518,20 @@ build_history (JsonBuilder *b, const WeftHistory *h)
     }
   json_builder_end_array (b);
 
+  /* Long trainings keep an evenly thinned subset of their batches (and every run's last
+   * batch), so that a file stays small enough to read and to diff. */
+  size_t n_steps = weft_history_n_steps (h);
+  size_t stride = (n_steps + WEFT_FILE_MAX_HISTORY_STEPS - 1) / WEFT_FILE_MAX_HISTORY_STEPS;
   json_builder_set_member_name (b, "steps");
   json_builder_begin_array (b);
-  for (size_t i = 0; i < weft_history_n_steps (h); i++)
+  for (size_t i = 0; i < n_steps; i++)
     {
-      WeftHistoryStep s;
+      WeftHistoryStep s, next;
+      weft_history_get_step (h, i, &s);
+      gboolean run_end = i + 1 == n_steps
+                         || (weft_history_get_step (h, i + 1, &next) && next.run != s.run);
+      if (stride > 1 && i % stride != 0 && !run_end)
+        continue;
       weft_history_get_step (h, i, &s);
       json_builder_begin_object (b);
       add_int (b, "run", s.run);

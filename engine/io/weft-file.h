@@ -24,6 +24,9 @@ G_BEGIN_DECLS
 
 
 /* Free-text metadata of a file: its title ("name") and "description". */
+/* At most about this many per-batch history rows are written (evenly thinned above). */
+#define WEFT_FILE_MAX_HISTORY_STEPS 20000
+
 typedef struct
 {
   char *name;          /* g_malloc'ed, may be NULL */
