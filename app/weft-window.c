@@ -290,6 +290,11 @@ weft_window_open_example (WeftWindow *self, const char *name)
       return FALSE;
     }
   doc = weft_document_new_for_graph (graph, history);
+  {
+    /* TRANSLATORS: window title for a built-in example, %s is its name */
+    g_autofree char *title = g_strdup_printf (_("Example: %s"), name);
+    weft_document_set_display_name (doc, title);
+  }
   weft_window_set_document (self, doc);
   return TRUE;
 }
@@ -584,6 +589,35 @@ static const GActionEntry win_actions[] = {
 
 /* ---- construction ---- */
 
+/* The canvas' graph.* actions for the widgets outside it (inspector buttons, menus). */
+static void
+forward_graph_action (GSimpleAction *action, GVariant *param, gpointer data)
+{
+  WeftWindow *self = data;
+  g_autofree char *name = g_strdup_printf ("graph.%s", g_action_get_name (G_ACTION (action)));
+
+  gtk_widget_activate_action (self->canvas, name, NULL);
+}
+
+static void
+install_graph_forwarders (WeftWindow *self)
+{
+  static const char *const names[] = {
+    "delete", "copy", "cut", "paste", "duplicate", "call-again", "group", "ungroup",
+    "open-model", "close-model", "add-head", "fit", "tidy", "select-all", "zoom-in",
+    "zoom-out", "zoom-reset", "quick-add",
+  };
+  g_autoptr (GSimpleActionGroup) group = g_simple_action_group_new ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr (GSimpleAction) action = g_simple_action_new (names[i], NULL);
+      g_signal_connect (action, "activate", G_CALLBACK (forward_graph_action), self);
+      g_action_map_add_action (G_ACTION_MAP (group), G_ACTION (action));
+    }
+  gtk_widget_insert_action_group (GTK_WIDGET (self), "graph", G_ACTION_GROUP (group));
+}
+
 static GtkWidget *
 icon_button (const char *icon, const char *action, const char *tooltip)
 {
@@ -829,6 +863,7 @@ weft_window_init (WeftWindow *self)
   g_autoptr (WeftDocument) doc = weft_document_new ();
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
+  install_graph_forwarders (self);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "train")),
                                FALSE);
 

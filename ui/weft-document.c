@@ -32,6 +32,7 @@ struct _WeftDocument
   WeftGraph   *graph;
   WeftHistory *history;
   GFile       *file;
+  char        *display_name;
   GQueue       undo;          /* Entry*, head = most recent */
   GQueue       redo;
 
@@ -299,6 +300,7 @@ weft_document_finalize (GObject *object)
   g_clear_pointer (&self->before, weft_graph_free);
   g_clear_pointer (&self->history, weft_history_free);
   g_clear_object (&self->file);
+  g_clear_pointer (&self->display_name, g_free);
   G_OBJECT_CLASS (weft_document_parent_class)->finalize (object);
 }
 
@@ -505,7 +507,7 @@ weft_document_dup_title (WeftDocument *self)
 {
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), NULL);
   if (self->file == NULL)
-    return g_strdup (_("Untitled"));
+    return g_strdup (self->display_name != NULL ? self->display_name : _("Untitled"));
   return g_file_get_basename (self->file);
 }
 
@@ -1362,4 +1364,12 @@ weft_document_tidy (WeftDocument *self)
     }
   weft_canvas_scene_free (scene);
   end (self, TRUE, _("Tidy up"));
+}
+
+void
+weft_document_set_display_name (WeftDocument *self, const char *name)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_free (self->display_name);
+  self->display_name = g_strdup (name);
 }

@@ -42,6 +42,9 @@ GFile        *weft_document_get_file        (WeftDocument *self);     /* (nullab
 gboolean      weft_document_get_dirty       (WeftDocument *self);
 /* "three-heads.weft" or "Untitled"; newly allocated. */
 char         *weft_document_dup_title       (WeftDocument *self);
+/* Title shown while the document has no file (an example's name); NULL for "Untitled". */
+void          weft_document_set_display_name (WeftDocument *self,
+                                              const char   *name);
 /* A translated sentence for an engine status ("The wire would close a cycle"). */
 const char   *weft_document_describe_status (WeftStatus    status);
 
