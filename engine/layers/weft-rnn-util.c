@@ -29,6 +29,7 @@ typedef struct
  * exp accurate to about 2e-7 relative. Other activations go to weft-activation.c. */
 typedef float   vf __attribute__ ((vector_size (16)));
 typedef int32_t vi __attribute__ ((vector_size (16)));
+typedef uint32_t vu __attribute__ ((vector_size (16)));
 
 static inline vf
 v_select (vi mask, vf a, vf b)
@@ -47,7 +48,9 @@ v_exp (vf x)
   vf r = x - n * 0.693359375f - n * -2.12194440e-4f;
   vf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f
            + r * (8.33333333e-3f + r * 1.38888889e-3f)))));
-  vi e = (__builtin_convertvector (n, vi) + 127) << 23;
+  /* 2^n built in the exponent field; unsigned so that a NaN lane (already NaN in p) cannot
+   * make the shift undefined. */
+  vu e = (vu) (__builtin_convertvector (n, vi) + 127) << 23;
   return p * (vf) e;
 }
 
