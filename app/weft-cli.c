@@ -17,6 +17,7 @@
 #include "weft-bench.h"
 #include "weft-chart-painter.h"
 #include "weft-csv-history.h"
+#include "weft-data-source.h"
 #include "weft-file.h"
 #include "weft-npy.h"
 #include "weft-openblas.h"
@@ -114,6 +115,20 @@ lookup_example (const char *name)
   return NULL;
 }
 
+/* The examples on disk, where their data bindings' relative paths point: installed, else
+ * the source tree this binary was built from, else the current folder. */
+static char *
+examples_dir (void)
+{
+  g_autofree char *installed = g_build_filename (WEFT_PKGDATADIR, "examples", NULL);
+  g_autofree char *source = g_build_filename (WEFT_SOURCE_DIR, "resources", "examples", NULL);
+  if (g_file_test (installed, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&installed);
+  if (g_file_test (source, G_FILE_TEST_IS_DIR))
+    return g_steal_pointer (&source);
+  return g_get_current_dir ();
+}
+
 /* A loaded graph and where it came from. */
 typedef struct
 {
@@ -156,7 +171,7 @@ load_graph (const char *arg, Loaded *l, GError **error)
               g_prefix_error (error, "built-in example '%s': ", arg);
               return FALSE;
             }
-          l->base_dir = g_get_current_dir ();
+          l->base_dir = examples_dir ();
           l->stem = g_strdup (arg);
           return TRUE;
         }
@@ -324,101 +339,116 @@ add_npy (GPtrArray *pending, const char *name, const char *path, GError **error)
   return TRUE;
 }
 
-/* Data for training: --data specs (synthetic:NAME, NAME=FILE.npy..., FILE.npz), or else the
- * file's training "data". Usage problems set *usage. */
 static WeftDataset *
-make_training_data (Loaded *l, char **specs, gint64 samples, uint64_t seed, gboolean *usage,
-                    GError **error)
+load_binding (WeftDataBinding *binding, Loaded *l, float *validation_split, GError **error)
+{
+  WeftDataLoad load = { 0 };
+  if (!weft_data_binding_load (binding, l->graph, *validation_split, TRUE, NULL, NULL, &load,
+                               error))
+    return NULL;
+  *validation_split = load.validation_split;
+  return g_steal_pointer (&load.data);
+}
+
+/* Data for training: --data specs (synthetic:NAME, FILE.npz, or binding entries
+ * NAME=FILE[:COLUMNS][:KEY=VALUE]... as weft_data_binding_add_spec reads them), or else the
+ * file's own binding ("data" key, or training.data naming synthetic:NAME, a binding .json
+ * or an .npz). validation_split may be replaced by the binding's. Usage problems set *usage. */
+static WeftDataset *
+make_training_data (Loaded *l, char **specs, gint64 samples, uint64_t seed,
+                    float *validation_split, gboolean *usage, GError **error)
 {
   const char *file_spec = weft_graph_get_train_config (l->graph)->data;
   g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (pending_free);
   WeftError werr = { 0 };
   const char *synthetic = NULL;
-  const char *source = NULL;
 
   *usage = FALSE;
   if (specs != NULL && specs[0] != NULL)
     {
+      gboolean all_npz = TRUE;
       for (int i = 0; specs[i] != NULL; i++)
         {
-          const char *s = specs[i];
-          const char *eq = strchr (s, '=');
-          if (g_str_has_prefix (s, "synthetic:"))
+          if (g_str_has_prefix (specs[i], "synthetic:"))
             {
               if (specs[1] != NULL)
                 {
                   *usage = TRUE;
                   g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                               "--data %s cannot be combined with other --data", s);
+                               "--data %s cannot be combined with other --data", specs[i]);
                   return NULL;
                 }
-              synthetic = s + strlen ("synthetic:");
+              synthetic = specs[i] + strlen ("synthetic:");
             }
-          else if (eq != NULL)
-            {
-              g_autofree char *name = g_strndup (s, eq - s);
-              if (name[0] == '\0' || eq[1] == '\0')
-                {
-                  *usage = TRUE;
-                  g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                               "--data %s: expected NAME=FILE.npy", s);
-                  return NULL;
-                }
-              if (!add_npy (pending, name, eq + 1, error))
-                return NULL;
-            }
-          else if (g_str_has_suffix (s, ".npz"))
-            {
-              if (!add_npz (pending, s, error))
-                return NULL;
-            }
-          else
-            {
-              *usage = TRUE;
-              g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                           "--data %s: expected synthetic:NAME, NAME=FILE.npy or FILE.npz", s);
-              return NULL;
-            }
+          all_npz &= strchr (specs[i], '=') == NULL && g_str_has_suffix (specs[i], ".npz");
         }
-      source = "--data";
+      if (synthetic == NULL && all_npz)
+        {
+          for (int i = 0; specs[i] != NULL; i++)
+            if (!add_npz (pending, specs[i], error))
+              return NULL;
+          return dataset_from_pending (pending, error);
+        }
+      if (synthetic == NULL)
+        {
+          g_autoptr(WeftDataBinding) binding = weft_data_binding_new ();
+          for (int i = 0; specs[i] != NULL; i++)
+            if (!weft_data_binding_add_spec (binding, specs[i], error))
+              {
+                *usage = strchr (specs[i], '=') == NULL;
+                return NULL;
+              }
+          return load_binding (binding, l, validation_split, error);
+        }
     }
   else if (g_str_has_prefix (file_spec, "synthetic:"))
     synthetic = file_spec + strlen ("synthetic:");
-  else if (g_str_has_suffix (file_spec, ".npz"))
+  else if (l->meta.data != NULL)
+    {
+      g_autoptr(WeftDataBinding) binding = weft_data_binding_from_json (l->meta.data,
+                                                                        l->base_dir, error);
+      if (binding == NULL)
+        return NULL;
+      return load_binding (binding, l, validation_split, error);
+    }
+  else if (g_str_has_suffix (file_spec, ".json") || g_str_has_suffix (file_spec, ".npz"))
     {
       g_autofree char *path = g_path_is_absolute (file_spec)
                               ? g_strdup (file_spec)
                               : g_build_filename (l->base_dir, file_spec, NULL);
-      if (!add_npz (pending, path, error))
+      if (g_str_has_suffix (file_spec, ".npz"))
+        {
+          if (!add_npz (pending, path, error))
+            return NULL;
+          return dataset_from_pending (pending, error);
+        }
+      g_autoptr(WeftDataBinding) binding = weft_data_binding_read_file (path, error);
+      if (binding == NULL)
         return NULL;
-      source = file_spec;
+      return load_binding (binding, l, validation_split, error);
     }
   else if (file_spec[0] != '\0')
     {
       g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
                    "the graph's data source '%s' is not supported on the command line; give "
-                   "--data synthetic:NAME, --data NAME=FILE.npy or --data FILE.npz", file_spec);
+                   "--data synthetic:NAME or --data NAME=FILE (see weft train --help)",
+                   file_spec);
       return NULL;
     }
   else
     {
       *usage = TRUE;
       g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                   "the graph names no data set: give --data synthetic:NAME, "
-                   "--data NAME=FILE.npy (one per input and head) or --data FILE.npz");
+                   "the graph names no data set: give --data synthetic:NAME, or "
+                   "--data NAME=FILE.npy (or .csv, image folder...) once per input and head");
       return NULL;
     }
 
-  if (synthetic != NULL)
-    {
-      WeftDataset *data = weft_synthetic_make (synthetic, l->graph, samples, seed, &werr);
-      if (data == NULL)
-        g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "synthetic data '%s': %s",
-                     synthetic, werr.message);
-      return data;
-    }
-  (void) source;
-  return dataset_from_pending (pending, error);
+  WeftDataset *data = weft_synthetic_make (synthetic, l->graph, samples, seed, &werr);
+  if (data == NULL)
+    g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "synthetic data '%s': %s",
+                 synthetic, werr.message);
+  return data;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -761,7 +791,8 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
 
   WeftDataset *data = make_training_data (l, o->data, o->samples > 0 ? o->samples
                                                                       : DEFAULT_SAMPLES,
-                                          config.seed, &usage, &error);
+                                          config.seed, &config.validation_split, &usage,
+                                          &error);
   if (data == NULL)
     {
       if (usage)
@@ -915,9 +946,13 @@ static const char train_description[] =
   "Keras' model.fit. Settings default to the file's \"training\" section; the options\n"
   "override them for this run only.\n"
   "\n"
-  "Data: --data synthetic:NAME (built-in sets: blobs, three-heads, siamese-pairs,\n"
-  "two-views, random), or --data NAME=FILE.npy once per model input and per head (bound\n"
-  "by name; the first axis is the sample axis), or --data FILE.npz (arrays by name).\n"
+  "Data: the file's own data binding, or --data synthetic:NAME (built-in generators such\n"
+  "as blobs, three-heads, siamese-pairs, two-views, random), or --data FILE.npz (arrays\n"
+  "bound by name), or one --data NAME=FILE[:COLUMNS][:KEY=VALUE]... per model input and\n"
+  "head: FILE is .npy (first axis = samples), .npz, .csv or an image folder; COLUMNS picks\n"
+  "CSV columns (\"0-63\", \"64\") or an array; keys type=numeric|categorical|one-hot|text,\n"
+  "normalise=none|standardise|min-max, header=yes|no, sep=comma|tab|..., and the entries\n"
+  "validation=FRACTION|FILE, seed=N, shuffle=no.\n"
   "\n"
   "Weights: like Keras' model.fit followed by model.save(FILE), the trained weights are\n"
   "written back beside FILE (FILE.weft + FILE.safetensors, atomically; the .weft records\n"
@@ -944,7 +979,7 @@ cmd_train (int argc, char **argv)
     { "validation-split", 0, 0, G_OPTION_ARG_DOUBLE, &o.validation_split,
       "Fraction of samples (the last ones) held out for validation", "X" },
     { "data", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.data,
-      "synthetic:NAME, NAME=FILE.npy (repeatable) or FILE.npz", "SPEC" },
+      "synthetic:NAME, FILE.npz or NAME=FILE[:COLUMNS][:KEY=VALUE] (repeatable)", "SPEC" },
     { "samples", 0, 0, G_OPTION_ARG_INT64, &o.samples,
       "Samples of a synthetic data set (default 1024)", "N" },
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &o.history_csv,

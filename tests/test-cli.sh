@@ -94,7 +94,7 @@ run train "$FILES/small.weft" --validation-split 1.5
 check "train --validation-split 1.5 is a usage error (2)" 2 grep "validation-split" err.txt
 
 run train "$FILES/small.weft" --data nonsense
-check "train --data without NAME= or synthetic: is a usage error (2)" 2 grep "NAME=FILE.npy" err.txt
+check "train --data without NAME= or synthetic: is a usage error (2)" 2 grep "NAME=FILE" err.txt
 
 run predict "$FILES/small.weft"
 check "predict without inputs is a usage error (2)" 2 grep "missing INPUT.npy" err.txt
@@ -206,6 +206,9 @@ check "train binds --data NAME=FILE.npy to inputs and heads" 0 grep "[Ee]poch 1/
 run train small.weft --data x=x5.npy --data y=y.npy --epochs 1 --no-save
 check "a --data shape mismatch exits 1 naming the input and both shapes" 1 \
   grep "'x'" err.txt grep "(None, 4)" err.txt grep "(None, 5)" err.txt
+
+run train digits-two-heads --epochs 1 --no-save
+check "a built-in example trains from its CSV data binding" 0 grep "val_digit_loss" out.txt
 
 run train small.weft --data x=missing.npy --data y=y.npy --no-save
 check "a missing --data file exits 1 naming it" 1 grep "missing.npy" err.txt

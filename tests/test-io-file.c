@@ -601,6 +601,29 @@ test_missing_file (void)
   g_error_free (error);
 }
 
+/* The data binding is kept as written and saved back in its place. */
+static void
+test_round_trip_data_binding (void)
+{
+  GError *error = NULL;
+  WeftFileMeta meta = { 0 };
+  g_autofree char *text = variant ("\n  }\n}\n",
+                                   "\n  },\n  \"data\": {\n    \"feeds\": {\n      \"x\": "
+                                   "{ \"source\": \"s\", \"columns\": \"0-3\" }\n    },\n"
+                                   "    \"seed\": 7\n  }\n}\n");
+  WeftGraph *g = weft_file_load_data_full (text, strlen (text), NULL, NULL, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (meta.data);
+  g_autofree char *again = weft_file_to_json_full (g, NULL, &meta, NULL, NULL);
+  /* meta carries name/description: the text had the graph defaults */
+  g_assert_cmpstr (again, ==, text);
+  weft_file_meta_clear (&meta);
+  weft_graph_free (g);
+
+  g_autofree char *bad = variant ("\n  }\n}\n", "\n  },\n  \"data\": 3\n}\n");
+  expect_error (bad, WEFT_IO_ERROR_FORMAT, "'data' must be an object, not a number");
+}
+
 static void
 test_weights_path (void)
 {
@@ -619,6 +642,8 @@ main (int argc, char **argv)
                    test_round_trip_without_weights);
   g_test_add_func ("/io/file/round-trip/history-with-runs-and-validation",
                    test_round_trip_history);
+  g_test_add_func ("/io/file/round-trip/data-binding-kept-as-written",
+                   test_round_trip_data_binding);
   g_test_add_func ("/io/file/weights-path-replaces-extension", test_weights_path);
   g_test_add_func ("/io/file/malformed/truncated-json", test_malformed_truncated);
   g_test_add_func ("/io/file/malformed/wrong-types", test_malformed_types);

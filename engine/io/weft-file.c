@@ -26,6 +26,7 @@ weft_file_meta_clear (WeftFileMeta *meta)
     return;
   g_clear_pointer (&meta->name, g_free);
   g_clear_pointer (&meta->description, g_free);
+  g_clear_pointer (&meta->data, json_node_unref);
 }
 
 char *
@@ -675,6 +676,11 @@ weft_file_to_json_full (WeftGraph          *graph,
 #undef FILE_ID
 
   build_training (b, weft_graph_get_train_config (graph));
+  if (meta != NULL && meta->data != NULL)
+    {
+      json_builder_set_member_name (b, "data");
+      json_builder_add_value (b, json_node_copy (meta->data));
+    }
 
   if (weights_file != NULL)
     {
@@ -1758,12 +1764,12 @@ load_root (Loader *ld, JsonNode *root, const char *base_dir, WeftHistory **histo
            WeftFileMeta *meta)
 {
   static const char *const keys[] = { "format", "version", "name", "description", "main_model",
-                                      "layers", "models", "training", "weights", "history",
-                                      NULL };
+                                      "layers", "models", "training", "data", "weights",
+                                      "history", NULL };
   const char *format, *name = NULL, *description = NULL, *main_name = NULL;
   gint64 version = 0;
   JsonArray *layers, *models;
-  JsonObject *training, *weights, *hist;
+  JsonObject *training, *data, *weights, *hist;
   g_autoptr(GArray) order = g_array_new (FALSE, FALSE, sizeof (WeftId));
   g_autoptr(GHashTable) state = g_hash_table_new (g_direct_hash, g_direct_equal);
   WeftHistory *history = NULL;
@@ -1814,6 +1820,7 @@ load_root (Loader *ld, JsonNode *root, const char *base_dir, WeftHistory **histo
       || !get_array (ld, top, "layers", FALSE, "file", &layers)
       || !get_array (ld, top, "models", FALSE, "file", &models)
       || !get_object (ld, top, "training", FALSE, "file", &training)
+      || !get_object (ld, top, "data", FALSE, "file", &data)
       || !get_object (ld, top, "weights", FALSE, "file", &weights)
       || !get_object (ld, top, "history", FALSE, "file", &hist))
     return NULL;
@@ -1907,6 +1914,7 @@ load_root (Loader *ld, JsonNode *root, const char *base_dir, WeftHistory **histo
     {
       meta->name = g_strdup (name);
       meta->description = g_strdup (description);
+      meta->data = data != NULL ? json_node_copy (json_object_get_member (top, "data")) : NULL;
     }
   if (history_out != NULL)
     *history_out = history;
@@ -1938,7 +1946,7 @@ weft_file_load_data_full (const char    *json,
   if (history_out != NULL)
     *history_out = NULL;
   if (meta != NULL)
-    meta->name = meta->description = NULL;
+    memset (meta, 0, sizeof *meta);
 
   if (len > WEFT_FILE_MAX_SIZE)
     {

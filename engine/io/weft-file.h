@@ -5,6 +5,8 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
+#include <json-glib/json-glib.h>
 
 #include "weft-graph.h"
 #include "weft-history.h"
@@ -20,20 +22,19 @@ G_BEGIN_DECLS
 #define WEFT_FILE_MAX_DEPTH 64
 /* Layer weights above this many floats (each) are refused as absurd. */
 #define WEFT_FILE_MAX_WEIGHT_ELEMENTS ((gint64) 1 << 31)
-
-
-
-/* Free-text metadata of a file: its title ("name") and "description". */
 /* At most about this many per-batch history rows are written (evenly thinned above). */
 #define WEFT_FILE_MAX_HISTORY_STEPS 20000
 
+/* What a file holds besides the graph: its title ("name"), "description" and the data
+ * binding ("data", see engine/io/weft-data-source.h), kept as JSON and written back as is. */
 typedef struct
 {
-  char *name;          /* g_malloc'ed, may be NULL */
-  char *description;   /* g_malloc'ed, may be NULL */
+  char     *name;          /* g_malloc'ed, may be NULL */
+  char     *description;   /* g_malloc'ed, may be NULL */
+  JsonNode *data;          /* owned, may be NULL */
 } WeftFileMeta;
 
-void        weft_file_meta_clear   (WeftFileMeta *meta);   /* frees the strings */
+void        weft_file_meta_clear   (WeftFileMeta *meta);   /* frees the fields */
 
 /* Reads a .weft file and, when it names one, its weights file (relative to the .weft's
  * folder), whose SHA-256 must match. history_out (nullable) receives the stored training
