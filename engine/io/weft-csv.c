@@ -290,7 +290,15 @@ reader_feed (Reader *r, const char *p, gsize len, RecordFunc fn, gpointer ud, GE
               r->state = ws ? ST_BLANKS : ST_START;
             }
           else
-            g_string_append_c (r->buf, c);
+            {
+              /* copy the rest of the plain run at once */
+              gsize j = i + 1;
+              while (j < len && p[j] != '\n' && p[j] != '\r' && p[j] != sep
+                     && !(ws && is_blank (p[j])))
+                j++;
+              g_string_append_len (r->buf, p + i, (gssize) (j - i));
+              i = j - 1;
+            }
           break;
         case ST_QUOTED:
           if (c == '"')
@@ -541,6 +549,8 @@ out:
 static gboolean
 is_missing (const char *s)
 {
+  if (s[0] != '\0' && s[0] != 'n' && s[0] != 'N' && s[0] != '?')
+    return FALSE;   /* the common case, without four string compares */
   return s[0] == '\0' || g_ascii_strcasecmp (s, "na") == 0 || g_ascii_strcasecmp (s, "n/a") == 0
          || g_ascii_strcasecmp (s, "nan") == 0 || g_ascii_strcasecmp (s, "null") == 0
          || strcmp (s, "?") == 0;
