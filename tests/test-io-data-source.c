@@ -202,6 +202,18 @@ test_json_round_trip_relative_paths (void)
   g_autofree char *text3 = binding_text (b2, resources);
   g_assert_nonnull (strstr (text3, "\"data/digits.csv.gz\""));
 
+  /* URIs (examples in the GResource) resolve and relativise the same way */
+  const char *uri_json = "{\"sources\": {\"d\": {\"path\": \"../data/d.csv\", "
+                         "\"format\": \"csv\"}}, \"feeds\": {}}";
+  g_autoptr (WeftDataBinding) bu = binding_from_text (uri_json, "resource:///x/examples/", &error);
+  g_assert_no_error (error);
+  g_autofree char *abs_text = binding_text (bu, NULL);
+  g_assert_nonnull (strstr (abs_text, "\"../data/d.csv\""));
+  g_autofree char *rel_text = binding_text (bu, "resource:///x/examples");
+  g_assert_nonnull (strstr (rel_text, "\"../data/d.csv\""));
+  g_autofree char *other = binding_text (bu, "resource:///x/");
+  g_assert_nonnull (strstr (other, "\"data/d.csv\""));
+
   /* every unknown key and bad value is named */
   const char *bad[][2] = {
     { "{\"sources\": {}, \"feeds\": {}, \"shufle\": true}", "unknown key 'shufle'" },

@@ -243,30 +243,49 @@ resolve_path (const char *base_dir, const char *path)
   return g_canonicalize_filename (path, base_dir);
 }
 
-/* path relative to base_dir when both are local ("../data/x.csv" is fine). */
 static char *
-relative_path (const char *base_dir, const char *path)
+relative_components (const char *base, const char *path, char sep)
 {
-  if (base_dir == NULL || is_uri (path) || is_uri (base_dir))
-    return g_strdup (path);
-  g_autofree char *abs_base = g_canonicalize_filename (base_dir, NULL);
-  g_autofree char *abs_path = g_canonicalize_filename (path, NULL);
-  g_auto (GStrv) a = g_strsplit (abs_base, G_DIR_SEPARATOR_S, -1);
-  g_auto (GStrv) b = g_strsplit (abs_path, G_DIR_SEPARATOR_S, -1);
+  char seps[2] = { sep, 0 };
+  g_auto (GStrv) a = g_strsplit (base, seps, -1);
+  g_auto (GStrv) b = g_strsplit (path, seps, -1);
   int i = 0;
-  while (a[i] && b[i] && strcmp (a[i], b[i]) == 0)
+  while (a[i] && b[i] && b[i + 1] && strcmp (a[i], b[i]) == 0)
     i++;
   GString *r = g_string_new (NULL);
   for (int k = i; a[k]; k++)
     if (a[k][0] != '\0')
-      g_string_append (r, ".." G_DIR_SEPARATOR_S);
+      g_string_append_printf (r, "..%c", sep);
   for (int k = i; b[k]; k++)
     {
       g_string_append (r, b[k]);
       if (b[k + 1])
-        g_string_append_c (r, G_DIR_SEPARATOR);
+        g_string_append_c (r, sep);
     }
   return g_string_free (r, FALSE);
+}
+
+/* path relative to base_dir when both are local, or both URIs of one scheme and host
+ * ("../data/x.csv" is fine); otherwise path as it is. */
+static char *
+relative_path (const char *base_dir, const char *path)
+{
+  if (base_dir == NULL)
+    return g_strdup (path);
+  if (is_uri (path) || is_uri (base_dir))
+    {
+      if (!is_uri (path) || !is_uri (base_dir))
+        return g_strdup (path);
+      const char *pa = strstr (path, "://") + 3, *pb = strstr (base_dir, "://") + 3;
+      const char *sa = strchr (pa, '/'), *sb = strchr (pb, '/');
+      if (sa == NULL || sb == NULL || sa - path != sb - base_dir
+          || strncmp (path, base_dir, (size_t) (sa - path)) != 0)
+        return g_strdup (path);
+      return relative_components (sb, sa, '/');
+    }
+  g_autofree char *abs_base = g_canonicalize_filename (base_dir, NULL);
+  g_autofree char *abs_path = g_canonicalize_filename (path, NULL);
+  return relative_components (abs_base, abs_path, G_DIR_SEPARATOR);
 }
 
 /* ---- JSON ---- */
