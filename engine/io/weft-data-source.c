@@ -240,7 +240,8 @@ resolve_path (const char *base_dir, const char *path)
       g_autoptr (GFile) f = g_file_resolve_relative_path (base, path);
       return g_file_get_uri (f);
     }
-  return g_canonicalize_filename (path, base_dir);
+  g_autofree char *abs_base = g_canonicalize_filename (base_dir, NULL);
+  return g_canonicalize_filename (path, abs_base);
 }
 
 static char *
