@@ -185,6 +185,33 @@ test_shuffle_seed (void)
 }
 
 static void
+test_inputs_for_prediction (void)
+{
+  WeftGraph *g = load_example ("digits-two-heads.weft");
+  g_autoptr (WeftDataBinding) b = example_binding ("digits-two-heads.weft");
+  g_autoptr (GError) error = NULL;
+  /* without stored statistics there is nothing to normalise with */
+  g_assert_null (weft_data_binding_load_inputs (b, g, NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "no normalisation statistics"));
+  g_clear_error (&error);
+
+  g_assert_true (weft_data_binding_add_spec (b, "shuffle=no", &error));
+  WeftDataLoad load;
+  g_assert_true (weft_data_binding_load (b, g, 0.2, TRUE, NULL, NULL, &load, &error));
+  WeftDataset *in = weft_data_binding_load_inputs (b, g, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (weft_dataset_n_arrays (in), ==, 1);
+  g_assert_cmpint (weft_dataset_n_samples (in), ==, 1797);
+  /* the same rows, normalised with the training statistics */
+  g_assert_cmpint (memcmp (weft_dataset_find (in, "pixels")->data,
+                           weft_dataset_find (load.data, "pixels")->data,
+                           sizeof (float) * 1797 * 64), ==, 0);
+  weft_dataset_free (in);
+  weft_data_load_clear (&load);
+  weft_graph_free (g);
+}
+
+static void
 test_json_round_trip_relative_paths (void)
 {
   g_autoptr (WeftDataBinding) b = example_binding ("digits-two-heads.weft");
@@ -655,6 +682,7 @@ main (int argc, char **argv)
                    test_two_heads_loads_and_standardises);
   g_test_add_func ("/io/data-source/digits/shuffle-seed-decides-the-order", test_shuffle_seed);
   g_test_add_func ("/io/data-source/digits/siamese-pairs-hold-out-rows", test_siamese_pairs);
+  g_test_add_func ("/io/data-source/digits/inputs-for-prediction", test_inputs_for_prediction);
   g_test_add_func ("/io/data-source/json-round-trip-with-relative-paths",
                    test_json_round_trip_relative_paths);
   g_test_add_func ("/io/data-source/shape-errors-name-input-or-head",

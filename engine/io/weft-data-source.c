@@ -1596,10 +1596,10 @@ gather_rows (const Loaded *l, const int32_t *rows, int64_t n)
   return d;
 }
 
-gboolean
-weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_split,
-                        gboolean fit, WeftCsvProgressFunc progress, gpointer progress_data,
-                        WeftDataLoad *out, GError **error)
+static gboolean
+binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_split, gboolean fit,
+              gboolean inputs_only, WeftCsvProgressFunc progress, gpointer progress_data,
+              WeftDataLoad *out, GError **error)
 {
   g_return_val_if_fail (b != NULL && graph != NULL && out != NULL, FALSE);
   memset (out, 0, sizeof *out);
@@ -1644,7 +1644,11 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
           goto out;
         }
     }
-  for (int i = 0; i < m.n_in + m.n_out; i++)
+  if (inputs_only)
+    for (guint i = 0; i < b->entries->len; i++)
+      if (lookup ((const char *const *) m.in_names, m.n_in, all[i]->name) < 0)
+        all[i] = NULL;   /* prediction needs no targets */
+  for (int i = 0; i < m.n_in + (inputs_only ? 0 : m.n_out); i++)
     {
       const char *name = i < m.n_in ? m.in_names[i] : m.out_names[i - m.n_in];
       if (find_entry (b, name) == NULL)
@@ -1656,7 +1660,7 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
     }
   if (!load_all (b, FALSE, &m, all, n_all, main_l, fit, progress, progress_data, error))
     goto out;
-  for (guint s = 0; s < b->sources->len; s++)
+  for (guint s = 0; s < b->sources->len && !inputs_only; s++)
     has_val |= ((Source *) b->sources->pdata[s])->val_resolved != NULL;
   if (has_val && !load_all (b, TRUE, &m, all, n_all, val_l, fit, NULL, NULL, error))
     goto out;
@@ -1697,7 +1701,7 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
     }
 
   /* shuffle before splitting, so a file sorted by class still validates on every class */
-  if (b->shuffle)
+  if (b->shuffle && !inputs_only)
     {
       WeftRng rng;
       weft_rng_seed (&rng, b->seed);
@@ -1709,7 +1713,8 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
         if (main_l[i].data != NULL)
           permute_rows (main_l[i].data, main_l[i].width, perm, n);
     }
-  double split = b->validation_split >= 0 ? b->validation_split : validation_split;
+  double split = inputs_only ? 0 : b->validation_split >= 0 ? b->validation_split
+                                                            : validation_split;
   if (!(split >= 0 && split < 1))
     split = 0;
   int64_t n_train = has_val ? n : (int64_t) ((double) n * (1.0 - split));
@@ -1766,6 +1771,8 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
     {
       Entry *e = all[i];
       Loaded *l = &main_l[i];
+      if (e == NULL)
+        continue;
       if (has_val && e->pair != PAIR_SAME)
         {
           /* training rows then the validation file's rows */
@@ -1815,7 +1822,7 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
   for (int i = 0; i < n_all - 1; i++)
     {
       Entry *e = all[i];
-      if (e->norm == NORM_NONE)
+      if (e == NULL || e->norm == NORM_NONE)
         continue;
       int w = main_l[i].width;
       if (fit || e->stat_a == NULL)
@@ -1876,6 +1883,8 @@ weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_
       Entry *e = all[i];
       const Loaded *l = &main_l[i];
       char want[96], have[96];
+      if (e == NULL)
+        continue;
       WeftShape sh = { 0 };
       int k = lookup ((const char *const *) m.in_names, m.n_in, e->name);
       if (k >= 0)
@@ -1951,6 +1960,27 @@ out:
   g_free (pb);
   model_clear (&m);
   return ok;
+}
+
+gboolean
+weft_data_binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_split,
+                        gboolean fit, WeftCsvProgressFunc progress, gpointer progress_data,
+                        WeftDataLoad *out, GError **error)
+{
+  return binding_load (b, graph, validation_split, fit, FALSE, progress, progress_data, out,
+                       error);
+}
+
+WeftDataset *
+weft_data_binding_load_inputs (WeftDataBinding *binding, WeftGraph *graph,
+                               WeftCsvProgressFunc progress, gpointer progress_data,
+                               GError **error)
+{
+  g_return_val_if_fail (binding != NULL && graph != NULL, NULL);
+  WeftDataLoad load;
+  if (!binding_load (binding, graph, 0, FALSE, TRUE, progress, progress_data, &load, error))
+    return NULL;
+  return load.data;
 }
 
 void

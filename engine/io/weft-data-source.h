@@ -73,6 +73,12 @@ gboolean         weft_data_binding_load      (WeftDataBinding *binding, WeftGrap
                                               gpointer progress_data, WeftDataLoad *out,
                                               GError **error);
 void             weft_data_load_clear        (WeftDataLoad *load);
+/* For prediction: only the feeds of model inputs, in file order (no shuffle, no split,
+ * validation files ignored), normalised with the stored statistics and stored vocabularies
+ * (missing statistics are an error). Returns a new data set or NULL. */
+WeftDataset     *weft_data_binding_load_inputs (WeftDataBinding *binding, WeftGraph *graph,
+                                                WeftCsvProgressFunc progress,
+                                                gpointer progress_data, GError **error);
 
 /* The validation_split value that makes the trainer train on exactly n_train of n rows. */
 float            weft_data_split_fraction    (int64_t n_train, int64_t n);
