@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Widget tests of WeftDashboard in a real window (Xvfb in CI): train, stop, continue, the
+ * chart rendered with every head, weights stored into the document, suggested weights as
+ * undoable edits, a model edited during training. */
+#include "weft-dashboard.h"
+#include "weft-test-graphs.h"
+
+#include <gtk/gtk.h>
+#include <math.h>
+#include <string.h>
+
+#define REL_TOL 1e-4
+
+typedef struct
+{
+  GtkWidget     *window;
+  WeftDashboard *dash;
+  WeftDocument  *doc;
+  int            finished;
+  int            epochs;
+  gboolean       edit_on_epoch;
+} Fixture;
+
+static void
+finished_cb (WeftTrainingSession *s, const char *text, Fixture *f)
+{
+  f->finished++;
+}
+
+static void
+epoch_cb (WeftTrainingSession *s, int epoch, Fixture *f)
+{
+  f->epochs++;
+  if (f->edit_on_epoch && f->epochs == 1)
+    {
+      /* an edit of the model while the worker trains its copy */
+      WeftGraph *g = weft_document_get_graph (f->doc);
+      WeftHead h = *weft_graph_model_output (g, weft_graph_get_main_model (g), 0);
+      h.weight = 0.5f;
+      g_assert_true (weft_document_set_head (f->doc, 0, &h, "Change loss weight", NULL));
+      weft_training_session_stop (s);
+    }
+}
+
+static gboolean
+count_frames (GtkWidget *w, GdkFrameClock *c, gpointer p)
+{
+  return ++*(int *) p < 2;
+}
+
+static gboolean
+flag (gpointer p)
+{
+  *(gboolean *) p = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_frames (GtkWidget *widget)
+{
+  int frames = 0;
+  gboolean timed_out = FALSE;
+  gtk_widget_add_tick_callback (widget, count_frames, &frames, NULL);
+  guint id = g_timeout_add (5000, flag, &timed_out);
+  while (frames < 2 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+static void
+wait_finished (Fixture *f, int count)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (120, flag, &timed_out);
+  while (f->finished < count && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+static GtkWidget *
+find_button (GtkWidget *root, const char *label)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *r = find_button (c, label);
+      if (r != NULL)
+        return r;
+    }
+  return NULL;
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  memset (f, 0, sizeof *f);
+  WeftGraph *g = tg_three_heads ();
+  WeftTrainConfig c;
+  weft_train_config_defaults (&c);
+  weft_optim_config_defaults (WEFT_OPTIM_ADAM, &c.optimizer);
+  c.epochs = 3;
+  c.batch_size = 32;
+  c.validation_split = 0.2f;
+  c.seed = 4;
+  c.threads = 1;
+  g_strlcpy (c.data, "synthetic:three-heads", sizeof c.data);
+  weft_graph_set_train_config (g, &c);
+  weft_graph_analyse (g);
+  f->doc = weft_document_new_for_graph (g, NULL);
+  f->window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1200, 800);
+  f->dash = WEFT_DASHBOARD (weft_dashboard_new ());
+  gtk_window_set_child (GTK_WINDOW (f->window), GTK_WIDGET (f->dash));
+  weft_dashboard_set_document (f->dash, f->doc);
+  WeftTrainingSession *s = weft_dashboard_get_session (f->dash);
+  g_signal_connect (s, "finished", G_CALLBACK (finished_cb), f);
+  g_signal_connect (s, "epoch", G_CALLBACK (epoch_cb), f);
+  gtk_window_present (GTK_WINDOW (f->window));
+  wait_frames (GTK_WIDGET (f->dash));
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_signal_handlers_disconnect_by_data (weft_dashboard_get_session (f->dash), f);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_assert_finalize_object (f->doc);
+}
+
+static int
+count_color (const guchar *px, int w, int h, int head)
+{
+  double rgb[3];
+  weft_chart_head_color (head, FALSE, rgb);
+  int n = 0;
+  for (int i = 0; i < w * h; i++)
+    {
+      guint32 v = ((const guint32 *) px)[i];
+      if (abs ((int) ((v >> 16) & 0xff) - (int) (rgb[0] * 255)) <= 40
+          && abs ((int) ((v >> 8) & 0xff) - (int) (rgb[1] * 255)) <= 40
+          && abs ((int) (v & 0xff) - (int) (rgb[2] * 255)) <= 40)
+        n++;
+    }
+  return n;
+}
+
+static guchar *
+render (GtkWidget *widget, int *w, int *h, const char *png)
+{
+  wait_frames (widget);
+  *w = gtk_widget_get_width (widget);
+  *h = gtk_widget_get_height (widget);
+  GdkPaintable *p = gtk_widget_paintable_new (widget);
+  GtkSnapshot *s = gtk_snapshot_new ();
+  gdk_paintable_snapshot (p, s, *w, *h);
+  GskRenderNode *node = gtk_snapshot_free_to_node (s);
+  g_assert_nonnull (node);
+  GskRenderer *r = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  GdkTexture *tex = gsk_renderer_render_texture (r, node, &GRAPHENE_RECT_INIT (0, 0, *w, *h));
+  if (png != NULL)
+    gdk_texture_save_to_png (tex, png);
+  guchar *px = g_malloc ((gsize) *w * *h * 4);
+  gdk_texture_download (tex, px, *w * 4);
+  g_object_unref (tex);
+  gsk_render_node_unref (node);
+  g_object_unref (p);
+  return px;
+}
+
+/* Train button -> three epochs in the history, every head on the chart, weights stored;
+ * Continue -> three more in the same run. */
+static void
+test_train_and_continue (Fixture *f, gconstpointer data)
+{
+  GtkWidget *train = find_button (GTK_WIDGET (f->dash), "_Train");
+  GtkWidget *cont = find_button (GTK_WIDGET (f->dash), "C_ontinue");
+  g_assert_nonnull (train);
+  g_assert_nonnull (cont);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (train), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                       "Train model");
+  g_assert_false (gtk_widget_get_sensitive (cont));
+  g_signal_emit_by_name (train, "clicked");
+  wait_finished (f, 1);
+  g_assert_true (g_str_has_prefix (weft_dashboard_get_status (f->dash), "Trained 3 epochs"));
+  WeftHistory *h = weft_dashboard_get_history (f->dash);
+  g_assert_nonnull (h);
+  g_assert_cmpint (weft_history_n_heads (h), ==, 3);
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 3);
+  g_assert_cmpuint (weft_history_n_steps (h), >, 3 * 20);
+
+  /* age (mse in years^2) dwarfs the others on a linear axis: the log axis shows all three */
+  weft_loss_chart_set_log_scale (weft_dashboard_get_chart (f->dash), TRUE);
+  g_autofree char *png = g_build_filename (g_get_tmp_dir (), "weft-dashboard-test.png", NULL);
+  int w, hh;
+  g_autofree guchar *px = render (GTK_WIDGET (weft_dashboard_get_chart (f->dash)), &w, &hh, png);
+  for (int j = 0; j < 3; j++)
+    g_assert_cmpint (count_color (px, w, hh, j), >, 30);
+
+  /* trained weights went into the document's graph */
+  WeftGraph *g = weft_document_get_graph (f->doc);
+  int n = 0;
+  const WeftWeight *wt = weft_graph_layer_weights (g, weft_graph_find (g, "age"), &n);
+  g_assert_cmpint (n, ==, 2);
+  g_assert_nonnull (wt[0].data);
+
+  g_assert_true (gtk_widget_get_sensitive (cont));
+  g_signal_emit_by_name (cont, "clicked");
+  wait_finished (f, 2);
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 6);
+  g_assert_cmpint (weft_history_n_runs (h), ==, 1);
+
+  /* Train again: a new run, the old one shown as "previous" */
+  g_signal_emit_by_name (train, "clicked");
+  wait_finished (f, 3);
+  g_assert_cmpint (weft_history_n_runs (h), ==, 2);
+}
+
+/* Suggested weights equalise the recent contributions, as undoable document edits. */
+static void
+test_suggest_weights (Fixture *f, gconstpointer data)
+{
+  float s[WEFT_MAX_HEADS];
+  int n = 0;
+  g_assert_false (weft_dashboard_suggest_weights (f->dash, s, &n));
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 1);
+  g_assert_true (weft_dashboard_suggest_weights (f->dash, s, &n));
+  g_assert_cmpint (n, ==, 3);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_dashboard_apply_suggested_weights (f->dash, &error));
+  g_assert_no_error (error);
+  WeftGraph *g = weft_document_get_graph (f->doc);
+  WeftId m = weft_graph_get_main_model (g);
+  double sum = 0;
+  for (int j = 0; j < 3; j++)
+    {
+      g_assert_cmpfloat (fabs (weft_graph_model_output (g, m, j)->weight - s[j]), <=,
+                         REL_TOL * s[j]);
+      sum += s[j];
+    }
+  g_assert_cmpfloat (fabs (sum - 11.25), <=, REL_TOL * 11.25);   /* 0.25 + 1 + 10 kept */
+  g_assert_true (weft_document_can_undo (f->doc));
+  g_assert_cmpstr (weft_document_get_undo_name (f->doc), ==, "Suggested loss weights");
+  while (weft_document_can_undo (f->doc))
+    weft_document_undo (f->doc);
+  g = weft_document_get_graph (f->doc);
+  g_assert_cmpfloat (weft_graph_model_output (g, m, 0)->weight, ==, 0.25f);
+  g_assert_cmpfloat (weft_graph_model_output (g, m, 2)->weight, ==, 10.0f);
+}
+
+/* An edit of the model during training: the weights are not stored, the user is asked. */
+static void
+test_edit_during_training (Fixture *f, gconstpointer data)
+{
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  c.epochs = 500;
+  weft_dashboard_set_config (f->dash, &c);
+  f->edit_on_epoch = TRUE;
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 1);
+  g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "edited during training"));
+  GtkWidget *store = find_button (GTK_WIDGET (f->dash), "Store _Weights Anyway");
+  g_assert_true (gtk_widget_get_visible (store));
+  g_signal_emit_by_name (store, "clicked");
+  g_assert_false (gtk_widget_get_visible (store));
+}
+
+/* A data source that does not fit the model is explained, nothing runs. */
+static void
+test_bad_source (Fixture *f, gconstpointer data)
+{
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  g_strlcpy (c.data, "synthetic:siamese-pairs", sizeof c.data);
+  weft_dashboard_set_config (f->dash, &c);
+  weft_dashboard_train (f->dash);
+  g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "siamese-pairs"));
+  g_assert_false (weft_training_session_get_running (weft_dashboard_get_session (f->dash)));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  if (!gtk_init_check ())
+    {
+      printf ("1..0 # SKIP no display\n");
+      return 0;
+    }
+#define ADD(path, fn) g_test_add ("/ui/dashboard/" path, Fixture, NULL, fixture_setup, fn, \
+                                  fixture_teardown)
+  ADD ("train-and-continue", test_train_and_continue);
+  ADD ("suggest-weights", test_suggest_weights);
+  ADD ("edit-during-training", test_edit_during_training);
+  ADD ("bad-source", test_bad_source);
+  return g_test_run ();
+}
