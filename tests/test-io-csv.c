@@ -453,6 +453,57 @@ test_preview_guesses_kinds (void)
   g_assert_cmpint (p->rows_scanned, ==, 4);
 }
 
+/* Mutated files give a table or an error, never a crash (run under ASan in CI). */
+static void
+test_mutations_never_crash (void)
+{
+  const char base[] = "name,\"x\",y,text\n\"a\",1.5,2,\"hello world\"\nb;c,3,,\"two\nlines\"\n";
+  const char alphabet[] = ",;\t \"\n\r0123456789.-eNAa\xc3\xbf";
+  GRand *rand = g_rand_new_with_seed (42);
+  int ok = 0, failed = 0;
+  for (int it = 0; it < 400; it++)
+    {
+      GString *t = g_string_new (base);
+      int edits = g_rand_int_range (rand, 1, 8);
+      for (int k = 0; k < edits; k++)
+        {
+          guint pos = (guint) g_rand_int_range (rand, 0, (gint32) t->len + 1);
+          char c = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+          if (g_rand_boolean (rand) && pos < t->len)
+            t->str[pos] = c;
+          else
+            g_string_insert_c (t, pos, c);
+        }
+      g_autofree char *path = write_tmp ("mutated.csv", t->str);
+      g_string_free (t, TRUE);
+      g_autoptr (WeftCsvOptions) o = weft_csv_options_new ();
+      o->header = it % 2 == 0;
+      o->missing = it % 3 == 0 ? WEFT_CSV_MISSING_FILL : WEFT_CSV_MISSING_ERROR;
+      if (it % 4 != 0)
+        {
+          weft_csv_array_add_field (weft_csv_options_add_array (o, "n"), "1-2", WEFT_CSV_NUMERIC);
+          weft_csv_array_add_field (weft_csv_options_add_array (o, "c"), "0",
+                                    WEFT_CSV_CATEGORY_ONE_HOT);
+          weft_csv_array_add_field (weft_csv_options_add_array (o, "t"), "3", WEFT_CSV_TEXT);
+        }
+      g_autoptr (GError) error = NULL;
+      WeftCsvTable *table = weft_csv_read (path, o, &error);
+      g_assert_true ((table == NULL) == (error != NULL));
+      if (table != NULL)
+        ok++;
+      else
+        {
+          failed++;
+          g_assert_nonnull (strstr (error->message, "mutated.csv"));
+        }
+      weft_csv_table_free (table);
+    }
+  g_rand_free (rand);
+  g_test_message ("%d mutated files read, %d refused with a message", ok, failed);
+  g_assert_cmpint (ok, >, 0);
+  g_assert_cmpint (failed, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -471,6 +522,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/csv/progress-cancel-and-gzip-agree", test_progress_and_cancel);
   g_test_add_func ("/io/csv/bad-files", test_bad_files);
   g_test_add_func ("/io/csv/preview-guesses-kinds", test_preview_guesses_kinds);
+  g_test_add_func ("/io/csv/mutations-never-crash", test_mutations_never_crash);
   int ret = g_test_run ();
   g_autoptr (GFile) dir = g_file_new_for_path (tmp_dir);
   g_autoptr (GFileEnumerator) en = g_file_enumerate_children (dir, "standard::name", 0, NULL,
