@@ -99,6 +99,42 @@ weft_graph_summary (WeftGraph *graph, WeftId model, char *buf, size_t len)
       if (!in)
         order[placed++] = m->nodes[i];
     }
+  /* Keras orders a functional model's layers by depth counted from the outputs (deepest,
+   * i.e. closest to the inputs, first), ties in creation order: reorder the topological list
+   * the same way so the table reads like Keras'. */
+  int *depth = calloc ((size_t) (m->n_nodes > 0 ? m->n_nodes : 1), sizeof *depth);
+  if (depth != NULL)
+    {
+      for (int i = placed - 1; i >= 0; i--)
+        {
+          Node *n = graph_node (graph, order[i]);
+          int d = 0;
+          for (int k = i + 1; k < placed; k++)
+            {
+              Node *c = graph_node (graph, order[k]);
+              for (int p = 0; p < c->n_in; p++)
+                if (c->in[p].src == n->id && depth[k] + 1 > d)
+                  d = depth[k] + 1;
+            }
+          depth[i] = d;
+        }
+      /* stable sort by decreasing depth, ties by creation order (ids grow with creation) */
+      for (int i = 1; i < placed; i++)
+        for (int k = i; k > 0; k--)
+          {
+            bool swap = depth[k] > depth[k - 1]
+                        || (depth[k] == depth[k - 1] && order[k] < order[k - 1]);
+            if (!swap)
+              break;
+            int td = depth[k];
+            depth[k] = depth[k - 1];
+            depth[k - 1] = td;
+            WeftId tn = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = tn;
+          }
+      free (depth);
+    }
   int n_rows = 0;
   for (int i = 0; i < placed; i++)
     {
