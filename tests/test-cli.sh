@@ -13,6 +13,8 @@ trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 # Headless whatever the developer's session has: no test may open a window.
 unset DISPLAY WAYLAND_DISPLAY
+# Under -Db_sanitize=address: fontconfig's process-lifetime caches are not Weft's leaks.
+export LSAN_OPTIONS="suppressions=$FILES/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 n=0
 failed=0
