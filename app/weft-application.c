@@ -12,10 +12,47 @@
 
 struct _WeftApplication
 {
-  GtkApplication parent_instance;
+  AdwApplication parent_instance;
+
+  /* Owned */
+  GSettings     *settings;
 };
 
-G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, GTK_TYPE_APPLICATION)
+G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
+
+GSettingsSchema *
+weft_settings_schema_lookup (void)
+{
+  GSettingsSchemaSource *def = g_settings_schema_source_get_default ();
+  g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *exe_dir = exe != NULL ? g_path_get_dirname (exe) : NULL;
+  g_autofree char *beside = exe_dir != NULL
+                              ? g_build_filename (exe_dir, "..", "share", "weft", "schemas", NULL)
+                              : NULL;
+  g_autofree char *prefix = g_build_filename (WEFT_PKGDATADIR, "schemas", NULL);
+  const char *dirs[] = { beside, prefix, WEFT_SCHEMA_BUILDDIR };
+  GSettingsSchema *schema = NULL;
+
+  if (def != NULL)
+    schema = g_settings_schema_source_lookup (def, APP_ID, TRUE);
+  for (gsize i = 0; schema == NULL && i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *compiled = NULL;
+      GSettingsSchemaSource *source;
+
+      if (dirs[i] == NULL)
+        continue;
+      compiled = g_build_filename (dirs[i], "gschemas.compiled", NULL);
+      if (!g_file_test (compiled, G_FILE_TEST_EXISTS))
+        continue;
+      source = g_settings_schema_source_new_from_directory (dirs[i], def, FALSE, NULL);
+      if (source == NULL)
+        continue;
+      schema = g_settings_schema_source_lookup (source, APP_ID, FALSE);
+      g_settings_schema_source_unref (source);
+    }
+  return schema;
+}
 
 static WeftWindow *
 new_window (WeftApplication *self)
@@ -29,9 +66,7 @@ new_window (WeftApplication *self)
 static void
 weft_application_activate (GApplication *app)
 {
-  WeftWindow *window = new_window (WEFT_APPLICATION (app));
-
-  weft_window_open_example (window, "three-heads");
+  new_window (WEFT_APPLICATION (app));
 }
 
 static void
@@ -42,14 +77,34 @@ weft_application_open (GApplication *app, GFile **files, int n_files, const char
 }
 
 static void
+apply_style (WeftApplication *self)
+{
+  static const AdwColorScheme schemes[] = {
+    ADW_COLOR_SCHEME_DEFAULT, ADW_COLOR_SCHEME_FORCE_LIGHT, ADW_COLOR_SCHEME_FORCE_DARK,
+  };
+  int style = g_settings_get_enum (self->settings, "style");
+
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      schemes[CLAMP (style, 0, 2)]);
+}
+
+static void
 weft_application_startup (GApplication *app)
 {
+  WeftApplication *self = WEFT_APPLICATION (app);
   g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+  g_autoptr (GAction) style = NULL;
 
   G_APPLICATION_CLASS (weft_application_parent_class)->startup (app);
   gtk_css_provider_load_from_resource (css, "/org/weft/Weft/ui/style.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+
+  style = g_settings_create_action (self->settings, "style");
+  g_action_map_add_action (G_ACTION_MAP (self), style);
+  g_signal_connect_object (self->settings, "changed::style", G_CALLBACK (apply_style), self,
+                           G_CONNECT_SWAPPED);
+  apply_style (self);
 }
 
 static void
@@ -72,16 +127,33 @@ static void
 action_about (GSimpleAction *a, GVariant *p, gpointer data)
 {
   GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (data));
-  const char *authors[] = { "The Weft authors", NULL };
+  const char *developers[] = { "The Weft authors", NULL };
+  const char *designers[] = { "The Weft authors", NULL };
+  GtkWidget *about;
 
-  gtk_show_about_dialog (parent,
-                         "program-name", "Weft",
-                         "logo-icon-name", "applications-science",
-                         "version", PACKAGE_VERSION,
-                         "comments", _("Design neural networks as graphs of layers and train them"),
-                         "license-type", GTK_LICENSE_GPL_3_0,
-                         "authors", authors,
-                         NULL);
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "modal", TRUE,
+                        "application-icon", APP_ID,
+                        "application-name", "Weft",
+                        "developer-name", _("The Weft authors"),
+                        "version", PACKAGE_VERSION,
+                        "comments", _("Design neural networks as graphs of layers and train them. "
+                                      "Weft brings the Keras functional API onto a node canvas."),
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "copyright", _("© 2026 The Weft authors"),
+                        "developers", developers,
+                        "designers", designers,
+                        /* TRANSLATORS: your name(s), one per line, shown in the about window */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  adw_about_window_add_credit_section (ADW_ABOUT_WINDOW (about), _("Built on"),
+                                       (const char *[]) { "GTK https://gtk.org",
+                                                          "libadwaita https://gnome.pages.gitlab.gnome.org/libadwaita/",
+                                                          "OpenBLAS https://www.openblas.net",
+                                                          "json-glib", NULL });
+  gtk_window_present (GTK_WINDOW (about));
+  weft_test_hook ("about shown");
 }
 
 static const GActionEntry app_actions[] = {
@@ -91,10 +163,20 @@ static const GActionEntry app_actions[] = {
 };
 
 static void
+weft_application_dispose (GObject *object)
+{
+  WeftApplication *self = WEFT_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (weft_application_parent_class)->dispose (object);
+}
+
+static void
 weft_application_class_init (WeftApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  G_OBJECT_CLASS (klass)->dispose = weft_application_dispose;
   app_class->activate = weft_application_activate;
   app_class->open = weft_application_open;
   app_class->startup = weft_application_startup;
@@ -106,14 +188,21 @@ weft_application_init (WeftApplication *self)
   static const struct { const char *action; const char *accels[3]; } accels[] = {
     { "app.quit", { "<Control>q", NULL } },
     { "app.new-window", { "<Control>n", NULL } },
+    { "win.new-graph", { "<Control><Shift>n", NULL } },
     { "win.open", { "<Control>o", NULL } },
     { "win.save", { "<Control>s", NULL } },
     { "win.save-as", { "<Control><Shift>s", NULL } },
     { "win.undo", { "<Control>z", NULL } },
     { "win.redo", { "<Control><Shift>z", "<Control>y", NULL } },
     { "win.find", { "<Control>f", NULL } },
+    { "win.show-start", { "<Control>Home", NULL } },
     { "win.show-help-overlay", { "<Control>question", NULL } },
   };
+  g_autoptr (GSettingsSchema) schema = weft_settings_schema_lookup ();
+
+  if (schema == NULL)
+    g_error ("The settings schema %s is not installed; reinstall Weft", APP_ID);
+  self->settings = g_settings_new_full (schema, NULL, NULL);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)
@@ -128,7 +217,8 @@ weft_application_new (void)
 
   if (weft_test_hook_enabled ())
     flags |= G_APPLICATION_NON_UNIQUE;
-  return g_object_new (WEFT_TYPE_APPLICATION, "application-id", APP_ID, "flags", flags, NULL);
+  return g_object_new (WEFT_TYPE_APPLICATION, "application-id", APP_ID, "flags", flags,
+                       "resource-base-path", "/org/weft/Weft", NULL);
 }
 
 int
@@ -137,6 +227,38 @@ weft_application_run (int argc, char **argv)
   g_autoptr (WeftApplication) app = weft_application_new ();
 
   g_set_application_name ("Weft");
-  gtk_window_set_default_icon_name ("applications-science");
+  gtk_window_set_default_icon_name (APP_ID);
   return g_application_run (G_APPLICATION (app), argc, argv);
+}
+
+GSettings *
+weft_application_get_settings (WeftApplication *self)
+{
+  g_return_val_if_fail (WEFT_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+void
+weft_application_add_recent (WeftApplication *self, GFile *file)
+{
+  g_auto (GStrv) old = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) uris = NULL;
+  g_autofree char *uri = NULL;
+  int n = 1;
+
+  g_return_if_fail (WEFT_IS_APPLICATION (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  uri = g_file_get_uri (file);
+  old = g_settings_get_strv (self->settings, "recent-files");
+  g_strv_builder_add (builder, uri);
+  for (int i = 0; old[i] != NULL && n < WEFT_RECENT_MAX; i++)
+    if (!g_str_equal (old[i], uri))
+      {
+        g_strv_builder_add (builder, old[i]);
+        n++;
+      }
+  uris = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "recent-files", (const char * const *) uris);
 }

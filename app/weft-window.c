@@ -7,11 +7,13 @@
 
 #include <glib/gi18n.h>
 
+#include "weft-application.h"
 #include "weft-canvas-painter.h"
 #include "weft-file.h"
 #include "weft-graph-canvas.h"
 #include "weft-inspector.h"
 #include "weft-palette.h"
+#include "weft-start-view.h"
 #include "weft-test-hook.h"
 
 #define TOAST_SECONDS 4
@@ -21,15 +23,22 @@ typedef enum
   AFTER_SAVE_NOTHING,
   AFTER_SAVE_CLOSE,
   AFTER_SAVE_OPEN,
+  AFTER_SAVE_NEW,
+  AFTER_SAVE_START,
 } AfterSave;
 
 struct _WeftWindow
 {
-  GtkApplicationWindow parent_instance;
+  AdwApplicationWindow parent_instance;
 
   /* Children */
-  GtkWidget    *title;
-  GtkWidget    *subtitle;
+  GtkWidget    *window_title;     /* AdwWindowTitle */
+  GtkWidget    *toast_overlay;
+  GtkWidget    *main_stack;       /* "start" / "editor" */
+  GtkWidget    *start_view;
+  GtkWidget    *left_paned;
+  GtkWidget    *right_paned;
+  GtkWidget    *center_paned;
   GtkWidget    *palette;
   GtkWidget    *canvas;
   GtkWidget    *inspector;
@@ -38,45 +47,70 @@ struct _WeftWindow
   GtkWidget    *params_label;
   GtkWidget    *problems_label;
   GtkWidget    *zoom_label;
-  GtkWidget    *toast;
-  GtkWidget    *toast_label;
   GtkWidget    *breadcrumb;
   GtkWidget    *breadcrumb_label;
   GtkWidget    *dashboard_area;
+  GtkWidget    *undo_button;
+  GtkWidget    *redo_button;
 
   /* Owned */
   WeftDocument *document;
   GtkNativeDialog *chooser;
+  GSettings    *settings;         /* NULL outside a WeftApplication */
 
-  guint         toast_id;
+  guint         autosave_id;
+  guint         panes_tick;
   AfterSave     after_save;
   gboolean      close_confirmed;
 };
 
-G_DEFINE_FINAL_TYPE (WeftWindow, weft_window, GTK_TYPE_APPLICATION_WINDOW)
+G_DEFINE_FINAL_TYPE (WeftWindow, weft_window, ADW_TYPE_APPLICATION_WINDOW)
 
 static void save_as (WeftWindow *self, AfterSave after);
 static void open_dialog (WeftWindow *self);
+static void new_graph (WeftWindow *self);
+static void start_page (WeftWindow *self);
+static void update_title (WeftWindow *self);
+static void update_actions (WeftWindow *self);
+static void save_window_state (WeftWindow *self);
+
+gboolean
+weft_window_is_start_view (WeftWindow *self)
+{
+  g_return_val_if_fail (WEFT_IS_WINDOW (self), FALSE);
+  return g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (self->main_stack)), "start") == 0;
+}
+
+static void
+show_page (WeftWindow *self, const char *page)
+{
+  gtk_stack_set_visible_child_name (GTK_STACK (self->main_stack), page);
+  update_title (self);
+  update_actions (self);
+  if (g_str_equal (page, "editor"))
+    gtk_widget_grab_focus (self->canvas);
+  weft_test_hook ("page %s", page);
+}
+
+static void
+remember (WeftWindow *self, GFile *file)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (WEFT_IS_APPLICATION (app))
+    weft_application_add_recent (WEFT_APPLICATION (app), file);
+}
 
 /* ---- feedback ---- */
-
-static gboolean
-toast_timeout_cb (gpointer data)
-{
-  WeftWindow *self = data;
-
-  self->toast_id = 0;
-  gtk_revealer_set_reveal_child (GTK_REVEALER (self->toast), FALSE);
-  return G_SOURCE_REMOVE;
-}
 
 static void
 show_toast (WeftWindow *self, const char *text)
 {
-  gtk_label_set_text (GTK_LABEL (self->toast_label), text);
-  gtk_revealer_set_reveal_child (GTK_REVEALER (self->toast), TRUE);
-  g_clear_handle_id (&self->toast_id, g_source_remove);
-  self->toast_id = g_timeout_add_seconds (TOAST_SECONDS, toast_timeout_cb, self);
+  AdwToast *toast = adw_toast_new (text);
+
+  adw_toast_set_timeout (toast, TOAST_SECONDS);
+  adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (self->toast_overlay), toast);
+  weft_test_hook ("toast %s", text);
 }
 
 static void
@@ -95,16 +129,24 @@ update_title (WeftWindow *self)
   GFile *file = weft_document_get_file (self->document);
   g_autofree char *dir = NULL;
 
+  if (weft_window_is_start_view (self))
+    {
+      adw_window_title_set_title (ADW_WINDOW_TITLE (self->window_title), "Weft");
+      adw_window_title_set_subtitle (ADW_WINDOW_TITLE (self->window_title), NULL);
+      gtk_window_set_title (GTK_WINDOW (self), "Weft");
+      return;
+    }
   shown = weft_document_get_dirty (self->document) ? g_strdup_printf ("• %s", title)
                                                    : g_strdup (title);
-  gtk_label_set_text (GTK_LABEL (self->title), shown);
+  adw_window_title_set_title (ADW_WINDOW_TITLE (self->window_title), shown);
   gtk_window_set_title (GTK_WINDOW (self), shown);
   if (file != NULL)
     {
       g_autoptr (GFile) parent = g_file_get_parent (file);
       dir = parent != NULL ? g_file_get_parse_name (parent) : NULL;
     }
-  gtk_label_set_text (GTK_LABEL (self->subtitle), dir != NULL ? dir : _("Not saved yet"));
+  adw_window_title_set_subtitle (ADW_WINDOW_TITLE (self->window_title),
+                                 dir != NULL ? dir : _("Not saved yet"));
 }
 
 static void
@@ -114,10 +156,34 @@ update_actions (WeftWindow *self)
   const char *redo = weft_document_get_redo_name (self->document);
   GAction *a;
 
+  gboolean editing = !weft_window_is_start_view (self);
+  static const char *const editor_only[] = { "save", "save-as", "export", "show-summary", "find" };
+
   a = g_action_map_lookup_action (G_ACTION_MAP (self), "undo");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), undo != NULL);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && undo != NULL);
   a = g_action_map_lookup_action (G_ACTION_MAP (self), "redo");
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), redo != NULL);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && redo != NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (editor_only); i++)
+    {
+      a = g_action_map_lookup_action (G_ACTION_MAP (self), editor_only[i]);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing);
+    }
+  /* TRANSLATORS: tooltip of the undo button, %s is the edit ("Add Dense") */
+  if (undo != NULL)
+    {
+      g_autofree char *tip = g_strdup_printf (_("Undo “%s” (Ctrl+Z)"), undo);
+      gtk_widget_set_tooltip_text (self->undo_button, tip);
+    }
+  else
+    gtk_widget_set_tooltip_text (self->undo_button, _("Undo (Ctrl+Z)"));
+  if (redo != NULL)
+    {
+      /* TRANSLATORS: tooltip of the redo button, %s is the edit ("Add Dense") */
+      g_autofree char *tip = g_strdup_printf (_("Redo “%s” (Ctrl+Shift+Z)"), redo);
+      gtk_widget_set_tooltip_text (self->redo_button, tip);
+    }
+  else
+    gtk_widget_set_tooltip_text (self->redo_button, _("Redo (Ctrl+Shift+Z)"));
 }
 
 static void
@@ -256,6 +322,8 @@ weft_window_open_file (WeftWindow *self, GFile *file)
       return FALSE;
     }
   weft_window_set_document (self, doc);
+  remember (self, file);
+  show_page (self, "editor");
   weft_test_hook ("opened %d nodes",
                   weft_graph_model_n_nodes (weft_document_get_graph (doc), weft_document_get_model (doc)));
   return TRUE;
@@ -270,6 +338,7 @@ weft_window_open_example (WeftWindow *self, const char *name)
   WeftHistory *history = NULL;
   WeftGraph *graph;
   g_autoptr (WeftDocument) doc = NULL;
+  WeftFileMeta meta = { 0 };
   gsize len;
   const char *data;
 
@@ -281,21 +350,28 @@ weft_window_open_example (WeftWindow *self, const char *name)
       return FALSE;
     }
   data = g_bytes_get_data (bytes, &len);
-  graph = weft_file_load_data (data, len, NULL, &history, &error);
+  graph = weft_file_load_data_full (data, len, NULL, &history, &meta, &error);
   if (graph == NULL)
     {
       g_autofree char *text = g_strdup_printf (_("Could not open the example “%s”: %s"), name,
                                                error->message);
       show_toast (self, text);
+      weft_file_meta_clear (&meta);
       return FALSE;
     }
   doc = weft_document_new_for_graph (graph, history);
-  {
-    /* TRANSLATORS: window title for a built-in example, %s is its name */
-    g_autofree char *title = g_strdup_printf (_("Example: %s"), name);
-    weft_document_set_display_name (doc, title);
-  }
+  if (meta.name != NULL)
+    weft_document_set_display_name (doc, meta.name);
+  else
+    {
+      /* TRANSLATORS: window title for a built-in example without a title, %s is its name */
+      g_autofree char *title = g_strdup_printf (_("Example: %s"), name);
+      weft_document_set_display_name (doc, title);
+    }
+  weft_file_meta_clear (&meta);
   weft_window_set_document (self, doc);
+  show_page (self, "editor");
+  weft_test_hook ("example %s", name);
   return TRUE;
 }
 
@@ -312,6 +388,7 @@ save_to (WeftWindow *self, GFile *file)
       return FALSE;
     }
   weft_test_hook ("saved");
+  remember (self, file);
   show_toast (self, _("Saved"));
   return TRUE;
 }
@@ -326,6 +403,10 @@ after_saved (WeftWindow *self, AfterSave after)
     }
   else if (after == AFTER_SAVE_OPEN)
     open_dialog (self);
+  else if (after == AFTER_SAVE_NEW)
+    new_graph (self);
+  else if (after == AFTER_SAVE_START)
+    start_page (self);
 }
 
 static void
@@ -411,20 +492,24 @@ open_dialog (WeftWindow *self)
 
 /* Asks what to do with unsaved changes, then continues with `after`. */
 static void
-confirm_response_cb (GtkDialog *dialog, int response, WeftWindow *self)
+confirm_response_cb (AdwMessageDialog *dialog, const char *response, WeftWindow *self)
 {
   AfterSave after = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "weft-after"));
 
-  gtk_window_destroy (GTK_WINDOW (dialog));
-  if (response == GTK_RESPONSE_ACCEPT)
+  weft_test_hook ("confirm response %s", response);
+  if (g_str_equal (response, "save"))
     save (self, after);
-  else if (response == GTK_RESPONSE_REJECT)
+  else if (g_str_equal (response, "discard"))
     {
       if (after == AFTER_SAVE_CLOSE)
         {
           self->close_confirmed = TRUE;
           gtk_window_close (GTK_WINDOW (self));
         }
+      else if (after == AFTER_SAVE_NEW)
+        new_graph (self);
+      else if (after == AFTER_SAVE_START)
+        start_page (self);
       else
         open_dialog (self);
     }
@@ -435,21 +520,21 @@ confirm_discard (WeftWindow *self, AfterSave after)
 {
   GtkWidget *dialog;
   g_autofree char *title = weft_document_dup_title (self->document);
+  g_autofree char *heading = g_strdup_printf (_("Save changes to “%s”?"), title);
 
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  dialog = gtk_message_dialog_new (GTK_WINDOW (self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                   GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE,
-                                   _("Save changes to “%s”?"), title);
-  gtk_message_dialog_format_secondary_text (GTK_MESSAGE_DIALOG (dialog),
-                                            _("Unsaved changes will be lost for good."));
-  gtk_dialog_add_buttons (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL,
-                          _("_Discard"), GTK_RESPONSE_REJECT, _("_Save"), GTK_RESPONSE_ACCEPT, NULL);
-  gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT);
-  gtk_widget_add_css_class (gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), GTK_RESPONSE_REJECT),
-                            "destructive-action");
-  gtk_widget_add_css_class (gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), GTK_RESPONSE_ACCEPT),
-                            "suggested-action");
-  G_GNUC_END_IGNORE_DEPRECATIONS
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                   _("Unsaved changes will be lost for good."));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "discard", _("_Discard"),
+                                    "save", _("_Save"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "discard",
+                                              ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "save",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "save");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
   g_object_set_data (G_OBJECT (dialog), "weft-after", GINT_TO_POINTER (after));
   g_signal_connect (dialog, "response", G_CALLBACK (confirm_response_cb), self);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -460,7 +545,10 @@ static gboolean
 close_request_cb (GtkWindow *window, WeftWindow *self)
 {
   if (self->close_confirmed || self->document == NULL || !weft_document_get_dirty (self->document))
-    return FALSE;
+    {
+      save_window_state (self);
+      return FALSE;
+    }
   confirm_discard (self, AFTER_SAVE_CLOSE);
   return TRUE;
 }
@@ -568,6 +656,58 @@ action_example (GSimpleAction *a, GVariant *p, gpointer data)
   weft_window_open_example (self, g_variant_get_string (p, NULL));
 }
 
+/* A new untitled graph with the training defaults from the settings. */
+static void
+new_graph (WeftWindow *self)
+{
+  g_autoptr (WeftDocument) doc = weft_document_new ();
+
+  if (self->settings != NULL)
+    {
+      WeftGraph *graph = weft_document_get_graph (doc);
+      WeftTrainConfig config = *weft_graph_get_train_config (graph);
+      weft_optim_config_defaults (g_settings_get_enum (self->settings, "default-optimizer"),
+                                  &config.optimizer);
+      config.batch_size = g_settings_get_int (self->settings, "default-batch-size");
+      weft_graph_set_train_config (graph, &config);
+    }
+  weft_window_set_document (self, doc);
+  show_page (self, "editor");
+}
+
+static void
+start_page (WeftWindow *self)
+{
+  g_autoptr (WeftDocument) doc = weft_document_new ();
+
+  weft_window_set_document (self, doc);
+  show_page (self, "start");
+}
+
+static void
+action_new_graph (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  WeftWindow *self = data;
+
+  if (weft_document_get_dirty (self->document))
+    confirm_discard (self, AFTER_SAVE_NEW);
+  else
+    new_graph (self);
+}
+
+static void
+action_show_start (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  WeftWindow *self = data;
+
+  if (weft_window_is_start_view (self))
+    return;
+  if (weft_document_get_dirty (self->document))
+    confirm_discard (self, AFTER_SAVE_START);
+  else
+    start_page (self);
+}
+
 static void
 action_train (GSimpleAction *a, GVariant *p, gpointer data)
 {
@@ -584,6 +724,8 @@ static const GActionEntry win_actions[] = {
   { "find", action_find },
   { "show-summary", action_summary },
   { "open-example", action_example, "s" },
+  { "new-graph", action_new_graph },
+  { "show-start", action_show_start },
   { "train", action_train },
 };
 
@@ -633,26 +775,35 @@ static GMenuModel *
 main_menu (void)
 {
   GMenu *menu = g_menu_new ();
-  GMenu *files = g_menu_new (), *examples = g_menu_new (), *view = g_menu_new (), *about = g_menu_new ();
+  GMenu *files = g_menu_new (), *view = g_menu_new (), *style = g_menu_new (), *about = g_menu_new ();
+  GMenuItem *item;
 
-  g_menu_append (files, _("_New Window"), "app.new-window");
+  g_menu_append (files, _("_New Graph"), "win.new-graph");
+  g_menu_append (files, _("New _Window"), "app.new-window");
   g_menu_append (files, _("Save _As…"), "win.save-as");
+  g_menu_append (files, _("_Start View"), "win.show-start");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (files));
-  g_menu_append (examples, _("Three heads (age, income, gender)"), "win.open-example::three-heads");
-  g_menu_append (examples, _("Sequential MLP"), "win.open-example::mlp");
-  g_menu_append (examples, _("Siamese shared layers"), "win.open-example::siamese");
-  g_menu_append (examples, _("Dual camera (model as a layer)"), "win.open-example::dual-camera");
-  g_menu_append_submenu (menu, _("_Examples"), G_MENU_MODEL (examples));
   g_menu_append (view, _("_Fit to View"), "graph.fit");
   g_menu_append (view, _("_Tidy Up Layout"), "graph.tidy");
   g_menu_append (view, _("Model _Summary"), "win.show-summary");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (view));
+  /* TRANSLATORS: colour scheme choices in the main menu */
+  item = g_menu_item_new (_("Follow _System Style"), "app.style::system");
+  g_menu_append_item (style, item);
+  g_object_unref (item);
+  item = g_menu_item_new (_("_Light Style"), "app.style::light");
+  g_menu_append_item (style, item);
+  g_object_unref (item);
+  item = g_menu_item_new (_("_Dark Style"), "app.style::dark");
+  g_menu_append_item (style, item);
+  g_object_unref (item);
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (style));
   g_menu_append (about, _("_Keyboard Shortcuts"), "win.show-help-overlay");
   g_menu_append (about, _("_About Weft"), "app.about");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (about));
   g_object_unref (files);
-  g_object_unref (examples);
   g_object_unref (view);
+  g_object_unref (style);
   g_object_unref (about);
   return G_MENU_MODEL (menu);
 }
@@ -690,51 +841,43 @@ node_activated_cb (WeftWindow *self, int node)
 static GtkWidget *
 build_header (WeftWindow *self)
 {
-  GtkWidget *header = gtk_header_bar_new ();
-  GtkWidget *title_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *header = adw_header_bar_new ();
   GtkWidget *open = gtk_button_new_with_mnemonic (_("_Open"));
-  GtkWidget *save = icon_button ("document-save-symbolic", "win.save", _("Save"));
-  GtkWidget *undo = icon_button ("edit-undo-symbolic", "win.undo", _("Undo"));
-  GtkWidget *redo = icon_button ("edit-redo-symbolic", "win.redo", _("Redo"));
+  GtkWidget *save = icon_button ("document-save-symbolic", "win.save", _("Save (Ctrl+S)"));
   GtkWidget *menu = gtk_menu_button_new ();
   GtkWidget *export = gtk_menu_button_new ();
   GtkWidget *train = gtk_button_new_with_mnemonic (_("_Train"));
   GtkWidget *undo_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
 
+  self->undo_button = icon_button ("edit-undo-symbolic", "win.undo", _("Undo"));
+  self->redo_button = icon_button ("edit-redo-symbolic", "win.redo", _("Redo"));
   gtk_actionable_set_action_name (GTK_ACTIONABLE (open), "win.open");
   gtk_widget_set_tooltip_text (open, _("Open a graph (Ctrl+O)"));
   gtk_widget_add_css_class (undo_box, "linked");
-  gtk_box_append (GTK_BOX (undo_box), undo);
-  gtk_box_append (GTK_BOX (undo_box), redo);
-  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), open);
-  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), save);
-  gtk_header_bar_pack_start (GTK_HEADER_BAR (header), undo_box);
+  gtk_box_append (GTK_BOX (undo_box), self->undo_button);
+  gtk_box_append (GTK_BOX (undo_box), self->redo_button);
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), open);
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), save);
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), undo_box);
 
-  self->title = gtk_label_new (NULL);
-  gtk_widget_add_css_class (self->title, "title");
-  self->subtitle = gtk_label_new (NULL);
-  gtk_widget_add_css_class (self->subtitle, "subtitle");
-  gtk_label_set_ellipsize (GTK_LABEL (self->subtitle), PANGO_ELLIPSIZE_START);
-  gtk_box_append (GTK_BOX (title_box), self->title);
-  gtk_box_append (GTK_BOX (title_box), self->subtitle);
-  gtk_widget_set_valign (title_box, GTK_ALIGN_CENTER);
-  gtk_header_bar_set_title_widget (GTK_HEADER_BAR (header), title_box);
+  self->window_title = adw_window_title_new ("Weft", NULL);
+  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), self->window_title);
 
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (menu), "open-menu-symbolic");
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (menu), main_menu ());
   gtk_menu_button_set_primary (GTK_MENU_BUTTON (menu), TRUE);
-  gtk_widget_set_tooltip_text (menu, _("Main Menu"));
+  gtk_widget_set_tooltip_text (menu, _("Main Menu (F10)"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (menu), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Main Menu"), -1);
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (export), "document-send-symbolic");
   gtk_menu_button_set_menu_model (GTK_MENU_BUTTON (export), export_menu ());
-  gtk_widget_set_tooltip_text (export, _("Export"));
+  gtk_widget_set_tooltip_text (export, _("Export the graph as a picture"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (export), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Export"), -1);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (train), "win.train");
   gtk_widget_add_css_class (train, "suggested-action");
-  gtk_widget_set_tooltip_text (train, _("Train the model (needs the training dashboard)"));
-  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), menu);
-  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), export);
-  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), train);
+  gtk_widget_set_tooltip_text (train, _("Train the model"));
+  adw_header_bar_pack_end (ADW_HEADER_BAR (header), menu);
+  adw_header_bar_pack_end (ADW_HEADER_BAR (header), export);
+  adw_header_bar_pack_end (ADW_HEADER_BAR (header), train);
   return header;
 }
 
@@ -748,14 +891,17 @@ build_status (WeftWindow *self)
   gtk_widget_add_css_class (self->params_label, "numeric");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->params_label),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Total parameters"), -1);
+  gtk_widget_set_tooltip_text (self->params_label, _("Parameters of the model, shared layers counted once"));
   self->problems_label = gtk_label_new (NULL);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->problems_label),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Problems"), -1);
-  self->zoom_label = gtk_label_new ("100 %");
+  gtk_widget_set_tooltip_text (self->problems_label, _("Errors in the graph; nodes with an error are marked on the canvas"));
+  self->zoom_label = gtk_label_new (NULL);
   gtk_widget_add_css_class (self->zoom_label, "numeric");
   gtk_widget_add_css_class (self->zoom_label, "dim-label");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->zoom_label),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Zoom"), -1);
+  gtk_widget_set_tooltip_text (self->zoom_label, _("Zoom (Ctrl+scroll, Ctrl+0 for 100 %)"));
   gtk_widget_set_hexpand (self->problems_label, TRUE);
   gtk_widget_set_halign (self->problems_label, GTK_ALIGN_START);
   gtk_box_append (GTK_BOX (bar), self->params_label);
@@ -768,30 +914,17 @@ static GtkWidget *
 build_canvas_area (WeftWindow *self)
 {
   GtkWidget *overlay = gtk_overlay_new ();
-  GtkWidget *toast_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
   GtkWidget *back;
 
   self->canvas = weft_graph_canvas_new ();
+  gtk_widget_set_tooltip_text (self->canvas, _("Graph canvas"));
   gtk_overlay_set_child (GTK_OVERLAY (overlay), self->canvas);
-
-  self->toast = gtk_revealer_new ();
-  gtk_revealer_set_transition_type (GTK_REVEALER (self->toast), GTK_REVEALER_TRANSITION_TYPE_SLIDE_UP);
-  gtk_widget_set_halign (self->toast, GTK_ALIGN_CENTER);
-  gtk_widget_set_valign (self->toast, GTK_ALIGN_END);
-  gtk_widget_set_can_target (self->toast, FALSE);
-  self->toast_label = gtk_label_new (NULL);
-  gtk_label_set_wrap (GTK_LABEL (self->toast_label), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (self->toast_label), 70);
-  gtk_widget_add_css_class (toast_box, "weft-toast");
-  gtk_box_append (GTK_BOX (toast_box), self->toast_label);
-  gtk_revealer_set_child (GTK_REVEALER (self->toast), toast_box);
-  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), self->toast);
 
   self->breadcrumb = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_add_css_class (self->breadcrumb, "weft-breadcrumb");
   gtk_widget_set_halign (self->breadcrumb, GTK_ALIGN_START);
   gtk_widget_set_valign (self->breadcrumb, GTK_ALIGN_START);
-  back = icon_button ("go-up-symbolic", "graph.close-model", _("Back to the main model"));
+  back = icon_button ("go-up-symbolic", "graph.close-model", _("Back to the main model (Alt+Up)"));
   gtk_widget_add_css_class (back, "flat");
   self->breadcrumb_label = gtk_label_new (NULL);
   gtk_box_append (GTK_BOX (self->breadcrumb), back);
@@ -816,6 +949,7 @@ build_side (WeftWindow *self)
   gtk_widget_add_css_class (self->summary, "weft-summary");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->summary), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Model summary"), -1);
+  gtk_widget_set_tooltip_text (self->summary, _("The Keras model.summary() table of the shown model"));
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), self->summary);
   gtk_stack_add_titled (GTK_STACK (self->side_stack), self->inspector, "inspector", _("Inspector"));
   gtk_stack_add_titled (GTK_STACK (self->side_stack), scrolled, "summary", _("Summary"));
@@ -825,10 +959,162 @@ build_side (WeftWindow *self)
   gtk_widget_set_margin_bottom (switcher, 6);
   gtk_accessible_update_property (GTK_ACCESSIBLE (switcher), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Side panel"), -1);
+  gtk_widget_set_tooltip_text (switcher, _("Show the inspector of the selected node or the model summary"));
   gtk_widget_set_vexpand (self->side_stack, TRUE);
   gtk_box_append (GTK_BOX (box), switcher);
   gtk_box_append (GTK_BOX (box), self->side_stack);
   return box;
+}
+
+/* ---- settings: window state, panel sizes, autosave, recent files ---- */
+
+static void
+save_window_state (WeftWindow *self)
+{
+  int width, height;
+
+  if (self->settings == NULL)
+    return;
+  g_settings_set_boolean (self->settings, "window-maximized",
+                          gtk_window_is_maximized (GTK_WINDOW (self)));
+  if (!gtk_window_is_maximized (GTK_WINDOW (self)))
+    {
+      gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+      if (width > 0 && height > 0)
+        {
+          g_settings_set_int (self->settings, "window-width", MAX (width, 360));
+          g_settings_set_int (self->settings, "window-height", MAX (height, 294));
+        }
+    }
+  if (gtk_widget_get_mapped (self->left_paned))
+    {
+      int side = gtk_widget_get_width (self->right_paned)
+                 - gtk_paned_get_position (GTK_PANED (self->right_paned));
+      g_settings_set_int (self->settings, "palette-width",
+                          CLAMP (gtk_paned_get_position (GTK_PANED (self->left_paned)), 120, 800));
+      if (side > 0)
+        g_settings_set_int (self->settings, "side-panel-width", CLAMP (side, 200, 1200));
+    }
+  if (gtk_widget_get_visible (self->dashboard_area) && gtk_widget_get_mapped (self->center_paned))
+    {
+      int dash = gtk_widget_get_height (self->center_paned)
+                 - gtk_paned_get_position (GTK_PANED (self->center_paned));
+      if (dash > 0)
+        g_settings_set_int (self->settings, "dashboard-height", CLAMP (dash, 120, 2000));
+    }
+}
+
+/* Panel sizes are stored as widths of the side panels; the paned positions they give depend
+ * on the allocated size, so apply them once the editor has a size. */
+static gboolean
+restore_panes_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  WeftWindow *self = data;
+  int width = gtk_widget_get_width (self->right_paned);
+
+  if (width <= 0)
+    return G_SOURCE_CONTINUE;
+  self->panes_tick = 0;
+  if (self->settings != NULL)
+    {
+      int side = g_settings_get_int (self->settings, "side-panel-width");
+      gtk_paned_set_position (GTK_PANED (self->left_paned),
+                              g_settings_get_int (self->settings, "palette-width"));
+      gtk_paned_set_position (GTK_PANED (self->right_paned), MAX (width - side, 200));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+dashboard_visible_cb (WeftWindow *self)
+{
+  int height = gtk_widget_get_height (self->center_paned);
+  int dash = self->settings != NULL ? g_settings_get_int (self->settings, "dashboard-height") : 280;
+
+  if (gtk_widget_get_visible (self->dashboard_area) && height > 0)
+    gtk_paned_set_position (GTK_PANED (self->center_paned), MAX (height - dash, 120));
+}
+
+static gboolean
+autosave_cb (gpointer data)
+{
+  WeftWindow *self = data;
+  GFile *file = weft_document_get_file (self->document);
+  g_autoptr (GError) error = NULL;
+
+  if (file == NULL || !weft_document_get_dirty (self->document) || weft_window_is_start_view (self))
+    return G_SOURCE_CONTINUE;
+  if (weft_document_save (self->document, file, &error))
+    weft_test_hook ("autosaved");
+  else
+    {
+      g_autofree char *text = g_strdup_printf (_("Could not save automatically: %s"), error->message);
+      show_toast (self, text);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+autosave_changed_cb (WeftWindow *self)
+{
+  guint seconds = g_settings_get_uint (self->settings, "autosave-interval");
+
+  g_clear_handle_id (&self->autosave_id, g_source_remove);
+  if (seconds > 0)
+    self->autosave_id = g_timeout_add_seconds (seconds, autosave_cb, self);
+}
+
+static void
+recent_changed_cb (WeftWindow *self)
+{
+  g_auto (GStrv) uris = g_settings_get_strv (self->settings, "recent-files");
+
+  weft_start_view_set_recent (WEFT_START_VIEW (self->start_view), (const char * const *) uris);
+}
+
+static void
+dark_changed_cb (WeftWindow *self)
+{
+  weft_start_view_set_dark (WEFT_START_VIEW (self->start_view),
+                            adw_style_manager_get_dark (adw_style_manager_get_default ()));
+  gtk_widget_queue_draw (self->canvas);
+}
+
+static void
+start_open_file_cb (WeftWindow *self, GFile *file)
+{
+  weft_window_open_file (self, file);
+}
+
+static void
+start_open_example_cb (WeftWindow *self, const char *name)
+{
+  weft_window_open_example (self, name);
+}
+
+static void
+weft_window_constructed (GObject *object)
+{
+  WeftWindow *self = WEFT_WINDOW (object);
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  G_OBJECT_CLASS (weft_window_parent_class)->constructed (object);
+  /* the application is known only after init */
+  if (WEFT_IS_APPLICATION (app))
+    {
+      self->settings = g_object_ref (weft_application_get_settings (WEFT_APPLICATION (app)));
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (self->settings, "window-width"),
+                                   g_settings_get_int (self->settings, "window-height"));
+      if (g_settings_get_boolean (self->settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+      g_signal_connect_object (self->settings, "changed::recent-files",
+                               G_CALLBACK (recent_changed_cb), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (self->settings, "changed::autosave-interval",
+                               G_CALLBACK (autosave_changed_cb), self, G_CONNECT_SWAPPED);
+      recent_changed_cb (self);
+      autosave_changed_cb (self);
+    }
 }
 
 static void
@@ -836,13 +1122,17 @@ weft_window_dispose (GObject *object)
 {
   WeftWindow *self = WEFT_WINDOW (object);
 
-  g_clear_handle_id (&self->toast_id, g_source_remove);
+  g_clear_handle_id (&self->autosave_id, g_source_remove);
+  if (self->panes_tick != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->panes_tick);
+  self->panes_tick = 0;
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
+  g_clear_object (&self->settings);
   G_OBJECT_CLASS (weft_window_parent_class)->dispose (object);
 }
 
@@ -850,15 +1140,14 @@ static void
 weft_window_class_init (WeftWindowClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = weft_window_dispose;
+  G_OBJECT_CLASS (klass)->constructed = weft_window_constructed;
 }
 
 static void
 weft_window_init (WeftWindow *self)
 {
   GtkWidget *outer = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
-  GtkWidget *left = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  GtkWidget *right = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
-  GtkWidget *center = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *editor = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   g_autoptr (GtkBuilder) builder = NULL;
   g_autoptr (WeftDocument) doc = weft_document_new ();
 
@@ -867,44 +1156,71 @@ weft_window_init (WeftWindow *self)
   g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "train")),
                                FALSE);
 
-  gtk_window_set_titlebar (GTK_WINDOW (self), build_header (self));
   gtk_window_set_default_size (GTK_WINDOW (self), 1280, 800);
+  gtk_box_append (GTK_BOX (outer), build_header (self));
 
   self->palette = weft_palette_new ();
   gtk_widget_set_size_request (self->palette, 200, -1);
   g_signal_connect_swapped (self->palette, "add", G_CALLBACK (palette_add_cb), self);
 
-  gtk_box_append (GTK_BOX (center), build_canvas_area (self));
+  /* canvas above the dashboard area (filled in by the training dashboard) */
+  self->center_paned = gtk_paned_new (GTK_ORIENTATION_VERTICAL);
+  gtk_paned_set_start_child (GTK_PANED (self->center_paned), build_canvas_area (self));
   self->dashboard_area = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_widget_set_visible (self->dashboard_area, FALSE);
-  gtk_box_append (GTK_BOX (center), self->dashboard_area);
+  gtk_paned_set_end_child (GTK_PANED (self->center_paned), self->dashboard_area);
+  gtk_paned_set_resize_end_child (GTK_PANED (self->center_paned), FALSE);
+  gtk_paned_set_shrink_end_child (GTK_PANED (self->center_paned), FALSE);
+  g_signal_connect_swapped (self->dashboard_area, "notify::visible",
+                            G_CALLBACK (dashboard_visible_cb), self);
 
-  gtk_paned_set_start_child (GTK_PANED (right), center);
-  gtk_paned_set_end_child (GTK_PANED (right), build_side (self));
-  gtk_paned_set_resize_end_child (GTK_PANED (right), FALSE);
-  gtk_paned_set_shrink_end_child (GTK_PANED (right), FALSE);
-  gtk_paned_set_position (GTK_PANED (right), 1280 - 220 - 320);
-  gtk_paned_set_start_child (GTK_PANED (left), self->palette);
-  gtk_paned_set_end_child (GTK_PANED (left), right);
-  gtk_paned_set_resize_start_child (GTK_PANED (left), FALSE);
-  gtk_paned_set_shrink_start_child (GTK_PANED (left), FALSE);
-  gtk_paned_set_position (GTK_PANED (left), 220);
-  gtk_widget_set_vexpand (left, TRUE);
-  gtk_box_append (GTK_BOX (outer), left);
-  gtk_box_append (GTK_BOX (outer), build_status (self));
-  gtk_window_set_child (GTK_WINDOW (self), outer);
+  self->right_paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_paned_set_start_child (GTK_PANED (self->right_paned), self->center_paned);
+  gtk_paned_set_end_child (GTK_PANED (self->right_paned), build_side (self));
+  gtk_paned_set_resize_end_child (GTK_PANED (self->right_paned), FALSE);
+  gtk_paned_set_shrink_end_child (GTK_PANED (self->right_paned), FALSE);
+  gtk_paned_set_position (GTK_PANED (self->right_paned), 1280 - 220 - 320);
+  self->left_paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  gtk_paned_set_start_child (GTK_PANED (self->left_paned), self->palette);
+  gtk_paned_set_end_child (GTK_PANED (self->left_paned), self->right_paned);
+  gtk_paned_set_resize_start_child (GTK_PANED (self->left_paned), FALSE);
+  gtk_paned_set_shrink_start_child (GTK_PANED (self->left_paned), FALSE);
+  gtk_paned_set_position (GTK_PANED (self->left_paned), 220);
+  gtk_widget_set_vexpand (self->left_paned, TRUE);
+  gtk_box_append (GTK_BOX (editor), self->left_paned);
+  gtk_box_append (GTK_BOX (editor), build_status (self));
+
+  self->start_view = weft_start_view_new ();
+  g_signal_connect_swapped (self->start_view, "open-file", G_CALLBACK (start_open_file_cb), self);
+  g_signal_connect_swapped (self->start_view, "open-example", G_CALLBACK (start_open_example_cb), self);
+
+  self->main_stack = gtk_stack_new ();
+  gtk_stack_set_transition_type (GTK_STACK (self->main_stack), GTK_STACK_TRANSITION_TYPE_CROSSFADE);
+  gtk_stack_add_named (GTK_STACK (self->main_stack), self->start_view, "start");
+  gtk_stack_add_named (GTK_STACK (self->main_stack), editor, "editor");
+  gtk_widget_set_vexpand (self->main_stack, TRUE);
+  self->toast_overlay = adw_toast_overlay_new ();
+  adw_toast_overlay_set_child (ADW_TOAST_OVERLAY (self->toast_overlay), self->main_stack);
+  gtk_box_append (GTK_BOX (outer), self->toast_overlay);
+  adw_application_window_set_content (ADW_APPLICATION_WINDOW (self), outer);
 
   g_signal_connect_swapped (self->canvas, "selection-changed", G_CALLBACK (selection_changed_cb), self);
   g_signal_connect_swapped (self->canvas, "node-activated", G_CALLBACK (node_activated_cb), self);
   g_signal_connect_swapped (self->canvas, "error", G_CALLBACK (canvas_error_cb), self);
   g_signal_connect (self, "close-request", G_CALLBACK (close_request_cb), self);
   gtk_widget_add_tick_callback (self->canvas, zoom_tick_cb, self, NULL);
+  self->panes_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), restore_panes_cb, self, NULL);
+  g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
+                           G_CALLBACK (dark_changed_cb), self, G_CONNECT_SWAPPED);
+  weft_start_view_set_dark (WEFT_START_VIEW (self->start_view),
+                            adw_style_manager_get_dark (adw_style_manager_get_default ()));
 
   builder = gtk_builder_new_from_resource ("/org/weft/Weft/ui/weft-shortcuts.ui");
   gtk_application_window_set_help_overlay (GTK_APPLICATION_WINDOW (self),
                                            GTK_SHORTCUTS_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
 
   weft_window_set_document (self, doc);
+  show_page (self, "start");
 }
 
 WeftWindow *

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* weft-window.h: the editor window: header bar, palette, canvas, inspector, summary. */
+/* weft-window.h: the editor window: start view, header bar, palette, canvas, inspector,
+ * summary, toasts. */
 #pragma once
 
-#include <gtk/gtk.h>
+#include <adwaita.h>
 
 #include "weft-document.h"
 
 G_BEGIN_DECLS
 
 #define WEFT_TYPE_WINDOW (weft_window_get_type ())
-G_DECLARE_FINAL_TYPE (WeftWindow, weft_window, WEFT, WINDOW, GtkApplicationWindow)
+G_DECLARE_FINAL_TYPE (WeftWindow, weft_window, WEFT, WINDOW, AdwApplicationWindow)
 
 WeftWindow   *weft_window_new           (GtkApplication *application);
 /* Shows document (takes a reference). */
@@ -19,10 +20,13 @@ WeftDocument *weft_window_get_document  (WeftWindow   *self);
 /* Opens a .weft file in this window; errors are shown in the window. */
 gboolean      weft_window_open_file     (WeftWindow   *self,
                                          GFile        *file);
-/* Opens a built-in example from the GResource (e.g. "three-heads"). */
+/* Opens a copy of a built-in example from the GResource (e.g. "three-heads"): untitled, so
+ * saving asks for a path; the window title is the example's title. */
 gboolean      weft_window_open_example  (WeftWindow   *self,
                                          const char   *name);
 /* The empty box below the canvas where the training dashboard goes. */
 GtkWidget    *weft_window_get_dashboard_area (WeftWindow *self);
+/* TRUE while the start view (recent files, examples) is shown instead of the editor. */
+gboolean      weft_window_is_start_view (WeftWindow   *self);
 
 G_END_DECLS

@@ -17,6 +17,7 @@
 #define PAD           10.0
 #define HEAD_GAP      80.0
 #define EXPORT_MARGIN 24.0
+#define THUMB_MARGIN 8.0
 
 typedef struct { double r, g, b; } Rgb;
 
@@ -813,4 +814,42 @@ weft_canvas_export (WeftGraph *graph, const char *path, const char *format, GErr
       return FALSE;
     }
   return g_output_stream_close (G_OUTPUT_STREAM (out), NULL, error);
+}
+
+cairo_surface_t *
+weft_canvas_paint_thumbnail (WeftGraph *graph, int width, int height, gboolean dark)
+{
+  WeftCanvasScene *scene;
+  WeftCanvasPaintOptions o;
+  WeftRect bounds = { 0, 0, 1, 1 };
+  cairo_surface_t *surface;
+  double zoom;
+  cairo_t *cr;
+
+  g_return_val_if_fail (graph != NULL && width > 0 && height > 0, NULL);
+
+  weft_graph_analyse (graph);
+  scene = weft_canvas_scene_new ();
+  weft_canvas_scene_build (scene, graph, weft_graph_get_main_model (graph), NULL);
+  weft_canvas_scene_bounds (scene, &bounds);
+  surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+
+  weft_canvas_paint_options_init (&o);
+  o.grid = FALSE;
+  o.dark = dark;
+  o.width = width;
+  o.height = height;
+  /* the view's zoom is clamped for editing; a thumbnail may need to shrink further, so
+   * scale the context instead */
+  zoom = MIN ((width - 2 * THUMB_MARGIN) / MAX (bounds.width, 1.0),
+              (height - 2 * THUMB_MARGIN) / MAX (bounds.height, 1.0));
+  zoom = MIN (zoom, 1.0);
+  cr = cairo_create (surface);
+  cairo_translate (cr, width / 2.0 - (bounds.x + bounds.width / 2) * zoom,
+                   height / 2.0 - (bounds.y + bounds.height / 2) * zoom);
+  cairo_scale (cr, zoom, zoom);
+  weft_canvas_paint (cr, graph, weft_graph_get_main_model (graph), scene, &o);
+  cairo_destroy (cr);
+  weft_canvas_scene_free (scene);
+  return surface;
 }

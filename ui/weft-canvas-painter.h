@@ -80,4 +80,11 @@ gboolean  weft_canvas_export             (WeftGraph   *graph,
                                           const char  *format,
                                           GError     **error);
 
+/* A picture of the main model of `graph` fitted into width x height pixels (for the example
+ * gallery). Returns a new ARGB32 image surface. */
+cairo_surface_t *weft_canvas_paint_thumbnail (WeftGraph *graph,
+                                              int        width,
+                                              int        height,
+                                              gboolean   dark);
+
 G_END_DECLS
