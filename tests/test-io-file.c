@@ -542,6 +542,71 @@ test_malformed_deep_nesting (void)
   g_string_free (s, TRUE);
 }
 
+/* Random byte edits, deletions and duplications of a valid file: each result loads or fails
+ * with a WEFT_IO_ERROR, never crashes (run under -Db_sanitize=address,undefined too). */
+#define N_MUTATIONS 3000
+
+static void
+test_malformed_random_mutations (void)
+{
+  static const char alphabet[] = "{}[],:\"-0123456789.eE tfnul\\x";
+  WeftGraph *g = build_graph ();
+  WeftHistory *h = NULL;
+  g_autofree char *text = weft_file_to_json (g, NULL, NULL, NULL);
+  weft_graph_free (g);
+  size_t len = strlen (text);
+  WeftRng rng;
+  int loaded = 0, refused = 0;
+
+  weft_rng_seed (&rng, 20261129);
+  for (int i = 0; i < N_MUTATIONS; i++)
+    {
+      GString *m = g_string_new_len (text, len);
+      int edits = 1 + (int) weft_rng_below (&rng, 3);
+      for (int e = 0; e < edits && m->len > 0; e++)
+        {
+          size_t at = weft_rng_below (&rng, (uint32_t) m->len);
+          switch (weft_rng_below (&rng, 3))
+            {
+            case 0:
+              m->str[at] = alphabet[weft_rng_below (&rng, sizeof alphabet - 1)];
+              break;
+            case 1:
+              g_string_erase (m, at, MIN (m->len - at, 1 + weft_rng_below (&rng, 16)));
+              break;
+            default:
+              {
+                size_t n = MIN (m->len - at, 1 + weft_rng_below (&rng, 32));
+                g_autofree char *copy = g_strndup (m->str + at, n);
+                g_string_insert (m, at, copy);
+              }
+            }
+        }
+      GError *error = NULL;
+      WeftGraph *g2 = weft_file_load_data (m->str, m->len, NULL, &h, &error);
+      if (g2 != NULL)
+        {
+          g_assert_no_error (error);
+          loaded++;
+          weft_graph_free (g2);
+          weft_history_free (h);
+        }
+      else
+        {
+          g_assert_nonnull (error);
+          g_assert_true (error->domain == WEFT_IO_ERROR);
+          g_assert_cmpstr (error->message, !=, "");
+          g_assert_null (h);
+          refused++;
+          g_error_free (error);
+        }
+      h = NULL;
+      g_string_free (m, TRUE);
+    }
+  g_test_message ("%d mutations loaded, %d refused", loaded, refused);
+  g_assert_cmpint (refused, >, N_MUTATIONS / 2);
+}
+
 static void
 test_checksum_mismatch (void)
 {
@@ -654,6 +719,8 @@ main (int argc, char **argv)
                    test_malformed_references);
   g_test_add_func ("/io/file/malformed/deep-nesting", test_malformed_deep_nesting);
   g_test_add_func ("/io/file/malformed/checksum-mismatch", test_checksum_mismatch);
+  g_test_add_func ("/io/file/malformed/random-mutations-never-crash",
+                   test_malformed_random_mutations);
   g_test_add_func ("/io/file/missing-file-names-the-file", test_missing_file);
   return g_test_run ();
 }
