@@ -279,7 +279,13 @@ test_bad_source (Fixture *f, gconstpointer data)
   g_strlcpy (c.data, "synthetic:siamese-pairs", sizeof c.data);
   weft_dashboard_set_config (f->dash, &c);
   weft_dashboard_train (f->dash);
-  g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "siamese-pairs"));
+  /* the data are generated on a worker: wait for the answer */
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (30, flag, &timed_out);
+  while (strstr (weft_dashboard_get_status (f->dash), "siamese-pairs") == NULL && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (id);
+  g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "does not fit"));
   g_assert_false (weft_training_session_get_running (weft_dashboard_get_session (f->dash)));
 }
 

@@ -67,6 +67,8 @@ struct _WeftDashboard
   GtkWidget *share_area;
   GtkWidget *share_label;
 
+  GtkWidget *metric_cells[WEFT_MAX_HEADS][8];
+  int        metric_rows;       /* -1: grid not built */
   gulong     changed_id;
   int        shown_heads;       /* heads the head rows / legend were built for */
   char      *shown_heads_key;   /* names + losses, to rebuild only on change */
@@ -260,23 +262,42 @@ fmt (double v)
   return isfinite (v) ? g_strdup_printf ("%.4g", v) : g_strdup ("–");
 }
 
+#define N_METRIC_COLUMNS 8
+
+/* Builds the grid's labels for n heads; texts are set in place afterwards, so an epoch
+ * report changes label texts only instead of rebuilding widgets. */
 static void
-update_metrics (WeftDashboard *self)
+build_metrics_grid (WeftDashboard *self, int n)
 {
   GtkGrid *grid = GTK_GRID (self->metrics_grid);
   clear_children (self->metrics_grid);
-  const char *titles[] = { N_("Head"), N_("Weight"), N_("Loss"), N_("Val. loss"),
-                           N_("Metric"), N_("Value"), N_("Val. value"), N_("Share") };
-  for (guint c = 0; c < G_N_ELEMENTS (titles); c++)
+  const char *titles[N_METRIC_COLUMNS] = { N_("Head"), N_("Weight"), N_("Loss"),
+                                           N_("Val. loss"), N_("Metric"), N_("Value"),
+                                           N_("Val. value"), N_("Share") };
+  for (int c = 0; c < N_METRIC_COLUMNS; c++)
     {
       GtkWidget *l = cell (_(titles[c]), c > 0 && c != 4);
       gtk_widget_add_css_class (l, "heading");
       gtk_grid_attach (grid, l, c, 0, 1, 1);
     }
+  for (int j = 0; j < n; j++)
+    for (int c = 0; c < N_METRIC_COLUMNS; c++)
+      {
+        self->metric_cells[j][c] = cell ("", c > 0 && c != 4);
+        gtk_grid_attach (grid, self->metric_cells[j][c], c, j + 1, 1, 1);
+      }
+  self->metric_rows = n;
+}
+
+static void
+update_metrics (WeftDashboard *self)
+{
   WeftHistory *h = self->history;
+  int n = h != NULL ? weft_history_n_heads (h) : 0;
+  if (n != self->metric_rows)
+    build_metrics_grid (self, n);
   if (h == NULL)
     return;
-  int n = weft_history_n_heads (h);
   size_t first, count;
   weft_history_run_epochs (h, weft_history_current_run (h), &first, &count);
   WeftHistoryEpoch ep;
@@ -296,24 +317,22 @@ update_metrics (WeftDashboard *self)
   for (int j = 0; j < n; j++)
     {
       const char *metric = weft_history_metric_name (h, j);
-      g_autofree char *ws = g_strdup_printf ("%g", w[j]);
-      g_autofree char *ls = fmt (loss[j]);
-      g_autofree char *vs = fmt (have_epoch && ep.has_validation ? ep.val_loss[j] : NAN);
-      g_autofree char *ms = fmt (have_epoch ? ep.metric[j] : have_step ? st.metric[j] : NAN);
-      g_autofree char *vms = fmt (have_epoch && ep.has_validation ? ep.val_metric[j] : NAN);
-      g_autofree char *ss = isfinite (share[j]) ? g_strdup_printf ("%.0f %%", 100 * share[j])
-                                                : g_strdup ("–");
-      GtkWidget *name = cell (weft_history_head_name (h, j), FALSE);
-      double rgb[3];
-      weft_chart_head_color (j, FALSE, rgb);
-      gtk_grid_attach (grid, name, 0, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (ws, TRUE), 1, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (ls, TRUE), 2, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (vs, TRUE), 3, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (metric != NULL ? metric : "–", FALSE), 4, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (metric != NULL ? ms : "–", TRUE), 5, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (metric != NULL ? vms : "–", TRUE), 6, j + 1, 1, 1);
-      gtk_grid_attach (grid, cell (ss, TRUE), 7, j + 1, 1, 1);
+      char *text[N_METRIC_COLUMNS];
+      text[0] = g_strdup (weft_history_head_name (h, j));
+      text[1] = g_strdup_printf ("%g", w[j]);
+      text[2] = fmt (loss[j]);
+      text[3] = fmt (have_epoch && ep.has_validation ? ep.val_loss[j] : NAN);
+      text[4] = g_strdup (metric != NULL ? metric : "–");
+      text[5] = fmt (metric == NULL ? NAN : have_epoch ? ep.metric[j]
+                                          : have_step ? st.metric[j] : NAN);
+      text[6] = fmt (metric != NULL && have_epoch && ep.has_validation ? ep.val_metric[j] : NAN);
+      text[7] = isfinite (share[j]) ? g_strdup_printf ("%.0f %%", 100 * share[j])
+                                    : g_strdup ("–");
+      for (int c = 0; c < N_METRIC_COLUMNS; c++)
+        {
+          gtk_label_set_text (GTK_LABEL (self->metric_cells[j][c]), text[c]);
+          g_free (text[c]);
+        }
     }
 }
 
@@ -566,6 +585,13 @@ weft_dashboard_get_config (WeftDashboard *self, WeftTrainConfig *c)
                 weft_synthetic_names[src - SOURCE_SYNTHETIC_FIRST]);
 }
 
+void
+weft_dashboard_set_samples (WeftDashboard *self, int n_samples)
+{
+  g_return_if_fail (WEFT_IS_DASHBOARD (self));
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->samples_spin), n_samples);
+}
+
 static void
 source_changed_cb (GtkDropDown *dd, GParamSpec *pspec, WeftDashboard *self)
 {
@@ -606,7 +632,10 @@ start_with_data (WeftDashboard *self, WeftDataset *data, float validation_split)
 
 typedef struct
 {
-  WeftDataBinding *binding;
+  WeftDataBinding *binding;     /* or a synthetic set: */
+  char            *synthetic;
+  int64_t          samples;
+  uint64_t         seed;
   WeftGraph       *graph;
   double           validation_split;
   WeftDataLoad     load;
@@ -617,6 +646,7 @@ load_job_free (gpointer p)
 {
   LoadJob *job = p;
   weft_data_binding_free (job->binding);
+  g_free (job->synthetic);
   weft_graph_free (job->graph);
   weft_data_load_clear (&job->load);
   g_free (job);
@@ -627,6 +657,20 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
 {
   LoadJob *job = data;
   GError *error = NULL;
+  if (job->synthetic != NULL)
+    {
+      WeftError werr = { 0 };
+      job->load.data = weft_synthetic_make (job->synthetic, job->graph, job->samples, job->seed,
+                                            &werr);
+      job->load.validation_split = -1;
+      if (job->load.data != NULL)
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                                 _("The synthetic data set “%s” does not fit this model: %s"),
+                                 job->synthetic, werr.message);
+      return;
+    }
   if (weft_data_binding_load (job->binding, job->graph, job->validation_split, TRUE, NULL, NULL,
                               &job->load, &error))
     g_task_return_boolean (task, TRUE);
@@ -645,6 +689,8 @@ load_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   g_clear_object (&self->load_cancellable);
   if (cancelled)
     set_status (self, _("Training stopped"));
+  else if (!ok && job->synthetic != NULL)
+    set_status (self, error->message);
   else if (!ok)
     {
       g_autofree char *t = g_strdup_printf (_("The data could not be loaded: %s"), error->message);
@@ -673,26 +719,12 @@ weft_dashboard_train (WeftDashboard *self)
       return;
     }
   guint src = gtk_drop_down_get_selected (GTK_DROP_DOWN (self->source_dropdown));
-  if (src >= SOURCE_SYNTHETIC_FIRST)
-    {
-      const char *name = weft_synthetic_names[src - SOURCE_SYNTHETIC_FIRST];
-      int64_t n = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->samples_spin));
-      uint64_t seed = (uint64_t) gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->seed_spin));
-      WeftDataset *d = weft_synthetic_make (name, g, n, seed, &werr);
-      if (d == NULL)
-        {
-          g_autofree char *t = g_strdup_printf (_("The synthetic data set “%s” does not fit "
-                                                  "this model: %s"), name, werr.message);
-          set_status (self, t);
-          return;
-        }
-      start_with_data (self, d, -1);
-      return;
-    }
-
   g_autoptr(GError) error = NULL;
   WeftDataBinding *binding = NULL;
-  if (src == SOURCE_FILE_BINDING)
+  char *synthetic = NULL;
+  if (src >= SOURCE_SYNTHETIC_FIRST)
+    synthetic = g_strdup (weft_synthetic_names[src - SOURCE_SYNTHETIC_FIRST]);
+  else if (src == SOURCE_FILE_BINDING)
     {
       GFile *file = weft_document_get_file (self->document);
       g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
@@ -737,9 +769,12 @@ weft_dashboard_train (WeftDashboard *self)
           return;
         }
     }
-  /* Files are read on a worker thread: a large CSV must not freeze the window. */
+  /* Data are read or generated on a worker thread: a large set must not freeze the window. */
   LoadJob *job = g_new0 (LoadJob, 1);
   job->binding = binding;
+  job->synthetic = synthetic;
+  job->samples = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (self->samples_spin));
+  job->seed = (uint64_t) gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->seed_spin));
   job->graph = weft_graph_dup (g);
   job->validation_split = gtk_spin_button_get_value (GTK_SPIN_BUTTON (self->val_spin));
   self->load_cancellable = g_cancellable_new ();
@@ -747,7 +782,7 @@ weft_dashboard_train (WeftDashboard *self)
   g_task_set_task_data (task, job, load_job_free);
   g_task_run_in_thread (task, load_thread);
   g_object_unref (task);
-  set_status (self, _("Loading data…"));
+  set_status (self, synthetic != NULL ? _("Generating data…") : _("Loading data…"));
   update_buttons (self);
 }
 
@@ -794,7 +829,6 @@ progress_cb (WeftTrainingSession *session, WeftDashboard *self)
                   / p.n_epochs
                 : 0;
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->progress_bar), CLAMP (frac, 0, 1));
-  gtk_widget_queue_draw (self->balance_area);
 }
 
 static void
@@ -803,6 +837,8 @@ epoch_cb (WeftTrainingSession *session, int epoch, WeftDashboard *self)
   weft_loss_chart_sync (WEFT_LOSS_CHART (self->chart));
   update_metrics (self);
   update_share (self);
+  /* the band reads every step of the run: once per epoch, not per frame */
+  gtk_widget_queue_draw (self->balance_area);
 }
 
 static void
@@ -1420,6 +1456,7 @@ weft_dashboard_init (WeftDashboard *self)
 {
   self->session = weft_training_session_new ();
   self->status = g_strdup ("");
+  self->metric_rows = -1;
   g_signal_connect (self->session, "progress", G_CALLBACK (progress_cb), self);
   g_signal_connect (self->session, "epoch", G_CALLBACK (epoch_cb), self);
   g_signal_connect (self->session, "finished", G_CALLBACK (finished_cb), self);

@@ -34,6 +34,10 @@ void                 weft_dashboard_get_config       (WeftDashboard   *self,
 void                 weft_dashboard_set_config       (WeftDashboard         *self,
                                                       const WeftTrainConfig *config);
 
+/* Samples generated for a synthetic data source. */
+void                 weft_dashboard_set_samples      (WeftDashboard *self,
+                                                      int            n_samples);
+
 /* The same as the buttons (also the window's train.* actions). */
 void                 weft_dashboard_train            (WeftDashboard *self);
 void                 weft_dashboard_stop             (WeftDashboard *self);

@@ -409,57 +409,116 @@ py (const Rect *r, const WeftChartAxis *a, double v)
   return r->y + r->h - CLAMP (t, -100.0, 100.0) * r->h;
 }
 
+/* Sparse view (at most ~2 points per column): one polyline through the points. */
 static void
-trace (cairo_t *cr, WeftLossSeries *s, gboolean smoothed, const Rect *r,
-       const WeftChartAxis *xa, const WeftChartAxis *ya, WeftLossColumn *cols, guint n_cols)
+trace_line (cairo_t *cr, const WeftLossColumn *cols, guint n_cols, const Rect *r,
+            const WeftChartAxis *xa, const WeftChartAxis *ya)
 {
-  weft_loss_series_decimate (s, xa->min, nextafter (xa->max, INFINITY), n_cols, smoothed,
-                             cols);
   gboolean open = FALSE;
   for (guint k = 0; k < n_cols; k++)
     {
       const WeftLossColumn *c = &cols[k];
       if (c->n == 0)
         continue;
-      double yf = py (r, ya, c->y_first), yl = py (r, ya, c->y_last);
-      double x1 = px (r, xa, c->x_first), x2 = px (r, xa, c->x_last);
-      if (isnan (yf))
+      double pts[2][2] = { { px (r, xa, c->x_first), py (r, ya, c->y_first) },
+                           { px (r, xa, c->x_last), py (r, ya, c->y_last) } };
+      for (int i = 0; i < (c->n > 1 ? 2 : 1); i++)
         {
-          open = FALSE;
-          if (c->n == 1)
-            continue;
-        }
-      else
-        {
+          if (isnan (pts[i][1]))
+            {
+              open = FALSE;
+              continue;
+            }
           if (open)
-            cairo_line_to (cr, x1, yf);
+            cairo_line_to (cr, pts[i][0], pts[i][1]);
           else
-            cairo_move_to (cr, x1, yf);
+            {
+              cairo_move_to (cr, pts[i][0], pts[i][1]);
+              /* a lone point still shows with round caps */
+              cairo_line_to (cr, pts[i][0], pts[i][1]);
+            }
           open = TRUE;
         }
-      if (c->n > 1)
+    }
+}
+
+/* Dense view: the min/max envelope of each pixel column, widened to meet its neighbours'
+ * ends and to the line width, filled as one polygon per run of non-empty columns. Stroking
+ * the same zigzag would make the rasteriser cross ~2 edges per column on every scanline. */
+static void
+trace_band (cairo_t *cr, const WeftLossColumn *cols, guint n_cols, const Rect *r,
+            const WeftChartAxis *ya, double line_width, double *top, double *bottom)
+{
+  double half = line_width / 2;
+  for (guint k = 0; k < n_cols; k++)
+    {
+      const WeftLossColumn *c = &cols[k];
+      top[k] = bottom[k] = NAN;
+      if (c->n == 0 || isnan (c->y_min))
+        continue;
+      double a = py (r, ya, c->y_max), b = py (r, ya, c->y_min);
+      if (isnan (a) || isnan (b))
+        continue;
+      /* join the previous column's last point and the next column's first */
+      if (k > 0 && cols[k - 1].n > 0)
         {
-          double ymin = py (r, ya, c->y_min), ymax = py (r, ya, c->y_max);
-          double xm = floor ((x1 + x2) / 2) + 0.5;
-          if (!isnan (ymin) && !isnan (ymax))
+          double y = py (r, ya, cols[k - 1].y_last);
+          if (!isnan (y))
             {
-              if (open)
-                cairo_line_to (cr, xm, ymin);
-              else
-                cairo_move_to (cr, xm, ymin);
-              cairo_line_to (cr, xm, ymax);
-              open = TRUE;
+              a = MIN (a, y);
+              b = MAX (b, y);
             }
-          if (isnan (yl))
-            open = FALSE;
-          else if (open)
-            cairo_line_to (cr, x2, yl);
         }
-      if (c->n == 1 && open && !isnan (yf))
+      top[k] = MIN (a, b) - half;
+      bottom[k] = MAX (a, b) + half;
+    }
+  guint k = 0;
+  while (k < n_cols)
+    {
+      if (isnan (top[k]))
         {
-          /* a lone point still shows */
-          cairo_line_to (cr, x1 + 0.01, yf);
+          k++;
+          continue;
         }
+      guint end = k;
+      while (end < n_cols && !isnan (top[end]))
+        end++;
+      cairo_move_to (cr, r->x + k - half, top[k]);
+      for (guint i = k; i < end; i++)
+        {
+          cairo_line_to (cr, r->x + i - half, top[i]);
+          cairo_line_to (cr, r->x + i + 1 + half, top[i]);
+        }
+      for (guint i = end; i-- > k;)
+        {
+          cairo_line_to (cr, r->x + i + 1 + half, bottom[i]);
+          cairo_line_to (cr, r->x + i - half, bottom[i]);
+        }
+      cairo_close_path (cr);
+      k = end;
+    }
+}
+
+/* Draws one series (raw or smoothed) with the current source colour. */
+static void
+draw_series (cairo_t *cr, WeftLossSeries *s, gboolean smoothed, double line_width,
+             const Rect *r, const WeftChartAxis *xa, const WeftChartAxis *ya,
+             WeftLossColumn *cols, double *scratch, guint n_cols)
+{
+  double x1 = nextafter (xa->max, INFINITY);
+  weft_loss_series_decimate (s, xa->min, x1, n_cols, smoothed, cols);
+  guint in_view = weft_loss_series_lower_bound (s, x1) - weft_loss_series_lower_bound (s, xa->min);
+  cairo_set_line_width (cr, line_width);
+  if (in_view <= 2 * n_cols)
+    {
+      trace_line (cr, cols, n_cols, r, xa, ya);
+      cairo_stroke (cr);
+    }
+  else
+    {
+      /* columns are one pixel wide: decimated exactly to pixel columns */
+      trace_band (cr, cols, n_cols, r, ya, line_width, scratch, scratch + n_cols);
+      cairo_fill (cr);
     }
 }
 
@@ -606,6 +665,7 @@ weft_loss_chart_draw (WeftLossChart *self, cairo_t *cr, int width, int height)
   /* curves */
   guint n_cols = (guint) MAX (1, ceil (r.w));
   WeftLossColumn *cols = g_new (WeftLossColumn, n_cols);
+  double *scratch = g_new (double, 2 * (gsize) n_cols);
   cairo_save (cr);
   cairo_rectangle (cr, r.x, r.y, r.w, r.h);
   cairo_clip (cr);
@@ -622,18 +682,16 @@ weft_loss_chart_draw (WeftLossChart *self, cairo_t *cr, int width, int height)
         {
           /* the raw curve, faint, behind the smoothed one */
           set_head_color (cr, d[i].head, dark, alpha * RAW_ALPHA);
-          cairo_set_line_width (cr, 1);
-          trace (cr, s, FALSE, &r, &xa, &ya, cols, n_cols);
-          cairo_stroke (cr);
+          draw_series (cr, s, FALSE, 1.0, &r, &xa, &ya, cols, scratch, n_cols);
         }
       set_head_color (cr, d[i].head, dark, alpha);
-      cairo_set_line_width (cr, d[i].previous ? 1.0 : LINE_WIDTH);
-      trace (cr, s, TRUE, &r, &xa, &ya, cols, n_cols);
-      cairo_stroke (cr);
+      draw_series (cr, s, TRUE, d[i].previous ? 1.0 : LINE_WIDTH, &r, &xa, &ya, cols, scratch,
+                   n_cols);
     }
   cairo_set_dash (cr, NULL, 0, 0);
   cairo_restore (cr);
   g_free (cols);
+  g_free (scratch);
 
   draw_readout (self, cr, &r, &xa, dark);
   if (n_drawn == 0)

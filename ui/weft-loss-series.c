@@ -390,6 +390,31 @@ weft_loss_series_y_range (WeftLossSeries *self, double x0, double x1, gboolean s
   return TRUE;
 }
 
+/* First index >= from with x >= value, searching outward from `from` (column edges ascend,
+ * so each search starts where the last ended and touches only nearby memory). */
+static guint
+gallop (const double *x, guint n, guint from, double value)
+{
+  guint step = 1, lo = from, hi;
+  if (from >= n || x[from] >= value)
+    return from;
+  while (from + step < n && x[from + step] < value)
+    {
+      lo = from + step;
+      step *= 2;
+    }
+  hi = MIN (from + step, n);
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      if (x[mid] < value)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
 void
 weft_loss_series_decimate (WeftLossSeries *self, double x0, double x1, guint n_columns,
                            gboolean smoothed, WeftLossColumn *columns)
@@ -407,9 +432,7 @@ weft_loss_series_decimate (WeftLossSeries *self, double x0, double x1, guint n_c
     {
       WeftLossColumn *col = &columns[k];
       double edge = k + 1 == n_columns ? x1 : x0 + width * (k + 1);
-      guint hi = weft_loss_series_lower_bound (self, edge);
-      if (hi < lo)
-        hi = lo;
+      guint hi = gallop (x, self->x->len, lo, edge);
       col->n = hi - lo;
       if (col->n == 0)
         {

@@ -31,7 +31,10 @@ typedef struct
 typedef struct
 {
   WeftTrainingSession *session;   /* borrowed: the task holds a ref */
-  WeftTrainer         *trainer;   /* borrowed from the session */
+  WeftTrainer         *trainer;   /* the session's, or created by the worker (below) */
+  gboolean             create;    /* compile and bind on the worker first */
+  WeftGraph           *copy;      /* borrowed from the session, for create */
+  WeftTrainConfig      config;
   const WeftDataset   *data;      /* borrowed from the session */
   volatile int         cancel;
   GCancellable        *cancellable;
@@ -68,6 +71,7 @@ struct _WeftTrainingSession
   guint64              source_serial;
   gboolean             running;
   gboolean             share_enabled;
+  gboolean             begin_run;   /* start a history run with the next report */
   gint64               run_start;
   WeftTrainingProgress progress;
 };
@@ -167,6 +171,8 @@ run_free (gpointer data)
   Run *run = data;
   if (run->cancel_id != 0)
     g_cancellable_disconnect (run->cancellable, run->cancel_id);
+  if (run->create)
+    weft_trainer_free (run->trainer);   /* NULL unless the session never took it */
   g_clear_object (&run->cancellable);
   g_free (run);
 }
@@ -178,6 +184,18 @@ train_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   WeftTrainCallbacks cb = { on_step, on_epoch, run, &run->cancel };
   WeftError err = { 0 };
 
+  if (run->create)
+    {
+      /* compiling the plan and checking every sample take a while on big data */
+      run->trainer = weft_trainer_new (run->copy, &run->config, &err);
+      if (run->trainer == NULL || !weft_trainer_check_data (run->trainer, run->data, &err))
+        {
+          g_clear_pointer (&run->trainer, weft_trainer_free);
+          g_task_return_new_error (task, WEFT_TRAINING_SESSION_ERROR, err.code, "%s",
+                                   err.message);
+          return;
+        }
+    }
   if (weft_trainer_fit (run->trainer, run->data, &cb, &err))
     g_task_return_boolean (task, TRUE);
   else if (err.code == WEFT_ERROR_CANCELLED)
@@ -197,6 +215,9 @@ deliver (WeftTrainingSession *self, GArray *events)
   for (guint i = 0; i < events->len; i++)
     {
       const Event *ev = &g_array_index (events, Event, i);
+      if (self->begin_run && self->history != NULL)
+        weft_history_begin_run (self->history);
+      self->begin_run = FALSE;
       double elapsed = (ev->time - self->run_start) / (double) G_USEC_PER_SEC;
       p->elapsed = elapsed;
       p->samples_per_second = elapsed > 0 ? ev->samples_run / elapsed : NAN;
@@ -285,8 +306,18 @@ task_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(GError) error = NULL;
 
   flush (self);   /* every report before "finished" */
+  Run *run = g_task_get_task_data (G_TASK (result));
   gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
   g_clear_object (&self->cancellable);
+  if (run->create)
+    {
+      self->trainer = g_steal_pointer (&run->trainer);
+      if (self->trainer == NULL)
+        {
+          g_clear_pointer (&self->copy, weft_graph_free);
+          g_clear_pointer (&self->data, weft_dataset_free);
+        }
+    }
   set_running (self, FALSE);
   if (ok)
     {
@@ -309,6 +340,9 @@ launch (WeftTrainingSession *self, GTask *outer, GCancellable *cancellable)
   Run *run = g_new0 (Run, 1);
   run->session = self;
   run->trainer = self->trainer;
+  run->create = self->trainer == NULL;
+  run->copy = self->copy;
+  run->config = self->config;
   run->data = self->data;
   run->share = self->share_enabled;
   self->cancellable = g_cancellable_new ();
@@ -324,7 +358,7 @@ launch (WeftTrainingSession *self, GTask *outer, GCancellable *cancellable)
   self->run_start = g_get_monotonic_time ();
   memset (&self->progress, 0, sizeof self->progress);
   self->progress.n_epochs = self->config.epochs;
-  self->progress.epoch = weft_trainer_epochs_done (self->trainer);
+  self->progress.epoch = self->trainer != NULL ? weft_trainer_epochs_done (self->trainer) : 0;
   self->progress.samples_per_second = self->progress.eta = NAN;
   set_running (self, TRUE);
 
@@ -458,8 +492,6 @@ weft_training_session_start_async (WeftTrainingSession *self, WeftGraph *graph,
 
   GTask *outer = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (outer, weft_training_session_start_async);
-  WeftError err = { 0 };
-
   if (self->running)
     {
       weft_dataset_free (data);
@@ -480,28 +512,21 @@ weft_training_session_start_async (WeftTrainingSession *self, WeftGraph *graph,
   self->copy = weft_graph_dup (graph);
   self->config = *config;
   self->data = data;
-  /* Compiling and binding are quick; doing them here reports shape errors at once. */
-  self->trainer = self->copy != NULL ? weft_trainer_new (self->copy, config, &err) : NULL;
-  if (self->trainer == NULL || !weft_trainer_check_data (self->trainer, data, &err))
+  if (self->copy == NULL)
     {
-      if (self->copy == NULL)
-        weft_error_set (&err, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
-      g_clear_pointer (&self->trainer, weft_trainer_free);
-      g_clear_pointer (&self->copy, weft_graph_free);
       g_clear_pointer (&self->data, weft_dataset_free);
-      g_signal_emit (self, signals[FINISHED], 0, err.message);
-      g_task_return_new_error (outer, WEFT_TRAINING_SESSION_ERROR, err.code, "%s",
-                               err.message);
+      g_task_return_new_error (outer, WEFT_TRAINING_SESSION_ERROR, WEFT_ERROR_NO_MEMORY,
+                               "out of memory");
       g_object_unref (outer);
       return;
     }
-  if (self->history != NULL)
-    {
-      if (weft_history_n_heads (self->history) != weft_plan_n_outputs (weft_trainer_get_plan (self->trainer)))
-        self->history = NULL;   /* cannot hold these rows; the caller made a mismatch */
-      else
-        weft_history_begin_run (self->history);
-    }
+  /* A new run begins in the history with the first report, so a start that fails to
+   * compile or bind leaves no empty run behind. */
+  WeftId model = weft_graph_get_main_model (self->copy);
+  if (self->history != NULL
+      && weft_history_n_heads (self->history) != weft_graph_model_n_outputs (self->copy, model))
+    self->history = NULL;   /* cannot hold these rows; the caller made a mismatch */
+  self->begin_run = self->history != NULL;
   launch (self, outer, cancellable);
   g_object_unref (outer);
 }

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Benchmark (built, not run as a test): the longest main-loop gap while the dashboard trains
+ * the three-heads example in a window, and the loss chart's redraw time at 1,000,000 points
+ * per curve. Needs a display (run under Xvfb: tests/with-xvfb-dbus.sh). Targets from issue 6:
+ * gap <= 50 ms, redraw <= 8 ms. Usage: bench-ui-dashboard [SAMPLES] [EPOCHS] */
+#include "config.h"
+
+#include "weft-dashboard.h"
+
+#include <gtk/gtk.h>
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define GAP_PROBE_MS   1
+#define DRAW_REPEATS   30
+#define CHART_POINTS   1000000
+
+typedef struct
+{
+  gint64   last;
+  gint64   max_gap;
+  int      finished;
+  guint64  frames;
+  gint64   last_frame;
+  gint64   t0;
+  gint64   max_gap_at;
+  gint64   last_cpu;
+  gint64   max_gap_cpu;    /* main-thread CPU time spent within the longest gap */
+  gint64   max_cpu_gap;    /* longest main-thread CPU time between two probes */
+  gint64   max_frame_gap;
+} Probe;
+
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static gboolean
+probe_cb (gpointer data)
+{
+  Probe *p = data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 cpu = thread_cpu_us ();
+  if (p->last > 0 && cpu - p->last_cpu > p->max_cpu_gap)
+    p->max_cpu_gap = cpu - p->last_cpu;
+  if (p->last > 0 && now - p->last > p->max_gap)
+    {
+      p->max_gap = now - p->last;
+      p->max_gap_at = p->last - p->t0;
+      p->max_gap_cpu = cpu - p->last_cpu;
+    }
+  if (g_getenv ("BENCH_VERBOSE") != NULL && p->last > 0 && now - p->last > 20000)
+    g_printerr ("gap of %.1f ms (main thread busy %.1f ms of it) starting %.1f ms after "
+                "Train\n", (now - p->last) / 1000.0, (cpu - p->last_cpu) / 1000.0,
+                (p->last - p->t0) / 1000.0);
+  p->last_cpu = cpu;
+  p->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+tick_cb (GtkWidget *w, GdkFrameClock *clock, gpointer data)
+{
+  Probe *p = data;
+  gint64 now = g_get_monotonic_time ();
+  if (p->last_frame > 0 && now - p->last_frame > p->max_frame_gap)
+    p->max_frame_gap = now - p->last_frame;
+  p->last_frame = now;
+  p->frames++;
+  gtk_widget_queue_draw (w);   /* keep frames coming so their gaps measure the loop */
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+finished_cb (WeftTrainingSession *s, const char *text, Probe *p)
+{
+  if (text != NULL)
+    g_printerr ("training ended: %s\n", text);
+  p->finished = 1;
+}
+
+static double
+median (double *v, int n)
+{
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && v[j] < v[j - 1]; j--)
+      {
+        double t = v[j];
+        v[j] = v[j - 1];
+        v[j - 1] = t;
+      }
+  return v[n / 2];
+}
+
+static void
+bench_training (int samples, int epochs)
+{
+  g_autofree char *path = g_build_filename (WEFT_SOURCE_DIR, "resources", "examples",
+                                            "three-heads.weft", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(WeftDocument) doc = weft_document_new ();
+  g_autoptr(GError) error = NULL;
+  if (!weft_document_load (doc, file, &error))
+    g_error ("%s: %s", path, error->message);
+  GtkWidget *win = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (win), 1280, 800);
+  WeftDashboard *dash = WEFT_DASHBOARD (weft_dashboard_new ());
+  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (dash));
+  weft_dashboard_set_document (dash, doc);
+  WeftTrainConfig c;
+  weft_dashboard_get_config (dash, &c);
+  c.epochs = epochs;
+  weft_dashboard_set_config (dash, &c);
+  Probe p = { 0 };
+  g_signal_connect (weft_dashboard_get_session (dash), "finished", G_CALLBACK (finished_cb), &p);
+  gtk_window_present (GTK_WINDOW (win));
+  for (int i = 0; i < 20; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  weft_dashboard_set_samples (dash, samples);
+  guint probe = g_timeout_add (GAP_PROBE_MS, probe_cb, &p);
+  gtk_widget_add_tick_callback (GTK_WIDGET (weft_dashboard_get_chart (dash)), tick_cb, &p, NULL);
+  gint64 t0 = g_get_monotonic_time ();
+  p.t0 = t0;
+  weft_dashboard_train (dash);
+  while (!p.finished)
+    g_main_context_iteration (NULL, TRUE);
+  double secs = (g_get_monotonic_time () - t0) / 1e6;
+  g_source_remove (probe);
+  WeftHistory *h = weft_dashboard_get_history (dash);
+  printf ("training the three-heads example in the dashboard: %d samples, %d epochs, %zu steps in %.2f s, "
+          "%" G_GUINT64_FORMAT " frames\n", samples, epochs, weft_history_n_steps (h), secs, p.frames);
+  printf ("longest main-loop gap: %.1f ms wall, %.0f ms after Train, main thread busy %.1f ms "
+          "of it (target <= 50 ms); longest main-thread work between two loop iterations: "
+          "%.1f ms CPU; longest gap between frames: %.1f ms\n", p.max_gap / 1000.0,
+          p.max_gap_at / 1000.0, p.max_gap_cpu / 1000.0, p.max_cpu_gap / 1000.0,
+          p.max_frame_gap / 1000.0);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+static void
+bench_chart (void)
+{
+  const char *names[3] = { "age", "income", "gender" };
+  float weights[3] = { 0.25f, 1, 10 };
+  WeftHistory *h = weft_history_new (3, names, weights, NULL);
+  GRand *r = g_rand_new_with_seed (1);
+  for (int i = 0; i < CHART_POINTS; i++)
+    {
+      WeftStepReport s = { 0 };
+      s.n_heads = 3;
+      s.step = i;
+      s.epoch = i / 1000;
+      s.batch = i % 1000;
+      s.n_batches = 1000;
+      s.loss[0] = 100.0 / (1 + i * 1e-4) * (1 + 0.3 * g_rand_double (r));
+      s.loss[1] = 2.3 / (1 + i * 1e-5) * (1 + 0.3 * g_rand_double (r));
+      s.loss[2] = 0.7 / (1 + i * 1e-5) * (1 + 0.3 * g_rand_double (r));
+      s.metric[0] = s.metric[1] = s.metric[2] = NAN;
+      s.total = 0.25 * s.loss[0] + s.loss[1] + 10 * s.loss[2];
+      weft_history_add_step (h, &s);
+    }
+  g_rand_free (r);
+  GtkWidget *win = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (win), 900, 450);
+  WeftLossChart *chart = WEFT_LOSS_CHART (weft_loss_chart_new ());
+  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (chart));
+  gint64 t0 = g_get_monotonic_time ();
+  weft_loss_chart_set_history (chart, h);
+  printf ("chart: %d points x 4 curves loaded in %.1f ms\n", CHART_POINTS,
+          (g_get_monotonic_time () - t0) / 1000.0);
+  gtk_window_present (GTK_WINDOW (win));
+  for (int i = 0; i < 50; i++)
+    g_main_context_iteration (NULL, FALSE);
+
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 900, 450);
+  for (int smooth = 0; smooth < 2; smooth++)
+    {
+      weft_loss_chart_set_smoothing (chart, smooth ? 0.9 : 0);
+      double t[DRAW_REPEATS];
+      for (int i = 0; i < DRAW_REPEATS; i++)
+        {
+          cairo_t *cr = cairo_create (surface);
+          gint64 a = g_get_monotonic_time ();
+          weft_loss_chart_draw (chart, cr, 900, 450);
+          cairo_destroy (cr);
+          cairo_surface_flush (surface);
+          t[i] = (g_get_monotonic_time () - a) / 1000.0;
+        }
+      printf ("chart redraw at %d points per curve (4 curves%s, 900x450): median %.2f ms "
+              "(target <= 8 ms)\n", CHART_POINTS, smooth ? ", smoothed + raw" : "",
+              median (t, DRAW_REPEATS));
+    }
+  /* zoomed in to a tenth */
+  weft_loss_chart_set_smoothing (chart, 0);
+  weft_loss_chart_zoom (chart, CHART_POINTS / 2.0, 0.1);
+  double t[DRAW_REPEATS];
+  for (int i = 0; i < DRAW_REPEATS; i++)
+    {
+      cairo_t *cr = cairo_create (surface);
+      gint64 a = g_get_monotonic_time ();
+      weft_loss_chart_draw (chart, cr, 900, 450);
+      cairo_destroy (cr);
+      t[i] = (g_get_monotonic_time () - a) / 1000.0;
+    }
+  printf ("chart redraw zoomed to 100,000 points: median %.2f ms\n", median (t, DRAW_REPEATS));
+  cairo_surface_destroy (surface);
+  gtk_window_destroy (GTK_WINDOW (win));
+  weft_history_free (h);
+}
+
+int
+main (int argc, char **argv)
+{
+  int samples = argc > 1 ? atoi (argv[1]) : 4096;
+  int epochs = argc > 2 ? atoi (argv[2]) : 10;
+  if (!gtk_init_check ())
+    {
+      g_printerr ("bench-ui-dashboard: no display (run it under tests/with-xvfb-dbus.sh)\n");
+      return 77;
+    }
+  bench_chart ();
+  bench_training (samples, epochs);
+  return 0;
+}
