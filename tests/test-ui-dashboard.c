@@ -217,6 +217,11 @@ test_train_and_continue (Fixture *f, gconstpointer data)
   g_signal_emit_by_name (train, "clicked");
   wait_finished (f, 3);
   g_assert_cmpint (weft_history_n_runs (h), ==, 2);
+
+  /* the whole dashboard, for a look (not compared) */
+  g_autofree char *full = g_build_filename (g_get_tmp_dir (), "weft-dashboard-full.png", NULL);
+  g_autofree guchar *all = render (GTK_WIDGET (f->dash), &w, &hh, full);
+  g_assert_cmpint (w, >, 0);
 }
 
 /* Suggested weights equalise the recent contributions, as undoable document edits. */

@@ -593,6 +593,15 @@ weft_dashboard_set_samples (WeftDashboard *self, int n_samples)
 }
 
 static void
+optimizer_changed_cb (GtkDropDown *dd, GParamSpec *pspec, WeftDashboard *self)
+{
+  guint kind = gtk_drop_down_get_selected (dd);
+  /* momentum exists for SGD and RMSprop only */
+  gtk_widget_set_sensitive (self->momentum_spin, kind == WEFT_OPTIM_SGD
+                                                 || kind == WEFT_OPTIM_RMSPROP);
+}
+
+static void
 source_changed_cb (GtkDropDown *dd, GParamSpec *pspec, WeftDashboard *self)
 {
   guint src = gtk_drop_down_get_selected (dd);
@@ -1239,6 +1248,8 @@ build_settings (WeftDashboard *self)
   grid_row (grid, 1, _("Learning rate"), self->lr_spin);
   self->momentum_spin = spin (0, 0.999, 0.01, 3, _("Momentum"));
   grid_row (grid, 2, _("Momentum"), self->momentum_spin);
+  g_signal_connect (self->optimizer_dropdown, "notify::selected",
+                    G_CALLBACK (optimizer_changed_cb), self);
   self->batch_spin = spin (1, 65536, 1, 0, _("Batch size"));
   grid_row (grid, 3, _("Batch size"), self->batch_spin);
   self->epochs_spin = spin (1, 100000, 1, 0, _("Epochs"));
@@ -1318,10 +1329,14 @@ build_main (WeftDashboard *self)
   self->prev_check = check (_("_Previous run"), TRUE, G_CALLBACK (prev_toggled_cb), self);
   a11y (self->prev_check, _("Show the previous run"));
   gtk_box_append (GTK_BOX (row), self->prev_check);
+  gtk_box_append (GTK_BOX (box), row);
+  /* a second row keeps the pane narrow enough to sit beside the settings */
+  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *sl = gtk_label_new (_("Smoothing"));
   gtk_box_append (GTK_BOX (row), sl);
   self->smoothing_scale = gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 0.99, 0.01);
   gtk_widget_set_size_request (self->smoothing_scale, 120, -1);
+  gtk_widget_set_hexpand (self->smoothing_scale, TRUE);
   a11y (self->smoothing_scale, _("Smoothing"));
   g_signal_connect (self->smoothing_scale, "value-changed", G_CALLBACK (smoothing_cb), self);
   gtk_box_append (GTK_BOX (row), self->smoothing_scale);

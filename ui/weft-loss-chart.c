@@ -546,6 +546,62 @@ compute_axes (WeftLossChart *self, const Rect *r, WeftChartAxis *xa, WeftChartAx
   weft_chart_axis_init (ya, ys, yr, FALSE, yt);
 }
 
+/* Legend in the plot's top-right corner: one entry per visible head, solid for training and
+ * dashed for validation (so exported pictures explain themselves). */
+static void
+draw_legend (WeftLossChart *self, cairo_t *cr, const Rect *r, gboolean dark)
+{
+  if (self->cur == NULL)
+    return;
+  int n = 0;
+  double w = 0, lh = FONT_SIZE * 1.4, swatch = 22;
+  for (int j = 0; j <= self->n_heads; j++)
+    if (head_visible (self, j))
+      {
+        cairo_text_extents_t ext;
+        cairo_text_extents (cr, weft_loss_series_get_label (self->cur[j].step), &ext);
+        w = MAX (w, ext.x_advance);
+        n++;
+      }
+  if (n == 0)
+    return;
+  const char *val_text = _("dashed: validation");
+  gboolean val_note = self->show_validation;
+  if (val_note)
+    {
+      cairo_text_extents_t ext;
+      cairo_text_extents (cr, val_text, &ext);
+      w = MAX (w, ext.x_advance - swatch - 6);
+    }
+  double bw = swatch + 6 + w + 12, bh = (n + (val_note ? 1 : 0)) * lh + 6;
+  double bx = r->x + r->w - bw - 6, by = r->y + 6;
+  set_color (cr, "legend", dark, 0.85);
+  cairo_rectangle (cr, bx, by, bw, bh);
+  cairo_fill (cr);
+  int row = 0;
+  for (int j = 0; j <= self->n_heads; j++)
+    {
+      if (!head_visible (self, j))
+        continue;
+      double y = by + 3 + lh * (row + 0.5);
+      set_head_color (cr, j < self->n_heads ? j : -1, dark, 1);
+      cairo_set_line_width (cr, LINE_WIDTH);
+      cairo_move_to (cr, bx + 6, floor (y) + 0.5);
+      cairo_line_to (cr, bx + 6 + swatch, floor (y) + 0.5);
+      cairo_stroke (cr);
+      set_color (cr, "foreground", dark, 1);
+      cairo_move_to (cr, bx + 12 + swatch, y + FONT_SIZE * 0.35);
+      cairo_show_text (cr, weft_loss_series_get_label (self->cur[j].step));
+      row++;
+    }
+  if (val_note)
+    {
+      set_color (cr, "axis", dark, 1);
+      cairo_move_to (cr, bx + 6, by + 3 + lh * (row + 0.5) + FONT_SIZE * 0.35);
+      cairo_show_text (cr, val_text);
+    }
+}
+
 static void
 draw_readout (WeftLossChart *self, cairo_t *cr, const Rect *r, const WeftChartAxis *xa,
               gboolean dark)
@@ -693,6 +749,8 @@ weft_loss_chart_draw (WeftLossChart *self, cairo_t *cr, int width, int height)
   g_free (cols);
   g_free (scratch);
 
+  if (n_drawn > 0)
+    draw_legend (self, cr, &r, dark);
   draw_readout (self, cr, &r, &xa, dark);
   if (n_drawn == 0)
     {
