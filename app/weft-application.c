@@ -50,6 +50,8 @@ weft_settings_schema_lookup (void)
         continue;
       schema = g_settings_schema_source_lookup (source, APP_ID, FALSE);
       g_settings_schema_source_unref (source);
+      if (schema != NULL)
+        weft_test_hook ("schema from %s", dirs[i]);
     }
   return schema;
 }
