@@ -592,10 +592,11 @@ remove_orphan_layers (WeftGraph *graph)
     }
 }
 
+/* The strings go through g_dngettext at the call sites so that xgettext extracts both forms. */
 static char *
-count_name (const char *one, const char *many, int n)
+count_name (const char *translated_format, int n)
 {
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, one, many, n), n);
+  return g_strdup_printf (translated_format, n);
 }
 
 /* ---- commands ---- */
@@ -678,8 +679,11 @@ weft_document_paste (WeftDocument *self, WeftGraph *source, const WeftId *nodes,
       g_set_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID, _("Nothing to copy"));
       return NULL;
     }
-  name = duplicate ? count_name ("Duplicate %d node", "Duplicate %d nodes", n_nodes)
-                   : count_name ("Paste %d node", "Paste %d nodes", n_nodes);
+  /* TRANSLATORS: undo history entries */
+  name = duplicate ? count_name (g_dngettext (GETTEXT_PACKAGE, "Duplicate %d node",
+                                              "Duplicate %d nodes", n_nodes), n_nodes)
+                   : count_name (g_dngettext (GETTEXT_PACKAGE, "Paste %d node",
+                                              "Paste %d nodes", n_nodes), n_nodes);
   begin (self);
   /* the source may be this very graph: read it from the snapshot, which stays unchanged */
   src = same ? self->before : source;
@@ -767,7 +771,9 @@ weft_document_remove_nodes (WeftDocument *self, const WeftId *nodes, int n_nodes
   for (int i = 0; i < n_nodes; i++)
     if (!node_in_model (self, nodes[i], error))
       return FALSE;
-  name = count_name ("Delete %d node", "Delete %d nodes", n_nodes);
+  /* TRANSLATORS: undo history entry */
+  name = count_name (g_dngettext (GETTEXT_PACKAGE, "Delete %d node", "Delete %d nodes", n_nodes),
+                     n_nodes);
   begin (self);
   for (int i = 0; i < n_nodes; i++)
     {
@@ -827,7 +833,9 @@ weft_document_move_nodes (WeftDocument *self, const WeftId *nodes, int n_nodes, 
   for (int i = 0; i < n_nodes; i++)
     if (!node_in_model (self, nodes[i], NULL))
       return FALSE;
-  name = count_name ("Move %d node", "Move %d nodes", n_nodes);
+  /* TRANSLATORS: undo history entry */
+  name = count_name (g_dngettext (GETTEXT_PACKAGE, "Move %d node", "Move %d nodes", n_nodes),
+                     n_nodes);
   begin (self);
   for (int i = 0; i < n_nodes; i++)
     {
