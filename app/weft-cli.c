@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "weft-bench.h"
+#include "weft-canvas-painter.h"
 #include "weft-chart-painter.h"
 #include "weft-csv-history.h"
 #include "weft-data-source.h"
@@ -1268,12 +1269,70 @@ out:
   return status;
 }
 
+static int
+cmd_export (int argc, char **argv)
+{
+  g_autofree char *format = NULL;
+  g_autofree char *output = NULL;
+  GOptionEntry entries[] = {
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "png, svg or pdf (default: from --output, else svg)", "FORMAT" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "the picture to write (default: FILE with the format's extension)", "PATH" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE - draw the graph as a picture");
+  g_autoptr(GError) error = NULL;
+  Loaded l;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error ("export", "%s", error->message);
+  if (argc != 2)
+    return usage_error ("export", argc < 2 ? "missing FILE" : "one FILE at a time");
+  if (format != NULL && strcmp (format, "png") != 0 && strcmp (format, "svg") != 0
+      && strcmp (format, "pdf") != 0)
+    return usage_error ("export", "unknown format '%s' (png, svg or pdf)", format);
+  if (format == NULL && output != NULL)
+    {
+      const char *dot = strrchr (output, '.');
+      if (dot != NULL && (g_ascii_strcasecmp (dot, ".png") == 0 || g_ascii_strcasecmp (dot, ".svg") == 0
+                          || g_ascii_strcasecmp (dot, ".pdf") == 0))
+        format = g_ascii_strdown (dot + 1, -1);
+      else
+        return usage_error ("export", "cannot tell the format of '%s': use --format", output);
+    }
+  if (format == NULL)
+    format = g_strdup ("svg");
+  if (!load_graph (argv[1], &l, &error))
+    {
+      err_printf ("%s", error->message);
+      return WEFT_EXIT_INVALID;
+    }
+  if (output == NULL)
+    {
+      g_autofree char *base = g_path_get_basename (argv[1]);
+      char *dot = strrchr (base, '.');
+      if (dot != NULL)
+        *dot = '\0';
+      output = g_strdup_printf ("%s.%s", base, format);
+    }
+  int status = WEFT_EXIT_OK;
+  if (!weft_canvas_export (l.graph, output, format, &error))
+    {
+      err_printf ("%s", error->message);
+      status = WEFT_EXIT_INVALID;
+    }
+  else
+    printf ("%s\n", output);
+  loaded_clear (&l);
+  return status;
+}
+
 /* ------------------------------------------------------------------------------------------
  * Entry points
  * ---------------------------------------------------------------------------------------- */
 
 static const char *const commands[] = { "summary", "validate", "train", "predict", "examples",
-                                        "bench", "help", "--help", "-h", "--version", NULL };
+                                        "export", "bench", "help", "--help", "-h", "--version", NULL };
 
 gboolean
 weft_cli_handles (int argc, char **argv)
@@ -1305,6 +1364,8 @@ print_help (FILE *out)
     "  weft predict FILE IN.npy... --out DIR\n"
     "                               run the model, write DIR/output_<j>.npy per head\n"
     "  weft examples                list the built-in examples (usable as FILE)\n"
+    "  weft export [--format png|svg|pdf] [--output PATH] FILE\n"
+    "                               draw the graph as a picture\n"
     "  weft bench [OPTIONS]         training and inference throughput (weft bench --help)\n"
     "  weft --version               version and the OpenBLAS build in use\n"
     "\n"
@@ -1346,6 +1407,8 @@ weft_cli_run (int argc, char **argv)
     return cmd_predict (sub_argc, sub);
   if (strcmp (cmd, "examples") == 0)
     return cmd_examples (sub_argc, sub);
+  if (strcmp (cmd, "export") == 0)
+    return cmd_export (sub_argc, sub);
   if (strcmp (cmd, "bench") == 0)
     return weft_bench_main (sub_argc, sub);
   print_help (stderr);

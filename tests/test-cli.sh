@@ -249,6 +249,29 @@ else
 fi
 if grep -q "weft-demo/" out.txt; then ok "the demo says where it writes"; else not_ok "the demo says where it writes"; fi
 
+# ---- export ----------------------------------------------------------------------------------
+
+run export three-heads
+check "export draws an example as SVG by default" 0 grep "three-heads.svg" out.txt
+# Cairo writes text as glyph outlines: check it is an SVG with a drawing in it.
+if grep -q "<svg" three-heads.svg 2>/dev/null && [ "$(grep -c "<path" three-heads.svg)" -gt 50 ]; then
+  ok "the SVG holds a drawing of the graph"
+else
+  not_ok "the SVG holds a drawing of the graph" "$(head -c 300 three-heads.svg)"
+fi
+run export --output pic.png three-heads
+if [ "$rc" = 0 ] && [ "$(head -c 8 pic.png | od -An -c | tr -d ' ')" = "211PNG\r\n032\n" ]; then
+  ok "export --output .png writes a PNG"
+else
+  not_ok "export --output .png writes a PNG" "rc=$rc $(cat err.txt)"
+fi
+run export --format pdf --output pic.pdf three-heads
+if [ "$rc" = 0 ] && head -c 5 pic.pdf | grep -q "%PDF"; then ok "export --format pdf writes a PDF"; else not_ok "export --format pdf writes a PDF" "$(cat err.txt)"; fi
+run export --format gif three-heads
+check "export refuses an unknown format" 2 grep "gif" err.txt
+run export missing.weft
+check "export of a missing file exits 1" 1 grep "missing.weft" err.txt
+
 # ---- Ctrl-C -----------------------------------------------------------------------------------
 
 cp "$FILES/small.weft" long.weft
