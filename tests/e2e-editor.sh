@@ -170,5 +170,40 @@ grep -E '^weft-test: box ' "$LOG" | tail -4 | sed -E 's/ id=-?[0-9]+//; s/ in=.*
 # only when nothing moved the view before saving, so compare names and count)
 cut -d' ' -f3 "$WORK/before" > "$WORK/b"; cut -d' ' -f3 "$WORK/after" > "$WORK/a"
 diff "$WORK/b" "$WORK/a" || fail "reopened graph differs"
+
+# 8. drop a wire from Dense's output on empty canvas: quick-add opens there, and the layer
+# chosen in it comes wired to that output
+read ox oy < <(box 0 dense | field - out)
+m=$(mark)
+xdotool mousemove --sync $((X + ox)) $((Y + oy)) mousedown 1 sleep 0.05 \
+        mousemove $((X + ox + 60)) $((Y + oy + 40)) sleep 0.05 \
+        mousemove $((X + ox + 160)) $((Y + oy + 90)) sleep 0.05 mousemove $((X + ox + 161)) $((Y + oy + 90)) \
+        sleep 0.05 mouseup 1
+wait_for $m 'wire dropped on empty canvas'
+wait_for $m 'quick-add open'
+m=$(mark)
+xdotool sleep 0.2 type Flatten
+xdotool sleep 0.2 key Return
+wait_for $m 'connected [0-9]+:0 -> [0-9]+:0'
+wait_for $m 'boxes done 5'
+import -window "$WID" "$OUT/5-wire-dropped.png"
+
+# 9. copy the new node (selected since it was added) to the system clipboard and paste it
+# into a second Weft process
+m=$(mark)
+xdotool key ctrl+c
+wait_for $m 'copied 1'
+cp "$WORK/graph.weft" "$WORK/other.weft"
+LOG2=$OUT/app2.log
+"$APP" "$WORK/other.weft" > "$LOG2" 2>&1 &
+PID2=$!
+for _ in $(seq 1 200); do grep -q 'boxes done' "$LOG2" && break; sleep 0.05; done
+WID2=$(xdotool search --sync --onlyvisible --name 'other\.weft' | head -1)
+[ -n "$WID2" ] || { kill $PID2; fail "second window did not appear"; }
+xdotool windowfocus --sync "$WID2" 2>/dev/null
+xdotool sleep 0.2 key --window "$WID2" ctrl+v 2>/dev/null || xdotool key ctrl+v
+for _ in $(seq 1 100); do grep -q 'pasted 1' "$LOG2" && break; sleep 0.05; done
+grep -q 'pasted 1' "$LOG2" || { kill $PID2; tail "$LOG2"; fail "paste into the second process failed"; }
+kill $PID2; wait $PID2 2>/dev/null
 echo "PASS: e2e editor (screenshots in $OUT)"
 exit 0

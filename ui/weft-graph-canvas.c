@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "weft-canvas-painter.h"
+#include "weft-file.h"
 #include "weft-test-hook.h"
 
 #define FIT_MARGIN   40.0
@@ -45,6 +46,11 @@ struct _WeftGraphCanvas
   WeftId               drag_node;
   int                  drag_port;
   gboolean             wire_from_output;
+  /* a wire dropped on empty canvas waits for the quick-add choice: the new node gets it */
+  gboolean             pending_wire;
+  gboolean             pending_from_output;
+  WeftId               pending_node;
+  int                  pending_port;
   WeftPoint            wire_to;         /* graph */
   gboolean             wire_target;     /* wire_to is on a compatible port */
   WeftId               target_node;
@@ -80,9 +86,8 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-/* Process-wide clipboard: a copy of the graph the nodes were copied from. */
-static WeftGraph *clip_graph;
-static GArray *clip_nodes;
+/* The clipboard holds the selection as a .weft document of its own (JSON, no weights). */
+#define WEFT_CLIPBOARD_MIME "application/x-weft"
 
 static gint64
 port_key (WeftId node, int port, gboolean is_input)
@@ -164,6 +169,16 @@ update_accessible (WeftGraphCanvas *self)
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
 }
 
+static gboolean
+clipboard_has_graph (WeftGraphCanvas *self)
+{
+  GdkContentFormats *formats = gdk_clipboard_get_formats (gtk_widget_get_clipboard (GTK_WIDGET (self)));
+
+  return gdk_content_formats_contain_mime_type (formats, WEFT_CLIPBOARD_MIME)
+         || gdk_content_formats_contain_gtype (formats, G_TYPE_STRING)
+         || gdk_content_formats_contain_mime_type (formats, "text/plain;charset=utf-8");
+}
+
 static void
 update_actions (WeftGraphCanvas *self)
 {
@@ -186,7 +201,8 @@ update_actions (WeftGraphCanvas *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.duplicate", any_node);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.copy", any_node);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.cut", any_node);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.paste", clip_graph != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.paste",
+                                 self->document != NULL && clipboard_has_graph (self));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.call-again",
                                  node != WEFT_ID_NONE && !input_node);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "graph.group", any_node);
@@ -541,20 +557,87 @@ delete_selection (WeftGraphCanvas *self)
   set_selection (self, NULL, 0);
 }
 
+/* Copies the selected nodes, their layers' settings and the wires among them to the system
+ * clipboard as a .weft document (application/x-weft and text/plain), without weights. */
 static void
 copy_selection (WeftGraphCanvas *self)
 {
   g_autoptr (GArray) nodes = selected_nodes (self);
+  g_autoptr (WeftDocument) clip = NULL;
+  g_autoptr (GArray) copied = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  GdkContentProvider *providers[2];
+  g_autoptr (GdkContentProvider) provider = NULL;
+  char *json;
 
   if (self->document == NULL || nodes->len == 0)
     return;
-  g_clear_pointer (&clip_graph, weft_graph_free);
-  g_clear_pointer (&clip_nodes, g_array_unref);
-  clip_graph = weft_graph_dup (graph_of (self));
-  weft_graph_analyse (clip_graph);
-  clip_nodes = g_array_ref (nodes);
+  clip = weft_document_new ();
+  copied = weft_document_paste (clip, graph_of (self), (const WeftId *) (void *) nodes->data,
+                                nodes->len, 0, 0, FALSE, &error);
+  if (copied == NULL)
+    {
+      report_error (self, error);
+      return;
+    }
+  json = weft_file_to_json (weft_document_get_graph (clip), NULL, NULL, NULL);
+  bytes = g_bytes_new_take (json, strlen (json));
+  providers[0] = gdk_content_provider_new_for_bytes (WEFT_CLIPBOARD_MIME, bytes);
+  providers[1] = gdk_content_provider_new_for_bytes ("text/plain;charset=utf-8", bytes);
+  provider = gdk_content_provider_new_union (providers, 2);
+  gdk_clipboard_set_content (gtk_widget_get_clipboard (GTK_WIDGET (self)), provider);
   update_actions (self);
   weft_test_hook ("copied %u", nodes->len);
+}
+
+static void paste_nodes (WeftGraphCanvas *self, WeftGraph *source, const GArray *nodes,
+                         gboolean duplicate);
+
+static void
+paste_read_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (WeftGraphCanvas) self = data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, &error);
+  g_autoptr (GArray) nodes = NULL;
+  WeftGraph *graph;
+  WeftId main_model;
+
+  if (self->document == NULL)
+    return;
+  if (text == NULL)
+    {
+      g_autoptr (GError) shown = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                                      _("The clipboard is empty"));
+      report_error (self, shown);
+      return;
+    }
+  graph = weft_file_load_data (text, strlen (text), NULL, NULL, &error);
+  if (graph == NULL)
+    {
+      g_autoptr (GError) shown = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                              _("The clipboard holds no Weft graph: %s"),
+                                              error->message);
+      report_error (self, shown);
+      return;
+    }
+  main_model = weft_graph_get_main_model (graph);
+  nodes = g_array_new (FALSE, FALSE, sizeof (WeftId));
+  for (int i = 0; i < weft_graph_model_n_nodes (graph, main_model); i++)
+    {
+      WeftId id = weft_graph_model_node_at (graph, main_model, i);
+      g_array_append_val (nodes, id);
+    }
+  paste_nodes (self, graph, nodes, FALSE);
+  weft_graph_free (graph);
+}
+
+static void
+paste_clipboard (WeftGraphCanvas *self)
+{
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (self)), NULL,
+                                 paste_read_cb, g_object_ref (self));
 }
 
 static void
@@ -616,7 +699,7 @@ action_cb (GtkWidget *widget, const char *action, GVariant *param)
       delete_selection (self);
     }
   else if (g_str_equal (action, "graph.paste"))
-    paste_nodes (self, clip_graph, clip_nodes, FALSE);
+    paste_clipboard (self);
   else if (g_str_equal (action, "graph.duplicate"))
     {
       g_autoptr (GArray) nodes = selected_nodes (self);
@@ -736,8 +819,38 @@ quick_add_row (WeftGraphCanvas *self, GtkListBoxRow *row)
 {
   const char *type = g_object_get_data (G_OBJECT (row), "weft-type");
 
+  gboolean wire = self->pending_wire;
+  WeftId added;
+
+  self->pending_wire = FALSE;   /* popdown below emits "closed" */
   gtk_popover_popdown (GTK_POPOVER (self->quick_add));
-  weft_graph_canvas_add_at (self, type, self->quick_add_at.x, self->quick_add_at.y + 20);
+  /* a node fed by the wire starts right of where it was dropped, a feeding one ends there */
+  added = weft_graph_canvas_add_at (self, type,
+                                    self->quick_add_at.x + (!wire ? 0
+                                                            : self->pending_from_output
+                                                                ? WEFT_CANVAS_NODE_WIDTH / 2
+                                                                : -WEFT_CANVAS_NODE_WIDTH / 2),
+                                    self->quick_add_at.y + 20);
+  if (wire && added != WEFT_ID_NONE
+      && weft_graph_kind (graph_of (self), self->pending_node) == WEFT_KIND_NODE)
+    {
+      g_autoptr (GError) error = NULL;
+      WeftId src = self->pending_from_output ? self->pending_node : added;
+      int src_port = self->pending_from_output ? self->pending_port : 0;
+      WeftId dst = self->pending_from_output ? added : self->pending_node;
+      int dst_port = self->pending_from_output ? 0 : self->pending_port;
+
+      if (weft_document_connect (self->document, src, src_port, dst, dst_port, &error))
+        weft_test_hook ("connected %d:%d -> %d:%d", src, src_port, dst, dst_port);
+      else
+        report_error (self, error);
+    }
+}
+
+static void
+quick_closed_cb (WeftGraphCanvas *self)
+{
+  self->pending_wire = FALSE;
 }
 
 static void
@@ -807,6 +920,7 @@ build_quick_add (WeftGraphCanvas *self)
   gtk_box_append (GTK_BOX (box), self->quick_entry);
   gtk_box_append (GTK_BOX (box), scrolled);
   gtk_popover_set_child (GTK_POPOVER (self->quick_add), box);
+  g_signal_connect_swapped (self->quick_add, "closed", G_CALLBACK (quick_closed_cb), self);
 }
 
 /* ---- pointer ---- */
@@ -1027,11 +1141,25 @@ finish_wire (WeftGraphCanvas *self)
 
   if (!self->wire_target)
     {
+      WeftCanvasHit hit = weft_canvas_scene_hit (self->scene, self->wire_to,
+                                                 WEFT_CANVAS_HIT_TOLERANCE / self->view.zoom);
       if (self->hover_reason != NULL)
         {
           g_autoptr (GError) refused = g_error_new_literal (WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID,
                                                             self->hover_reason);
           report_error (self, refused);
+        }
+      else if (hit.kind == WEFT_CANVAS_HIT_NONE && !WEFT_CANVAS_IS_HEAD_ID (self->drag_node))
+        {
+          /* dropped on empty canvas: offer a new layer there, wired to the dragged port */
+          self->pending_wire = TRUE;
+          self->pending_from_output = self->wire_from_output;
+          self->pending_node = self->drag_node;
+          self->pending_port = self->drag_port;
+          self->pointer = weft_canvas_view_to_screen (&self->view, self->wire_to);
+          self->pointer_inside = TRUE;
+          gtk_widget_activate_action (GTK_WIDGET (self), "graph.quick-add", NULL);
+          weft_test_hook ("wire dropped on empty canvas");
         }
       return;
     }
@@ -1499,6 +1627,8 @@ weft_graph_canvas_init (WeftGraphCanvas *self)
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   build_quick_add (self);
+  g_signal_connect_object (gtk_widget_get_clipboard (GTK_WIDGET (self)), "changed",
+                           G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Graph canvas"), -1);
   update_accessible (self);
