@@ -1182,8 +1182,49 @@ weft_graph_callee_node_at (const WeftGraph *graph, WeftId callee, int k)
 
 /* ---- duplicate ---- */
 
+static WeftGraph *graph_dup (const WeftGraph *src, bool with_weights);
+
 WeftGraph *
 weft_graph_dup (const WeftGraph *src)
+{
+  return graph_dup (src, true);
+}
+
+WeftGraph *
+weft_graph_dup_structure (const WeftGraph *src)
+{
+  return graph_dup (src, false);
+}
+
+int
+weft_graph_move_weights (WeftGraph *dst, WeftGraph *src)
+{
+  int moved = 0;
+
+  WEFT_CHECK (dst != NULL && src != NULL);
+  for (int i = 0; i < dst->n_layers; i++)
+    {
+      Layer *d = graph_layer (dst, dst->layers[i]);
+      Layer *s = graph_layer (src, dst->layers[i]);
+      if (d == NULL || s == NULL || d->op != s->op || d->n_weights != s->n_weights)
+        continue;
+      for (int k = 0; k < d->n_weights; k++)
+        {
+          WeftWeight *dw = &d->weights[k], *sw = &s->weights[k];
+          if (dw->data != NULL || sw->data == NULL
+              || strcmp (dw->spec.name, sw->spec.name) != 0
+              || !weft_shape_equal (&dw->spec.shape, &sw->spec.shape))
+            continue;
+          dw->data = sw->data;
+          sw->data = NULL;
+          moved++;
+        }
+    }
+  return moved;
+}
+
+static WeftGraph *
+graph_dup (const WeftGraph *src, bool with_weights)
 {
   WeftGraph *g = calloc (1, sizeof *g);
   if (g == NULL)
@@ -1223,7 +1264,7 @@ weft_graph_dup (const WeftGraph *src)
             goto fail;
           memcpy (l->cfg, sl->cfg, (size_t) sl->op->n_params * sizeof (WeftValue));
           for (int k = 0; k < sl->n_weights; k++)
-            if (sl->weights[k].data != NULL)
+            if (with_weights && sl->weights[k].data != NULL)
               {
                 size_t count = (size_t) weft_shape_size (&sl->weights[k].spec.shape);
                 l->weights[k].data = malloc ((count > 0 ? count : 1) * sizeof (float));

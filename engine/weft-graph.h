@@ -61,6 +61,12 @@ WeftGraph  *weft_graph_new              (void);
 void        weft_graph_free             (WeftGraph *graph);           /* NULL-safe */
 /* Deep copy with weights (the trainer's worker gets its own). */
 WeftGraph  *weft_graph_dup              (const WeftGraph *graph);
+/* Deep copy without weight data (shapes kept, data NULL): cheap snapshots for undo. */
+WeftGraph  *weft_graph_dup_structure    (const WeftGraph *graph);
+/* Moves weight data, without copying, from src to dst for every weight of a layer id present
+ * in both (same type) that has no data in dst and the same name and shape in src; src's
+ * weight is left empty. Returns how many weight tensors moved. */
+int         weft_graph_move_weights     (WeftGraph *dst, WeftGraph *src);
 /* Bumped by every change; cheap "did it change?" for caches. */
 uint64_t    weft_graph_get_serial       (const WeftGraph *graph);
 WeftKind    weft_graph_kind             (const WeftGraph *graph, WeftId id);

@@ -620,6 +620,81 @@ test_save_and_load_round_trip (void)
   g_assert_finalize_object (back);
 }
 
+/* The kernel buffer of a layer (borrowed) or NULL. */
+static const float *
+kernel_of (WeftDocument *doc, WeftId layer, float *first)
+{
+  int n = 0;
+  const WeftWeight *w = weft_graph_layer_weights (weft_document_get_graph (doc), layer, &n);
+
+  for (int i = 0; i < n; i++)
+    if (g_str_equal (w[i].spec.name, "kernel"))
+      {
+        if (first != NULL && w[i].data != NULL)
+          *first = w[i].data[0];
+        return w[i].data;
+      }
+  return NULL;
+}
+
+static void
+test_undo_moves_weights_without_copies (void)
+{
+  g_autoptr (WeftDocument) doc = new_doc (NULL);
+  WeftId input, dense, layer;
+  const float *kernel;
+  float v0 = 0, v = 0;
+
+  input_dense (doc, &input, &dense);
+  layer = weft_graph_node_callee (weft_document_get_graph (doc), dense);
+  weft_graph_init_weights (weft_document_get_graph (doc), 7);
+  kernel = kernel_of (doc, layer, &v0);
+  g_assert_nonnull (kernel);
+
+  /* a command, its undo and its redo all keep the very same buffer: nothing is copied */
+  g_assert_true (weft_document_move_nodes (doc, &dense, 1, 40, 0));
+  g_assert_true (kernel_of (doc, layer, NULL) == kernel);
+  g_assert_true (weft_document_undo (doc));
+  g_assert_true (kernel_of (doc, layer, NULL) == kernel);
+  g_assert_true (weft_document_redo (doc));
+  g_assert_true (kernel_of (doc, layer, &v) == kernel);
+  g_assert_cmpfloat (v, ==, v0);
+  g_assert_true (weft_document_undo (doc));
+  g_assert_true (kernel_of (doc, layer, NULL) == kernel);
+}
+
+static void
+test_undo_restores_destroyed_weights (void)
+{
+  g_autoptr (WeftDocument) doc = new_doc (NULL);
+  WeftId input, dense, layer;
+  WeftValue units = int_value (16);
+  const float *kernel;
+  float v0 = 0, v = 0;
+  WeftShape shape;
+
+  input_dense (doc, &input, &dense);
+  layer = weft_graph_node_callee (weft_document_get_graph (doc), dense);
+  weft_graph_init_weights (weft_document_get_graph (doc), 7);
+  kernel = kernel_of (doc, layer, &v0);
+
+  /* deleting the layer: its weights live on in the undo entry only */
+  g_assert_true (weft_document_remove_nodes (doc, &dense, 1, NULL));
+  g_assert_cmpint (weft_graph_kind (weft_document_get_graph (doc), layer), !=, WEFT_KIND_LAYER);
+  g_assert_true (weft_document_undo (doc));
+  g_assert_true (kernel_of (doc, layer, &v) == kernel);
+  g_assert_cmpfloat (v, ==, v0);
+
+  /* a new shape drops the buffer from the live graph; undo brings the old one back */
+  g_assert_true (weft_document_set_param (doc, layer, "units", &units, NULL));
+  g_assert_true (kernel_of (doc, layer, NULL) != kernel);
+  g_assert_true (weft_graph_node_shape (weft_document_get_graph (doc), dense, 0, &shape));
+  g_assert_cmpint (shape.dims[shape.rank - 1], ==, 16);
+  g_assert_true (weft_document_undo (doc));
+  g_assert_true (kernel_of (doc, layer, &v) == kernel);
+  g_assert_cmpfloat (v, ==, v0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -643,6 +718,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/document/model/open-in-place", test_open_model_in_place);
   g_test_add_func ("/ui/document/tidy/lays-out-left-to-right", test_tidy_lays_out_left_to_right);
   g_test_add_func ("/ui/document/undo/new-command-clears-redo", test_new_command_clears_redo);
+  g_test_add_func ("/ui/document/undo/moves-weights-without-copies", test_undo_moves_weights_without_copies);
+  g_test_add_func ("/ui/document/undo/restores-destroyed-weights", test_undo_restores_destroyed_weights);
   g_test_add_func ("/ui/document/file/save-and-load-round-trip", test_save_and_load_round_trip);
   return g_test_run ();
 }

@@ -15,7 +15,12 @@
 
 /* An undo entry holds the whole graph as it was on the other side of the command: undo and
  * redo swap graphs instead of inverting operations, so ids stay valid across any sequence
- * of undo and redo and a failing command rolls back exactly. */
+ * of undo and redo and a failing command rolls back exactly.
+ * Trained weights are not copied into entries: a command runs on the graph with its weight
+ * buffers moved out to the snapshot, and afterwards every buffer whose layer still has that
+ * weight shape moves back. The snapshot keeps only what the command destroyed (weights of a
+ * deleted layer, or of a layer whose shape changed), and undo/redo move the live buffers
+ * across the same way. */
 typedef struct
 {
   char      *name;
@@ -172,7 +177,8 @@ static void
 begin (WeftDocument *self)
 {
   g_assert (self->before == NULL);
-  self->before = weft_graph_dup (self->graph);
+  self->before = weft_graph_dup_structure (self->graph);
+  weft_graph_move_weights (self->before, self->graph);
   self->before_model = self->model;
 }
 
@@ -193,6 +199,8 @@ end (WeftDocument *self, gboolean ok, const char *name)
   else
     {
       Entry *e = g_new0 (Entry, 1);
+      weft_graph_analyse (self->graph);
+      weft_graph_move_weights (self->graph, before);
       e->name = g_strdup (name);
       e->graph = before;
       e->model = self->before_model;
@@ -227,6 +235,7 @@ swap_in (WeftDocument *self, GQueue *from, GQueue *to)
   e->state = old_state;
   g_queue_push_head (to, e);
   weft_graph_analyse (self->graph);
+  weft_graph_move_weights (self->graph, old);
   emit_changes (self, old, old_model);
   if (self->model != old_model)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL]);
