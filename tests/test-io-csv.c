@@ -3,6 +3,10 @@
  * with a header, gzip), quoting, separators, missing values, column types, vocabularies,
  * text, progress and cancellation, and a clear error (file, line, column) for bad input. */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <string.h>
 #include <zlib.h>
@@ -453,6 +457,72 @@ test_preview_guesses_kinds (void)
   g_assert_cmpint (p->rows_scanned, ==, 4);
 }
 
+/* Peak memory while streaming: far below the text size, close to the float arrays. The
+ * limit allows the arrays' growth slack (1.5x) plus a fixed allowance for buffers. */
+#define PEAK_ARRAY_FACTOR 1.6
+#define PEAK_SLACK_BYTES  (12.0 * 1024 * 1024)
+
+static double
+current_rss_bytes (void)
+{
+  g_autofree char *statm = NULL;
+  g_assert_true (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL));
+  long pages_total = 0, pages_rss = 0;
+  g_assert_cmpint (sscanf (statm, "%ld %ld", &pages_total, &pages_rss), ==, 2);
+  return (double) pages_rss * (double) sysconf (_SC_PAGESIZE);
+}
+
+static void
+test_peak_memory (void)
+{
+#ifdef __SANITIZE_ADDRESS__
+  /* ASan's shadow memory and quarantine make RSS say nothing about the reader */
+  g_test_skip ("peak memory is not measurable under AddressSanitizer");
+  return;
+#endif
+  /* the child is a new process with its own tmp_dir: it finds the file through the env */
+  g_autofree char *path = g_test_subprocess ()
+                            ? g_strdup (g_getenv ("WEFT_TEST_WIDE_CSV"))
+                            : g_build_filename (tmp_dir, "wide.csv", NULL);
+  g_assert_nonnull (path);
+  if (!g_test_subprocess ())
+    {
+      g_setenv ("WEFT_TEST_WIDE_CSV", path, TRUE);
+      FILE *f = fopen (path, "w");
+      g_assert_nonnull (f);
+      guint32 x = 1;
+      for (int r = 0; r < 400000; r++)
+        for (int c = 0; c < 16; c++)
+          {
+            x = x * 1103515245u + 12345u;
+            if (c < 15)
+              fprintf (f, "%u.%04u,", (x >> 16) % 10000, (x >> 3) % 10000);
+            else
+              fprintf (f, "kind %u\n", (x >> 16) % 7);
+          }
+      fclose (f);
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDOUT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+  g_autoptr (WeftCsvOptions) o = weft_csv_options_new ();
+  weft_csv_array_add_field (weft_csv_options_add_array (o, "x"), "0-14", WEFT_CSV_NUMERIC);
+  weft_csv_array_add_field (weft_csv_options_add_array (o, "y"), "15", WEFT_CSV_CATEGORY_INDEX);
+  double before = current_rss_bytes ();
+  struct stat st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_autoptr (WeftCsvTable) t = read_ok (path, o);
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  double peak = (double) ru.ru_maxrss * 1024.0;
+  double arrays = (double) t->n_rows * 16 * sizeof (float);
+  g_test_message ("text %.1f MB, arrays %.1f MB, peak growth %.1f MB", st.st_size / 1048576.0,
+                  arrays / 1048576.0, (peak - before) / 1048576.0);
+  g_assert_cmpint (t->n_rows, ==, 400000);
+  g_assert_cmpfloat (peak - before, <, PEAK_ARRAY_FACTOR * arrays + PEAK_SLACK_BYTES);
+  g_assert_cmpfloat (peak - before, <, 0.5 * (double) st.st_size);
+}
+
 /* Mutated files give a table or an error, never a crash (run under ASan in CI). */
 static void
 test_mutations_never_crash (void)
@@ -508,7 +578,9 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  tmp_dir = g_dir_make_tmp ("weft-csv-XXXXXX", NULL);
+  /* a test subprocess exits without returning here, so it makes no folder to clean up */
+  tmp_dir = g_test_subprocess () ? g_strdup ("/nonexistent")
+                                 : g_dir_make_tmp ("weft-csv-XXXXXX", NULL);
   g_assert_nonnull (tmp_dir);
   g_test_add_func ("/io/csv/digits/gzip-without-header", test_digits_gzip_no_header);
   g_test_add_func ("/io/csv/iris/skips-the-counts-line", test_iris_counts_line);
@@ -523,6 +595,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/csv/bad-files", test_bad_files);
   g_test_add_func ("/io/csv/preview-guesses-kinds", test_preview_guesses_kinds);
   g_test_add_func ("/io/csv/mutations-never-crash", test_mutations_never_crash);
+  g_test_add_func ("/io/csv/peak-memory-near-the-arrays", test_peak_memory);
   int ret = g_test_run ();
   g_autoptr (GFile) dir = g_file_new_for_path (tmp_dir);
   g_autoptr (GFileEnumerator) en = g_file_enumerate_children (dir, "standard::name", 0, NULL,
