@@ -9,6 +9,7 @@
 
 #include "weft-application.h"
 #include "weft-canvas-painter.h"
+#include "weft-dashboard.h"
 #include "weft-file.h"
 #include "weft-graph-canvas.h"
 #include "weft-inspector.h"
@@ -50,6 +51,7 @@ struct _WeftWindow
   GtkWidget    *breadcrumb;
   GtkWidget    *breadcrumb_label;
   GtkWidget    *dashboard_area;
+  GtkWidget    *dashboard;        /* WeftDashboard inside dashboard_area */
   GtkWidget    *undo_button;
   GtkWidget    *redo_button;
 
@@ -161,6 +163,18 @@ update_actions (WeftWindow *self)
 
   a = g_action_map_lookup_action (G_ACTION_MAP (self), "undo");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && undo != NULL);
+  if (self->dashboard != NULL)
+    {
+      WeftTrainingSession *session = weft_dashboard_get_session (WEFT_DASHBOARD (self->dashboard));
+      gboolean running = weft_training_session_get_running (session);
+      a = g_action_map_lookup_action (G_ACTION_MAP (self), "train");
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && !running);
+      a = g_action_map_lookup_action (G_ACTION_MAP (self), "train-stop");
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (a), running);
+      a = g_action_map_lookup_action (G_ACTION_MAP (self), "train-continue");
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (a),
+                                   editing && weft_training_session_get_can_continue (session));
+    }
   a = g_action_map_lookup_action (G_ACTION_MAP (self), "redo");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && redo != NULL);
   for (gsize i = 0; i < G_N_ELEMENTS (editor_only); i++)
@@ -287,6 +301,8 @@ weft_window_set_document (WeftWindow *self, WeftDocument *document)
                            G_CONNECT_SWAPPED);
   weft_graph_canvas_set_document (WEFT_GRAPH_CANVAS (self->canvas), document);
   weft_inspector_set_document (WEFT_INSPECTOR (self->inspector), document);
+  if (self->dashboard != NULL)
+    weft_dashboard_set_document (WEFT_DASHBOARD (self->dashboard), document);
   document_changed_cb (self);
 }
 
@@ -711,7 +727,27 @@ action_show_start (GSimpleAction *a, GVariant *p, gpointer data)
 static void
 action_train (GSimpleAction *a, GVariant *p, gpointer data)
 {
-  /* training is wired by the dashboard; the action stays disabled until then */
+  WeftWindow *self = data;
+
+  gtk_widget_set_visible (self->dashboard_area, TRUE);
+  weft_dashboard_train (WEFT_DASHBOARD (self->dashboard));
+}
+
+static void
+action_train_stop (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  WeftWindow *self = data;
+
+  weft_dashboard_stop (WEFT_DASHBOARD (self->dashboard));
+}
+
+static void
+action_train_continue (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  WeftWindow *self = data;
+
+  gtk_widget_set_visible (self->dashboard_area, TRUE);
+  weft_dashboard_continue (WEFT_DASHBOARD (self->dashboard));
 }
 
 static const GActionEntry win_actions[] = {
@@ -727,6 +763,8 @@ static const GActionEntry win_actions[] = {
   { "new-graph", action_new_graph },
   { "show-start", action_show_start },
   { "train", action_train },
+  { "train-stop", action_train_stop },
+  { "train-continue", action_train_continue },
 };
 
 /* ---- construction ---- */
@@ -1153,8 +1191,6 @@ weft_window_init (WeftWindow *self)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions, G_N_ELEMENTS (win_actions), self);
   install_graph_forwarders (self);
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "train")),
-                               FALSE);
 
   gtk_window_set_default_size (GTK_WINDOW (self), 1280, 800);
   gtk_box_append (GTK_BOX (outer), build_header (self));
@@ -1169,6 +1205,15 @@ weft_window_init (WeftWindow *self)
   self->dashboard_area = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_widget_set_visible (self->dashboard_area, FALSE);
   gtk_paned_set_end_child (GTK_PANED (self->center_paned), self->dashboard_area);
+  self->dashboard = weft_dashboard_new ();
+  gtk_widget_set_vexpand (self->dashboard, TRUE);
+  gtk_box_append (GTK_BOX (self->dashboard_area), self->dashboard);
+  g_signal_connect_object (weft_dashboard_get_session (WEFT_DASHBOARD (self->dashboard)),
+                           "notify::running", G_CALLBACK (update_actions), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (weft_dashboard_get_session (WEFT_DASHBOARD (self->dashboard)),
+                           "notify::can-continue", G_CALLBACK (update_actions), self,
+                           G_CONNECT_SWAPPED);
   gtk_paned_set_resize_end_child (GTK_PANED (self->center_paned), FALSE);
   gtk_paned_set_shrink_end_child (GTK_PANED (self->center_paned), FALSE);
   g_signal_connect_swapped (self->dashboard_area, "notify::visible",

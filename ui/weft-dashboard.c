@@ -7,6 +7,7 @@
 
 #include "weft-data-source.h"
 #include "weft-loss-balance.h"
+#include "weft-test-hook.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
@@ -83,6 +84,12 @@ static void
 a11y (GtkWidget *w, const char *label)
 {
   gtk_accessible_update_property (GTK_ACCESSIBLE (w), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  /* a drop-down's button is what screen readers meet; GTK 4.8 names it "GtkToggleButton" */
+  if (GTK_IS_DROP_DOWN (w) || GTK_IS_MENU_BUTTON (w))
+    for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL; c = gtk_widget_get_next_sibling (c))
+      if (GTK_IS_TOGGLE_BUTTON (c))
+        gtk_accessible_update_property (GTK_ACCESSIBLE (c), GTK_ACCESSIBLE_PROPERTY_LABEL, label,
+                                        -1);
 }
 
 static GtkWidget *
@@ -241,6 +248,10 @@ choose_history (WeftDashboard *self, gboolean for_training)
     {
       self->history = h;
       weft_loss_chart_set_history (WEFT_LOSS_CHART (self->chart), h);
+      if (h != NULL)
+        weft_test_hook ("history shown heads=%d runs=%d steps=%zu epochs=%zu",
+                        weft_history_n_heads (h), weft_history_n_runs (h),
+                        weft_history_n_steps (h), weft_history_n_epochs (h));
     }
 }
 
@@ -633,6 +644,7 @@ start_with_data (WeftDashboard *self, WeftDataset *data, float validation_split)
   weft_training_session_set_history (self->session, self->history);
   gtk_widget_set_visible (self->store_button, FALSE);
   set_status (self, _("Starting…"));
+  weft_test_hook ("training started");
   weft_training_session_start_async (self->session, doc_graph (self), &c, data, NULL, NULL, NULL);
   /* the session began a new run in the history: show it */
   weft_loss_chart_sync (WEFT_LOSS_CHART (self->chart));
@@ -843,6 +855,9 @@ progress_cb (WeftTrainingSession *session, WeftDashboard *self)
 static void
 epoch_cb (WeftTrainingSession *session, int epoch, WeftDashboard *self)
 {
+  if (self->history != NULL)
+    weft_test_hook ("training epoch=%d heads=%d steps=%zu", epoch + 1,
+                    weft_history_n_heads (self->history), weft_history_n_steps (self->history));
   weft_loss_chart_sync (WEFT_LOSS_CHART (self->chart));
   update_metrics (self);
   update_share (self);
@@ -904,6 +919,26 @@ finished_cb (WeftTrainingSession *session, const char *text, WeftDashboard *self
     }
   store_weights (self, FALSE);
   update_buttons (self);
+  if (weft_test_hook_enabled ())
+    {
+      /* evidence for end-to-end tests: the chart rendered offscreen, curves with points */
+      const char *png = g_getenv ("WEFT_TEST_CHART_PNG");
+      WeftLossChart *chart = WEFT_LOSS_CHART (self->chart);
+      int curves = 0;
+      guint points = 0;
+      for (int j = -1; self->history != NULL && j < weft_history_n_heads (self->history); j++)
+        {
+          WeftLossSeries *series = weft_loss_chart_get_series (chart, j, FALSE);
+          guint n = series != NULL ? weft_loss_series_get_n_points (series) : 0;
+          curves += n > 0;
+          points += n;
+        }
+      if (png != NULL && !weft_loss_chart_save_png (chart, png, 800, 450, NULL))
+        png = "(failed)";
+      weft_test_hook ("training finished runs=%d curves=%d points=%u png=%s status=%s",
+                      self->history != NULL ? weft_history_n_runs (self->history) : 0, curves,
+                      points, png != NULL ? png : "-", self->status);
+    }
 }
 
 static void
