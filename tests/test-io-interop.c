@@ -805,6 +805,56 @@ test_torch_example (gconstpointer user_data)
   rm_rf (dir);
 }
 
+/* train.py under DistributedDataParallel: two CPU processes with the environment torchrun
+ * sets (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT), Gloo backend. Debian's torchrun
+ * launcher itself fails on Python 3.11, so the test starts the processes the same way it does. */
+static void
+test_torch_ddp (void)
+{
+  g_autofree char *path = src_path ("resources", "examples", "three-heads.weft", NULL);
+  g_autoptr (WeftGraph) graph = load_example (path);
+  g_autofree char *dir = tmp_dir ();
+  GError *error = NULL;
+  weft_torch_export (graph, dir, &error);
+  g_assert_no_error (error);
+  g_autofree char *json = NULL;
+  WeftDataset *data = make_inputs (graph, 64, 3, &json);
+  WeftId model = weft_graph_get_main_model (graph);
+  g_autofree char *ddir = g_build_filename (dir, "data", NULL);
+  g_mkdir_with_parents (ddir, 0755);
+  for (int j = 0; j < weft_graph_model_n_outputs (graph, model); j++)
+    {
+      const WeftHead *h = weft_graph_model_output (graph, model, j);
+      WeftShape s;
+      weft_graph_node_shape (graph, h->node, h->port, &s);
+      float *t = weft_dataset_add (data, weft_graph_model_output_name (graph, model, j), &s, NULL);
+      for (gint64 k = 0; k < 64 * weft_shape_size (&s); k++)
+        t[k] = (k % s.dims[0]) == 0 ? 1.0f : 0.0f;
+    }
+  for (int a = 0; a < weft_dataset_n_arrays (data); a++)
+    {
+      const WeftArray *arr = weft_dataset_array (data, a);
+      g_autofree char *name = g_strdup_printf ("%s.npy", arr->name);
+      g_autofree char *npy = g_build_filename (ddir, name, NULL);
+      int64_t dims[WEFT_MAX_RANK + 1] = { 64 };
+      for (int d = 0; d < arr->shape.rank; d++)
+        dims[d + 1] = arr->shape.dims[d];
+      weft_npy_write (npy, arr->data, arr->shape.rank + 1, dims, &error);
+      g_assert_no_error (error);
+    }
+  g_autofree char *report = g_build_filename (dir, "report.json", NULL);
+  int port = 29000 + g_random_int_range (0, 900);
+  g_autofree char *cmd = g_strdup_printf (
+    "cd '%s' && for r in 0 1; do MASTER_ADDR=127.0.0.1 MASTER_PORT=%d WORLD_SIZE=2 RANK=$r "
+    "LOCAL_RANK=$r LOCAL_WORLD_SIZE=2 '%s' train.py --data data --epochs 2 --report '%s' & "
+    "eval p$r=$!; done; wait $p0 && wait $p1", dir, port, python (), report);
+  const char *argv[] = { "sh", "-c", cmd, NULL };
+  run_ok (argv);
+  g_assert_true (g_file_test (report, G_FILE_TEST_EXISTS));
+  weft_dataset_free (data);
+  rm_rf (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -839,6 +889,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/interop/keras/hostile-json-gives-clear-errors", test_import_hostile);
   g_test_add_func ("/io/interop/keras/bad-shards-give-clear-errors", test_import_bad_weights);
   g_test_add_func ("/io/interop/keras/python-code", test_keras_code);
+  g_test_add_func ("/io/interop/pytorch/train-script-runs-under-ddp", test_torch_ddp);
   int rc = g_test_run ();
   g_ptr_array_free (names, TRUE);
   return rc;

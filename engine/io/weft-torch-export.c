@@ -310,7 +310,7 @@ static const char train_template[] =
   "\n"
   "HERE = os.path.dirname(os.path.abspath(__file__))\n"
   "sys.path.insert(0, HERE)\n"
-  "from model import Model, load_weft_weights  # noqa: E402\n"
+  "from %s import Model, load_weft_weights  # noqa: E402\n"
   "\n"
   "INPUTS = %s\n"
   "HEADS = %s\n"
@@ -463,8 +463,8 @@ py_string (GString *s, const char *v)
   g_string_append_c (s, '"');
 }
 
-char *
-weft_torch_train_code (WeftGraph *graph, GError **error)
+static char *
+train_code (WeftGraph *graph, const char *module, GError **error)
 {
   static const char *const loss_names[] = {
     NULL, "mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
@@ -510,16 +510,41 @@ weft_torch_train_code (WeftGraph *graph, GError **error)
   g_autofree char *settings = g_strdup_printf (
     "{\"epochs\": %d, \"batch_size\": %d, \"shuffle\": %s, \"seed\": %" G_GUINT64_FORMAT "}",
     tc->epochs, tc->batch_size, tc->shuffle ? "True" : "False", tc->seed);
-  return g_strdup_printf (train_template, inputs->str, heads->str, optim, settings);
+  return g_strdup_printf (train_template, module, inputs->str, heads->str, optim, settings);
+}
+
+char *
+weft_torch_train_code (WeftGraph *graph, GError **error)
+{
+  return train_code (graph, "model", error);
 }
 
 gboolean
 weft_torch_export (WeftGraph *graph, const char *dir, GError **error)
 {
+  return weft_torch_export_module (graph, dir, "model", error);
+}
+
+gboolean
+weft_torch_export_module (WeftGraph *graph, const char *dir, const char *module, GError **error)
+{
+  for (const char *p = module; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_')
+      {
+        g_set_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_INVALID,
+                     "'%s' is not a Python module name (letters, digits, _)", module);
+        return FALSE;
+      }
+  if (*module == '\0' || g_ascii_isdigit (*module) || strcmp (module, "train") == 0)
+    {
+      g_set_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_INVALID,
+                   "'%s' cannot be the module name", module);
+      return FALSE;
+    }
   g_autofree char *model = weft_torch_model_code (graph, error);
   if (model == NULL)
     return FALSE;
-  g_autofree char *train = weft_torch_train_code (graph, error);
+  g_autofree char *train = train_code (graph, module, error);
   if (train == NULL)
     return FALSE;
   weft_graph_init_weights (graph, weft_graph_get_train_config (graph)->seed);
@@ -530,7 +555,8 @@ weft_torch_export (WeftGraph *graph, const char *dir, GError **error)
                    dir, g_strerror (e));
       return FALSE;
     }
-  g_autofree char *mp = g_build_filename (dir, "model.py", NULL);
+  g_autofree char *mfile = g_strdup_printf ("%s.py", module);
+  g_autofree char *mp = g_build_filename (dir, mfile, NULL);
   g_autofree char *tp = g_build_filename (dir, "train.py", NULL);
   g_autofree char *wp = g_build_filename (dir, "weights.safetensors", NULL);
   if (!weft_interop_write_file (mp, model, strlen (model), error)

@@ -22,4 +22,8 @@ char     *weft_torch_train_code (WeftGraph *graph, GError **error);
  * without data are initialised first (the graph's seed). */
 gboolean  weft_torch_export     (WeftGraph *graph, const char *dir, GError **error);
 
+/* Same, with the module file named MODULE.py (train.py imports it). */
+gboolean  weft_torch_export_module (WeftGraph *graph, const char *dir, const char *module,
+                                    GError **error);
+
 G_END_DECLS
