@@ -19,6 +19,7 @@ typedef struct
   int            finished;
   int            epochs;
   gboolean       edit_on_epoch;
+  gboolean       switch_on_epoch;
 } Fixture;
 
 static void
@@ -31,6 +32,13 @@ static void
 epoch_cb (WeftTrainingSession *s, int epoch, Fixture *f)
 {
   f->epochs++;
+  if (f->switch_on_epoch && f->epochs == 1)
+    {
+      /* the window opens another file while training runs */
+      g_autoptr(WeftDocument) other = weft_document_new_for_graph (tg_mlp (), NULL);
+      weft_dashboard_set_document (f->dash, other);
+      return;
+    }
   if (f->edit_on_epoch && f->epochs == 1)
     {
       /* an edit of the model while the worker trains its copy */
@@ -275,6 +283,32 @@ test_edit_during_training (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_get_visible (store));
 }
 
+/* Another document while training: the run stops, its weights are neither stored nor offered
+ * and cannot be continued on the new model. */
+static void
+test_switch_document_while_training (Fixture *f, gconstpointer data)
+{
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  c.epochs = 500;
+  weft_dashboard_set_config (f->dash, &c);
+  f->switch_on_epoch = TRUE;
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 1);
+  WeftTrainingSession *s = weft_dashboard_get_session (f->dash);
+  g_assert_false (weft_training_session_get_can_continue (s));
+  GtkWidget *store = find_button (GTK_WIDGET (f->dash), "Store _Weights Anyway");
+  g_assert_false (gtk_widget_get_visible (store));
+  GtkWidget *cont = find_button (GTK_WIDGET (f->dash), "C_ontinue");
+  g_assert_false (gtk_widget_get_sensitive (cont));
+  /* the original document kept its untrained weights */
+  WeftGraph *g = weft_document_get_graph (f->doc);
+  int n = 0;
+  const WeftWeight *w = weft_graph_layer_weights (g, weft_graph_find (g, "age"), &n);
+  g_assert_null (w[0].data);
+  weft_dashboard_set_document (f->dash, f->doc);
+}
+
 /* A data source that does not fit the model is explained, nothing runs. */
 static void
 test_bad_source (Fixture *f, gconstpointer data)
@@ -309,5 +343,6 @@ main (int argc, char **argv)
   ADD ("suggest-weights", test_suggest_weights);
   ADD ("edit-during-training", test_edit_during_training);
   ADD ("bad-source", test_bad_source);
+  ADD ("switch-document-while-training", test_switch_document_while_training);
   return g_test_run ();
 }

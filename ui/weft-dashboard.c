@@ -74,6 +74,7 @@ struct _WeftDashboard
   int        shown_heads;       /* heads the head rows / legend were built for */
   char      *shown_heads_key;   /* names + losses, to rebuild only on change */
   gboolean   updating;
+  gboolean   orphaned;          /* the running session trains a previous document */
 };
 
 G_DEFINE_FINAL_TYPE (WeftDashboard, weft_dashboard, GTK_TYPE_WIDGET)
@@ -108,7 +109,7 @@ explanation (const char *text)
   GtkWidget *l = gtk_label_new (text);
   gtk_label_set_xalign (GTK_LABEL (l), 0);
   gtk_label_set_wrap (GTK_LABEL (l), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (l), 60);
+  gtk_label_set_max_width_chars (GTK_LABEL (l), 44);
   gtk_widget_add_css_class (l, "dim-label");
   return l;
 }
@@ -900,6 +901,15 @@ store_clicked_cb (GtkButton *b, WeftDashboard *self)
 static void
 finished_cb (WeftTrainingSession *session, const char *text, WeftDashboard *self)
 {
+  if (self->orphaned)
+    {
+      /* its weights belong to the document that was replaced: never offer them here */
+      self->orphaned = FALSE;
+      weft_training_session_reset (session);
+      update_share (self);
+      update_buttons (self);
+      return;
+    }
   weft_loss_chart_sync (WEFT_LOSS_CHART (self->chart));
   update_metrics (self);
   update_share (self);
@@ -1147,6 +1157,10 @@ weft_dashboard_set_document (WeftDashboard *self, WeftDocument *document)
   if (self->document == document)
     return;
   weft_training_session_stop (self->session);
+  self->orphaned = weft_training_session_get_running (self->session);
+  weft_training_session_reset (self->session);
+  if (self->load_cancellable != NULL)
+    g_cancellable_cancel (self->load_cancellable);
   if (self->document != NULL)
     g_clear_signal_handler (&self->changed_id, self->document);
   weft_training_session_set_history (self->session, NULL);
@@ -1513,19 +1527,19 @@ weft_dashboard_init (WeftDashboard *self)
   g_signal_connect (self->session, "notify::running", G_CALLBACK (running_notify_cb), self);
 
   self->paned = gtk_paned_new (GTK_ORIENTATION_HORIZONTAL);
+  /* Both sides scroll either way: the dashboard often gets only a strip of the window. */
   GtkWidget *left = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (left), GTK_POLICY_NEVER,
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (left), GTK_POLICY_AUTOMATIC,
                                   GTK_POLICY_AUTOMATIC);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (left), build_settings (self));
   GtkWidget *right = gtk_scrolled_window_new ();
-  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (right), GTK_POLICY_NEVER,
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (right), GTK_POLICY_AUTOMATIC,
                                   GTK_POLICY_AUTOMATIC);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (right), build_main (self));
   gtk_paned_set_start_child (GTK_PANED (self->paned), left);
   gtk_paned_set_end_child (GTK_PANED (self->paned), right);
   gtk_paned_set_resize_start_child (GTK_PANED (self->paned), FALSE);
-  gtk_paned_set_shrink_start_child (GTK_PANED (self->paned), FALSE);
-  gtk_paned_set_position (GTK_PANED (self->paned), 300);
+  gtk_paned_set_position (GTK_PANED (self->paned), 320);
   gtk_widget_set_parent (self->paned, GTK_WIDGET (self));
 
   update_metrics (self);

@@ -570,6 +570,20 @@ weft_training_session_continue_finish (WeftTrainingSession *self, GAsyncResult *
 }
 
 void
+weft_training_session_reset (WeftTrainingSession *self)
+{
+  g_return_if_fail (WEFT_IS_TRAINING_SESSION (self));
+  if (self->running)
+    return;
+  g_clear_pointer (&self->trainer, weft_trainer_free);
+  g_clear_pointer (&self->copy, weft_graph_free);
+  g_clear_pointer (&self->data, weft_dataset_free);
+  g_clear_pointer (&self->share, g_free);
+  self->share_rows = 0;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_CONTINUE]);
+}
+
+void
 weft_training_session_stop (WeftTrainingSession *self)
 {
   g_return_if_fail (WEFT_IS_TRAINING_SESSION (self));

@@ -71,6 +71,9 @@ void      weft_training_session_continue_async  (WeftTrainingSession *self,
 gboolean  weft_training_session_continue_finish (WeftTrainingSession *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
+/* Forgets the trainer (weights, optimizer state) and data of the last run: continue is no
+ * longer possible. Ignored while running. */
+void      weft_training_session_reset           (WeftTrainingSession *self);
 /* Asks the worker to stop between two batches (the engine's cancel flag). */
 void      weft_training_session_stop            (WeftTrainingSession *self);
 
