@@ -19,7 +19,10 @@ main (int    argc,
   weft_openblas_ensure (argv);
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* WEFT_LOCALEDIR: catalogues from elsewhere, e.g. a build tree's po/ in the tests */
+  const char *localedir = g_getenv ("WEFT_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && localedir[0] != '\0' ? localedir
+                                                                              : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -9,6 +9,7 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -238,7 +239,7 @@ train_run (void *p, int units, char *why, size_t why_len)
   for (int i = 0; i < units; i++)
     if (!weft_trainer_fit (c->trainer, c->data, NULL, &e))
       {
-        g_snprintf (why, why_len, "training failed: %s", e.message);
+        g_snprintf (why, why_len, _("training failed: %s"), e.message);
         return FALSE;
       }
   return TRUE;
@@ -328,7 +329,7 @@ weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int t
           ctx.in[i] = weft_dataset_find (d, weft_plan_input_name (plan, i));
           if (ctx.in[i] == NULL)
             {
-              g_snprintf (res->error, sizeof res->error, "no data for input '%s'",
+              g_snprintf (res->error, sizeof res->error, _("no data for input '%s'"),
                           weft_plan_input_name (plan, i));
               goto out;
             }
@@ -405,10 +406,10 @@ in_child (void (*fn) (void *arg, void *result), void *arg, void *result, size_t 
   if (got != size)
     {
       if (WIFSIGNALED (status))
-        g_snprintf (why, why_len, "the measuring process died of signal %d (%s)",
+        g_snprintf (why, why_len, _("the measuring process died of signal %d (%s)"),
                     WTERMSIG (status), g_strsignal (WTERMSIG (status)));
       else
-        g_snprintf (why, why_len, "the measuring process exited without a result");
+        g_snprintf (why, why_len, "%s", _("the measuring process exited without a result"));
       return FALSE;
     }
   return TRUE;
@@ -479,12 +480,12 @@ run_peer (const Options *o, const WeftBenchModelInfo *info, int batch, int threa
   fflush (stdout);
   if (!g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out,
                      &err, &status, &error))
-    r->error = g_strdup_printf ("could not run %s: %s", o->python, error->message);
+    r->error = g_strdup_printf (_("could not run %s: %s"), o->python, error->message);
   else if (!g_spawn_check_wait_status (status, &error))
     {
       g_strstrip (err);
       const char *last = strrchr (err, '\n');
-      r->error = g_strdup_printf ("the peer failed (%s): %s", error->message,
+      r->error = g_strdup_printf (_("the peer failed (%s): %s"), error->message,
                                   last != NULL ? last + 1 : err);
     }
   else
@@ -876,8 +877,9 @@ run_dense_section (const Options *o, DenseJob *job)
     return TRUE;
   if (!o->json)
     {
-      printf ("\nDense layers vs OpenBLAS sgemm at the same shapes (GFLOP/s; forward + dX + dW "
-              "= 3 GEMMs; Weft = Dense forward + backward incl. bias and activation)\n");
+      printf ("\n%s\n", _("Dense layers vs OpenBLAS sgemm at the same shapes (GFLOP/s; "
+                            "forward + dX + dW = 3 GEMMs; Weft = Dense forward + backward incl. "
+                            "bias and activation)"));
       printf ("%-28s %5s %5s %5s %-8s %3s | %7s %7s %7s %7s | %7s %6s\n", "layer", "batch",
               "in", "units", "act", "thr", "fwd", "dX", "dW", "sgemm", "weft", "frac");
     }
@@ -889,7 +891,7 @@ run_dense_section (const Options *o, DenseJob *job)
       char why[256];
       if (!in_child (dense_job, job, out, sizeof *out, why, sizeof why) || !out->ok)
         {
-          g_printerr ("weft bench: dense section: %s\n", out->ok ? why : out->error);
+          g_printerr (_("weft bench: dense section: %s\n"), out->ok ? why : out->error);
           ok = FALSE;
           g_free (out);
           continue;
@@ -933,7 +935,7 @@ parse_threads (Options *o, GError **error)
       if (end == parts[i] || *end != '\0' || v < 1 || v > 256 || o->n_threads >= MAX_THREADS)
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--threads takes up to %d comma-separated counts in 1..256, not '%s'",
+                       _("--threads takes up to %d comma-separated counts in 1..256, not '%s'"),
                        MAX_THREADS, o->threads_spec);
           g_strfreev (parts);
           return FALSE;
@@ -943,7 +945,7 @@ parse_threads (Options *o, GError **error)
   g_strfreev (parts);
   if (o->n_threads == 0)
     {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--threads is empty");
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--threads is empty"));
       return FALSE;
     }
   return TRUE;
@@ -963,7 +965,7 @@ parse_phases (Options *o, GError **error)
       if (p == N_PHASES)
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "unknown phase '%s' (train, infer)", parts[i]);
+                       _("unknown phase '%s' (train, infer)"), parts[i]);
           g_strfreev (parts);
           return FALSE;
         }
@@ -972,7 +974,7 @@ parse_phases (Options *o, GError **error)
   g_strfreev (parts);
   if (!o->phase[PHASE_TRAIN] && !o->phase[PHASE_INFER])
     {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "no phase selected");
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("no phase selected"));
       return FALSE;
     }
   return TRUE;
@@ -995,36 +997,37 @@ weft_bench_main (int argc, char **argv)
   GString *names = g_string_new ("all");
   for (int i = 0; i < weft_bench_model_count (); i++)
     g_string_append_printf (names, ", %s", weft_bench_model_info (i)->label);
-  models_help = g_strdup_printf ("Model to measure: %s (default all)", names->str);
+  models_help = g_strdup_printf (_("Model to measure: %s (default all)"), names->str);
   g_string_free (names, TRUE);
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &o.model, models_help, "NAME" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &o.batch,
-      "Batch size (default: every batch size of the model's spec)", "N" },
+      N_("Batch size (default: every batch size of the model's spec)"), "N" },
     { "threads", 't', 0, G_OPTION_ARG_STRING, &o.threads_spec,
-      "Thread counts to measure (default 1,2)", "1,2" },
-    { "runs", 'r', 0, G_OPTION_ARG_INT, &o.runs, "Timed runs after the warm-up (default 5)",
+      N_("Thread counts to measure (default 1,2)"), "1,2" },
+    { "runs", 'r', 0, G_OPTION_ARG_INT, &o.runs, N_("Timed runs after the warm-up (default 5)"),
       "N" },
     { "warmup-sec", 0, 0, G_OPTION_ARG_DOUBLE, &o.warmup_sec,
-      "Warm-up seconds per phase (default 1)", "S" },
+      N_("Warm-up seconds per phase (default 1)"), "S" },
     { "min-run-sec", 0, 0, G_OPTION_ARG_DOUBLE, &o.min_run_sec,
-      "Minimum seconds per timed run (default 1)", "S" },
+      N_("Minimum seconds per timed run (default 1)"), "S" },
     { "phases", 0, 0, G_OPTION_ARG_STRING, &o.phases_spec,
-      "Phases to measure (default train,infer)", "train,infer" },
+      N_("Phases to measure (default train,infer)"), "train,infer" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o.json,
-      "Print JSON lines (the peer's fields) instead of a table", NULL },
-    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &o.no_peer, "Do not run the PyTorch peer", NULL },
+      N_("Print JSON lines (the peer's fields) instead of a table"), NULL },
+    { "no-peer", 0, 0, G_OPTION_ARG_NONE, &o.no_peer, N_("Do not run the PyTorch peer"), NULL },
     { "no-sgemm", 0, 0, G_OPTION_ARG_NONE, &o.no_sgemm,
-      "Skip the Dense-vs-sgemm section", NULL },
+      N_("Skip the Dense-vs-sgemm section"), NULL },
     { "peer", 0, 0, G_OPTION_ARG_FILENAME, &o.peer,
-      "Path of peer_torch.py (default: ../shared/bench/peer_torch.py next to the sources)",
+      N_("Path of peer_torch.py (default: ../shared/bench/peer_torch.py next to the sources)"),
       "PATH" },
     { "python", 0, 0, G_OPTION_ARG_FILENAME, &o.python,
-      "Python interpreter for the peer (default /usr/bin/python3)", "PATH" },
+      N_("Python interpreter for the peer (default /usr/bin/python3)"), "PATH" },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("- training and inference speed of the "
-                                              "reference models, next to PyTorch");
+  GOptionContext *ctx = g_option_context_new (N_("- training and inference speed of the "
+                                                 "reference models, next to PyTorch"));
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   int status = 0;
@@ -1035,7 +1038,7 @@ weft_bench_main (int argc, char **argv)
     }
   if (argc > 1)
     {
-      g_autofree char *m = g_strdup_printf ("unexpected argument '%s'", argv[1]);
+      g_autofree char *m = g_strdup_printf (_("unexpected argument '%s'"), argv[1]);
       status = usage_error (ctx, m);
       goto out;
     }
@@ -1057,17 +1060,17 @@ weft_bench_main (int argc, char **argv)
     }
   if (o.runs < 1 || o.runs > MAX_RUNS)
     {
-      status = usage_error (ctx, "--runs must be in 1..64");
+      status = usage_error (ctx, _("--runs must be in 1..64"));
       goto out;
     }
   if (o.batch < 0 || o.batch > 65536)
     {
-      status = usage_error (ctx, "--batch must be in 1..65536");
+      status = usage_error (ctx, _("--batch must be in 1..65536"));
       goto out;
     }
   if (!(o.warmup_sec >= 0 && o.warmup_sec < 3600 && o.min_run_sec > 0 && o.min_run_sec < 3600))
     {
-      status = usage_error (ctx, "--warmup-sec and --min-run-sec must be in 0..3600 seconds");
+      status = usage_error (ctx, _("--warmup-sec and --min-run-sec must be in 0..3600 seconds"));
       goto out;
     }
   const WeftBenchModelInfo *selected[32];
@@ -1083,7 +1086,7 @@ weft_bench_main (int argc, char **argv)
           const WeftBenchModelInfo *info = weft_bench_model_lookup (g_strstrip (parts[i]));
           if (info == NULL)
             {
-              g_autofree char *m = g_strdup_printf ("unknown model '%s'", parts[i]);
+              g_autofree char *m = g_strdup_printf (_("unknown model '%s'"), parts[i]);
               g_strfreev (parts);
               status = usage_error (ctx, m);
               goto out;
@@ -1095,8 +1098,8 @@ weft_bench_main (int argc, char **argv)
   if (!o.no_peer && (!g_file_test (o.peer, G_FILE_TEST_IS_REGULAR)
                      || !g_file_test (o.python, G_FILE_TEST_IS_EXECUTABLE)))
     {
-      g_printerr ("weft bench: no peer: %s or %s is missing (use --peer PATH / --python PATH, "
-                  "or --no-peer)\n", o.peer, o.python);
+      g_printerr (_("weft bench: no peer: %s or %s is missing (use --peer PATH / --python "
+                    "PATH, or --no-peer)\n"), o.peer, o.python);
       o.no_peer = TRUE;
     }
 
@@ -1104,14 +1107,14 @@ weft_bench_main (int argc, char **argv)
   const char *coretype = g_getenv ("OPENBLAS_CORETYPE");
   if (!o.json)
     {
-      printf ("weft bench: OpenBLAS core %s (OPENBLAS_CORETYPE=%s; the peer gets the same), "
-              "%ld CPUs online, load %.2f\n", core, coretype != NULL ? coretype : "unset",
+      printf (_("weft bench: OpenBLAS core %s (OPENBLAS_CORETYPE=%s; the peer gets the same), "
+                "%ld CPUs online, load %.2f\n"), core, coretype != NULL ? coretype : _("unset"),
               sysconf (_SC_NPROCESSORS_ONLN), load_avg ());
-      printf ("samples/s: median of %d runs of >= %gs after >= %gs warm-up; train = forward + "
-              "loss + backward + Adam step; RSS = peak per phase (MiB)\n", o.runs,
+      printf (_("samples/s: median of %d runs of >= %gs after >= %gs warm-up; train = forward "
+                "+ loss + backward + Adam step; RSS = peak per phase (MiB)\n"), o.runs,
               o.min_run_sec, o.warmup_sec);
       if (!o.no_peer)
-        printf ("peer: %s %s\n", o.python, o.peer);
+        printf (_("peer: %s %s\n"), o.python, o.peer);
       printf ("\n");
       print_table_header ();
     }
@@ -1142,7 +1145,7 @@ weft_bench_main (int argc, char **argv)
                 g_strlcpy (w->error, why, sizeof w->error);
               if (!w->ok)
                 {
-                  g_printerr ("weft bench: %s batch %d threads %d: %s\n", info->label,
+                  g_printerr (_("weft bench: %s batch %d threads %d: %s\n"), info->label,
                               batches[bi], threads, w->error);
                   status = 1;
                   g_free (w);
@@ -1152,7 +1155,7 @@ weft_bench_main (int argc, char **argv)
                 {
                   run_peer (&o, info, batches[bi], threads, core, &pr);
                   if (pr.error != NULL)
-                    g_printerr ("weft bench: peer %s batch %d threads %d: %s\n", info->label,
+                    g_printerr (_("weft bench: peer %s batch %d threads %d: %s\n"), info->label,
                                 batches[bi], threads, pr.error);
                 }
               for (int p = 0; p < N_PHASES; p++)

@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <gio/gio.h>
+#include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -62,10 +64,23 @@ usage_error (const char *command, const char *format, ...)
   g_autofree char *msg = g_strdup_vprintf (format, ap);
   va_end (ap);
   if (command[0] == '\0')
-    fprintf (stderr, "weft: %s\nTry 'weft --help'.\n", msg);
+    fprintf (stderr, "weft: %s\n%s\n", msg, _("Try 'weft --help'."));
   else
-    fprintf (stderr, "weft %s: %s\nTry 'weft %s --help'.\n", command, msg, command);
+    {
+      g_autofree char *hint = g_strdup_printf (_("Try 'weft %s --help'."), command);
+      fprintf (stderr, "weft %s: %s\n%s\n", command, msg, hint);
+    }
   return WEFT_EXIT_USAGE;
+}
+
+/* A context whose --help texts (parameter string, summary, description, entries) are
+ * looked up in Weft's catalogue. */
+static GOptionContext *
+option_context_new (const char *parameter_string)
+{
+  GOptionContext *ctx = g_option_context_new (parameter_string);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
+  return ctx;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -169,7 +184,7 @@ load_graph (const char *arg, Loaded *l, GError **error)
           l->graph = weft_file_load_data_full (json, len, NULL, &l->history, &l->meta, error);
           if (l->graph == NULL)
             {
-              g_prefix_error (error, "built-in example '%s': ", arg);
+              g_prefix_error (error, _("built-in example '%s': "), arg);
               return FALSE;
             }
           l->base_dir = examples_dir ();
@@ -237,14 +252,15 @@ dataset_from_pending (GPtrArray *pending, GError **error)
       if (pd->array.rank < 1)
         {
           g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
-                       "%s: '%s' is a scalar; it needs a first axis of samples", pd->file,
+                       _("%s: '%s' is a scalar; it needs a first axis of samples"), pd->file,
                        pd->name);
           return NULL;
         }
       if (pd->array.rank - 1 > WEFT_MAX_RANK)
         {
           g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
-                       "%s: '%s' has rank %d; at most %d axes besides the samples are possible",
+                       _("%s: '%s' has rank %d; at most %d axes besides the samples are "
+                         "possible"),
                        pd->file, pd->name, pd->array.rank, WEFT_MAX_RANK);
           return NULL;
         }
@@ -252,7 +268,7 @@ dataset_from_pending (GPtrArray *pending, GError **error)
         if (pd->array.dims[d] < 1 || pd->array.dims[d] > G_MAXINT32)
           {
             g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
-                         "%s: '%s' has an axis of size %" G_GINT64_FORMAT, pd->file, pd->name,
+                         _("%s: '%s' has an axis of size %" PRId64), pd->file, pd->name,
                          pd->array.dims[d]);
             return NULL;
           }
@@ -264,15 +280,15 @@ dataset_from_pending (GPtrArray *pending, GError **error)
       else if (pd->array.dims[0] != n)
         {
           g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH,
-                       "'%s' (%s) has %" G_GINT64_FORMAT " samples but '%s' (%s) has %"
-                       G_GINT64_FORMAT, pd->name, pd->file, pd->array.dims[0], first->name,
+                       _("'%s' (%s) has %" PRId64 " samples but '%s' (%s) has %" PRId64),
+                       pd->name, pd->file, pd->array.dims[0], first->name,
                        first->file, n);
           return NULL;
         }
     }
   if (n < 1)
     {
-      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "the data holds no samples");
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, _("the data holds no samples"));
       return NULL;
     }
 
@@ -376,7 +392,7 @@ make_training_data (Loaded *l, char **specs, gint64 samples, uint64_t seed,
                 {
                   *usage = TRUE;
                   g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                               "--data %s cannot be combined with other --data", specs[i]);
+                               _("--data %s cannot be combined with other --data"), specs[i]);
                   return NULL;
                 }
               synthetic = specs[i] + strlen ("synthetic:");
@@ -431,8 +447,8 @@ make_training_data (Loaded *l, char **specs, gint64 samples, uint64_t seed,
   else if (file_spec[0] != '\0')
     {
       g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                   "the graph's data source '%s' is not supported on the command line; give "
-                   "--data synthetic:NAME or --data NAME=FILE (see weft train --help)",
+                   _("the graph's data source '%s' is not supported on the command line; "
+                     "give --data synthetic:NAME or --data NAME=FILE (see weft train --help)"),
                    file_spec);
       return NULL;
     }
@@ -440,14 +456,14 @@ make_training_data (Loaded *l, char **specs, gint64 samples, uint64_t seed,
     {
       *usage = TRUE;
       g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_FORMAT,
-                   "the graph names no data set: give --data synthetic:NAME, or "
-                   "--data NAME=FILE.npy (or .csv, image folder...) once per input and head");
+                   _("the graph names no data set: give --data synthetic:NAME, or "
+                     "--data NAME=FILE.npy (or .csv, image folder...) once per input and head"));
       return NULL;
     }
 
   WeftDataset *data = weft_synthetic_make (synthetic, l->graph, samples, seed, &werr);
   if (data == NULL)
-    g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, "synthetic data '%s': %s",
+    g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH, _("synthetic data '%s': %s"),
                  synthetic, werr.message);
   return data;
 }
@@ -474,22 +490,26 @@ describe_location (WeftGraph *graph, const WeftDiagnostic *d)
 {
   GString *s = g_string_new (NULL);
   if (d->model != WEFT_ID_NONE)
-    g_string_append_printf (s, "model '%s'", weft_graph_get_name (graph, d->model));
+    g_string_append_printf (s, _("model '%s'"), weft_graph_get_name (graph, d->model));
   if (d->node != WEFT_ID_NONE && weft_graph_kind (graph, d->node) == WEFT_KIND_NODE)
     {
       WeftId callee = weft_graph_node_callee (graph, d->node);
+      /* TRANSLATORS: the kind of a node's callee, where other nodes show a layer type */
       const char *type = weft_graph_kind (graph, callee) == WEFT_KIND_MODEL
-                         ? "model" : weft_graph_layer_op (graph, callee)->name;
+                         ? C_("callee", "model") : weft_graph_layer_op (graph, callee)->name;
       int calls = weft_graph_callee_n_nodes (graph, callee);
-      g_string_append_printf (s, "%snode '%s' (%s", s->len > 0 ? ", " : "",
-                              weft_graph_get_name (graph, callee), type);
+      g_autofree char *call = NULL;
       if (calls > 1)
         for (int i = 0; i < calls; i++)
           if (weft_graph_callee_node_at (graph, callee, i) == d->node)
-            g_string_append_printf (s, ", call %d of %d", i + 1, calls);
-      g_string_append_c (s, ')');
+            call = g_strdup_printf (_(", call %d of %d"), i + 1, calls);
+      if (s->len > 0)
+        g_string_append (s, ", ");
+      /* TRANSLATORS: node NAME (TYPE and, for a shared layer, ", call I of N") */
+      g_string_append_printf (s, _("node '%s' (%s%s)"), weft_graph_get_name (graph, callee),
+                              type, call != NULL ? call : "");
       if (d->port >= 0)
-        g_string_append_printf (s, ", input %d", d->port);
+        g_string_append_printf (s, _(", input %d"), d->port);
     }
   return g_string_free (s, FALSE);
 }
@@ -505,12 +525,12 @@ print_diagnostics (WeftGraph *graph, const char *file)
     {
       g_autofree char *where = describe_location (graph, &diags[i]);
       gboolean warning = diags[i].code == WEFT_WARNING_UNUSED_INPUT;
-      fprintf (stderr, "%s: %s: %s%s%s\n", file, warning ? "warning" : "error", where,
+      fprintf (stderr, "%s: %s: %s%s%s\n", file, warning ? _("warning") : _("error"), where,
                where[0] != '\0' ? ": " : "", diags[i].message);
     }
   if (weft_graph_get_main_model (graph) == WEFT_ID_NONE)
     {
-      fprintf (stderr, "%s: error: the file has no main model\n", file);
+      fprintf (stderr, "%s: %s: %s\n", file, _("error"), _("the file has no main model"));
       errors++;
     }
   return errors;
@@ -519,14 +539,15 @@ print_diagnostics (WeftGraph *graph, const char *file)
 static int
 cmd_summary (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE - print the Keras-style summary");
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE - print the Keras-style "
+                                                         "summary"));
   g_autoptr(GError) error = NULL;
   Loaded l;
 
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error ("summary", "%s", error->message);
   if (argc != 2)
-    return usage_error ("summary", argc < 2 ? "missing FILE" : "one FILE at a time");
+    return usage_error ("summary", argc < 2 ? _("missing FILE") : _("one FILE at a time"));
   if (!load_graph (argv[1], &l, &error))
     {
       err_printf ("%s", error->message);
@@ -542,15 +563,15 @@ cmd_summary (int argc, char **argv)
 static int
 cmd_validate (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE... - check graphs and list every "
-                                                        "error and warning");
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE... - check graphs and list "
+                                                         "every error and warning"));
   g_autoptr(GError) error = NULL;
   int status = WEFT_EXIT_OK;
 
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error ("validate", "%s", error->message);
   if (argc < 2)
-    return usage_error ("validate", "missing FILE");
+    return usage_error ("validate", _("missing FILE"));
   for (int i = 1; i < argc; i++)
     {
       Loaded l;
@@ -566,7 +587,10 @@ cmd_validate (int argc, char **argv)
       weft_graph_diagnostics (l.graph, &n);
       if (errors > 0)
         {
-          printf ("%s: invalid (%d error%s)\n", argv[i], errors, errors == 1 ? "" : "s");
+          printf ("%s: ", argv[i]);
+          printf (g_dngettext (GETTEXT_PACKAGE, "invalid (%d error)", "invalid (%d errors)",
+                               errors), errors);
+          printf ("\n");
           status = WEFT_EXIT_INVALID;
         }
       else
@@ -574,9 +598,16 @@ cmd_validate (int argc, char **argv)
           int64_t trainable = 0, frozen = 0;
           weft_graph_count_params (l.graph, weft_graph_get_main_model (l.graph), &trainable,
                                    &frozen);
-          printf ("%s: valid, %" G_GINT64_FORMAT " parameters", argv[i], trainable + frozen);
+          int64_t total = trainable + frozen;
+          printf ("%s: ", argv[i]);
+          printf (g_dngettext (GETTEXT_PACKAGE, "valid, %" PRId64 " parameter",
+                               "valid, %" PRId64 " parameters", (gulong) total), total);
           if (n > errors)
-            printf (" (%d warning%s)", n - errors, n - errors == 1 ? "" : "s");
+            {
+              printf (" ");
+              printf (g_dngettext (GETTEXT_PACKAGE, "(%d warning)", "(%d warnings)",
+                                   n - errors), n - errors);
+            }
           printf ("\n");
         }
       loaded_clear (&l);
@@ -587,18 +618,18 @@ cmd_validate (int argc, char **argv)
 static int
 cmd_examples (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("- list the built-in examples");
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("- list the built-in examples"));
   g_autoptr(GError) error = NULL;
 
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error ("examples", "%s", error->message);
   if (argc != 1)
-    return usage_error ("examples", "unexpected argument '%s'", argv[1]);
+    return usage_error ("examples", _("unexpected argument '%s'"), argv[1]);
 
   g_autoptr(GPtrArray) paths = example_paths ();
   if (paths->len == 0)
     {
-      err_printf ("this build has no built-in examples");
+      err_printf (_("this build has no built-in examples"));
       return WEFT_EXIT_INVALID;
     }
   int status = WEFT_EXIT_OK;
@@ -613,7 +644,7 @@ cmd_examples (int argc, char **argv)
       WeftGraph *g = weft_file_load_data_full (json, len, NULL, NULL, &meta, &error);
       if (g == NULL)
         {
-          err_printf ("built-in example '%s': %s", name, error->message);
+          err_printf (_("built-in example '%s': %s"), name, error->message);
           status = WEFT_EXIT_INVALID;
           continue;
         }
@@ -786,7 +817,7 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
 
   if (print_diagnostics (l->graph, l->path != NULL ? l->path : l->stem) > 0)
     {
-      err_printf ("the graph is invalid; fix the errors above before training");
+      err_printf (_("the graph is invalid; fix the errors above before training"));
       return WEFT_EXIT_INVALID;
     }
 
@@ -812,7 +843,7 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
     }
   if (!weft_trainer_check_data (trainer, data, &werr))
     {
-      err_printf ("the data does not fit the model: %s", werr.message);
+      err_printf (_("the data does not fit the model: %s"), werr.message);
       weft_trainer_free (trainer);
       weft_dataset_free (data);
       return WEFT_EXIT_INVALID;
@@ -837,8 +868,9 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
       metric_names[j] = weft_history_metric_name (history, j);
     }
 
-  printf ("Training on %" G_GINT64_FORMAT " samples (validation split %g): %d epochs, batch "
-          "size %d, %s learning rate %g, seed %" G_GUINT64_FORMAT "\n",
+  /* TRANSLATORS: the %s before "learning rate" is the optimizer's Keras name (adam...) */
+  printf (_("Training on %" PRId64 " samples (validation split %g): %d epochs, batch size "
+            "%d, %s learning rate %g, seed %" PRIu64 "\n"),
           weft_dataset_n_samples (data), config.validation_split, config.epochs,
           config.batch_size,
           (const char *[]) { "sgd", "adam", "adamw", "rmsprop" }[config.optimizer.kind],
@@ -872,12 +904,10 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
            * epoch, not a half-trained mix. */
           memcpy (weft_plan_params (p.plan, NULL), p.snapshot, p.n_params * sizeof (float));
           save_weights = TRUE;
-          fprintf (stderr, "weft: interrupted; keeping the weights of epoch %d\n",
-                   p.epochs_finished);
+          err_printf (_("interrupted; keeping the weights of epoch %d"), p.epochs_finished);
         }
       else
-        fprintf (stderr, "weft: interrupted before the first epoch finished; no weights "
-                 "saved\n");
+        err_printf (_("interrupted before the first epoch finished; no weights saved"));
     }
   else if (!ok)
     {
@@ -902,7 +932,7 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
           err_printf ("%s", error->message);
           return WEFT_EXIT_INVALID;
         }
-      printf ("Wrote the loss history to %s\n", o->history_csv);
+      printf (_("Wrote the loss history to %s\n"), o->history_csv);
     }
   if (steps_csv != NULL)
     {
@@ -911,7 +941,7 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
           err_printf ("%s", error->message);
           return WEFT_EXIT_INVALID;
         }
-      printf ("Wrote the per-batch loss history to %s\n", steps_csv);
+      printf (_("Wrote the per-batch loss history to %s\n"), steps_csv);
     }
   if (o->plot_png != NULL)
     {
@@ -921,14 +951,14 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
           err_printf ("%s", error->message);
           return WEFT_EXIT_INVALID;
         }
-      printf ("Wrote the loss plot to %s\n", o->plot_png);
+      printf (_("Wrote the loss plot to %s\n"), o->plot_png);
     }
   if (output != NULL && save_weights)
     {
       g_autofree char *dir = g_path_get_dirname (output);
       if (g_mkdir_with_parents (dir, 0755) != 0)
         {
-          err_printf ("could not create the folder %s: %s", dir, g_strerror (errno));
+          err_printf (_("could not create the folder %s: %s"), dir, g_strerror (errno));
           return WEFT_EXIT_INVALID;
         }
       if (!weft_file_save_full (l->graph, history, &l->meta, output, &error))
@@ -937,13 +967,13 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
           return WEFT_EXIT_INVALID;
         }
       g_autofree char *weights = weft_file_weights_path (output);
-      printf ("Saved the trained graph to %s and its weights to %s\n", output, weights);
+      printf (_("Saved the trained graph to %s and its weights to %s\n"), output, weights);
     }
   return status;
 }
 
-static const char train_description[] =
-  "Trains the main model of FILE (a .weft file or the name of a built-in example) like\n"
+static const char *const train_description =
+  N_("Trains the main model of FILE (a .weft file or the name of a built-in example) like\n"
   "Keras' model.fit. Settings default to the file's \"training\" section; the options\n"
   "override them for this run only.\n"
   "\n"
@@ -962,7 +992,7 @@ static const char train_description[] =
   "A built-in example is saved to ./NAME.weft unless --output is given.\n"
   "\n"
   "Ctrl-C stops after the current batch and keeps the weights of the last finished epoch\n"
-  "(nothing is saved when no epoch finished); the exit status is then 130.";
+  "(nothing is saved when no epoch finished); the exit status is then 130.");
 
 static int
 cmd_train (int argc, char **argv)
@@ -970,29 +1000,31 @@ cmd_train (int argc, char **argv)
   TrainOptions o = { .epochs = -1, .batch_size = -1, .learning_rate = NAN, .seed = -1,
                      .threads = -1, .validation_split = NAN, .samples = -1 };
   GOptionEntry entries[] = {
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs, "Number of epochs", "N" },
-    { "batch-size", 0, 0, G_OPTION_ARG_INT, &o.batch_size, "Samples per batch", "N" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs, N_("Number of epochs"), "N" },
+    { "batch-size", 0, 0, G_OPTION_ARG_INT, &o.batch_size, N_("Samples per batch"), "N" },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &o.optimizer,
-      "sgd, adam, adamw or rmsprop (with its Keras defaults)", "NAME" },
-    { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.learning_rate, "Learning rate", "X" },
-    { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, "Seed for weights, shuffling, dropout", "N" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &o.threads, "Threads (0: automatic)", "N" },
+      N_("sgd, adam, adamw or rmsprop (with its Keras defaults)"), "NAME" },
+    { "learning-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.learning_rate, N_("Learning rate"), "X" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &o.seed, N_("Seed for weights, shuffling, dropout"),
+      "N" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &o.threads, N_("Threads (0: automatic)"), "N" },
     { "validation-split", 0, 0, G_OPTION_ARG_DOUBLE, &o.validation_split,
-      "Fraction of samples (the last ones) held out for validation", "X" },
+      N_("Fraction of samples (the last ones) held out for validation"), "X" },
     { "data", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.data,
-      "synthetic:NAME, FILE.npz or NAME=FILE[:COLUMNS][:KEY=VALUE] (repeatable)", "SPEC" },
+      N_("synthetic:NAME, FILE.npz or NAME=FILE[:COLUMNS][:KEY=VALUE] (repeatable)"), "SPEC" },
     { "samples", 0, 0, G_OPTION_ARG_INT64, &o.samples,
-      "Samples of a synthetic data set (default 1024)", "N" },
+      N_("Samples of a synthetic data set (default 1024)"), "N" },
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &o.history_csv,
-      "Write the per-epoch, per-head loss history as CSV", "OUT.csv" },
-    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &o.plot_png, "Write the loss curves as PNG",
+      N_("Write the per-epoch, per-head loss history as CSV"), "OUT.csv" },
+    { "plot", 0, 0, G_OPTION_ARG_FILENAME, &o.plot_png, N_("Write the loss curves as PNG"),
       "OUT.png" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output,
-      "Save the trained graph here (default: FILE itself)", "TRAINED.weft" },
-    { "no-save", 0, 0, G_OPTION_ARG_NONE, &o.no_save, "Do not save the trained graph", NULL },
+      N_("Save the trained graph here (default: FILE itself)"), "TRAINED.weft" },
+    { "no-save", 0, 0, G_OPTION_ARG_NONE, &o.no_save, N_("Do not save the trained graph"),
+      NULL },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE - train a graph");
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE - train a graph"));
   g_autoptr(GError) error = NULL;
   Loaded l;
   int status;
@@ -1006,49 +1038,49 @@ cmd_train (int argc, char **argv)
     }
   if (argc != 2)
     {
-      status = usage_error ("train", argc < 2 ? "missing FILE" : "unexpected argument '%s'",
+      status = usage_error ("train", argc < 2 ? _("missing FILE") : _("unexpected argument '%s'"),
                             argv[argc < 2 ? 0 : 2]);
       goto out;
     }
   if (o.epochs == 0 || o.epochs < -1 || o.epochs > 1000000)
     {
-      status = usage_error ("train", "--epochs must be 1 or more");
+      status = usage_error ("train", _("--epochs must be 1 or more"));
       goto out;
     }
   if (o.batch_size == 0 || o.batch_size < -1 || o.batch_size > (1 << 20))
     {
-      status = usage_error ("train", "--batch-size must be 1 or more");
+      status = usage_error ("train", _("--batch-size must be 1 or more"));
       goto out;
     }
   if (o.optimizer != NULL && parse_optimizer (o.optimizer) < 0)
     {
-      status = usage_error ("train", "unknown optimizer '%s' (sgd, adam, adamw or rmsprop)",
+      status = usage_error ("train", _("unknown optimizer '%s' (sgd, adam, adamw or rmsprop)"),
                             o.optimizer);
       goto out;
     }
   if (!isnan (o.learning_rate) && !(o.learning_rate > 0 && o.learning_rate < 1e3))
     {
-      status = usage_error ("train", "--learning-rate must be above 0");
+      status = usage_error ("train", _("--learning-rate must be above 0"));
       goto out;
     }
   if (!isnan (o.validation_split) && !(o.validation_split >= 0 && o.validation_split < 1))
     {
-      status = usage_error ("train", "--validation-split must be in [0, 1)");
+      status = usage_error ("train", _("--validation-split must be in [0, 1)"));
       goto out;
     }
   if (o.threads < -1 || o.threads > 1024)
     {
-      status = usage_error ("train", "--threads must be 0 (automatic) or more");
+      status = usage_error ("train", _("--threads must be 0 (automatic) or more"));
       goto out;
     }
   if (o.samples == 0 || o.samples < -1 || o.samples > (G_GINT64_CONSTANT (1) << 31))
     {
-      status = usage_error ("train", "--samples must be 1 or more");
+      status = usage_error ("train", _("--samples must be 1 or more"));
       goto out;
     }
   if (o.seed < -1)
     {
-      status = usage_error ("train", "--seed must be 0 or more");
+      status = usage_error ("train", _("--seed must be 0 or more"));
       goto out;
     }
   if (!load_graph (argv[1], &l, &error))
@@ -1080,12 +1112,12 @@ cmd_predict (int argc, char **argv)
   int threads = 0;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
-      "Folder for output_<j>.npy, one per head in output order (default: .)", "DIR" },
-    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, "Threads (0: automatic)", "N" },
+      N_("Folder for output_<j>.npy, one per head in output order (default: .)"), "DIR" },
+    { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (0: automatic)"), "N" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE INPUT.npy... - run the main "
-                                                        "model on arrays");
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE INPUT.npy... - run the main "
+                                                         "model on arrays"));
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (pending_free);
   WeftError werr = { 0 };
@@ -1097,9 +1129,9 @@ cmd_predict (int argc, char **argv)
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
-    "Inputs are bound in the model's input order, or by name with NAME=FILE.npy; the first\n"
-    "axis is the sample axis. Writes DIR/output_0.npy, output_1.npy... (float32), one per\n"
-    "head in the model's output order.");
+    N_("Inputs are bound in the model's input order, or by name with NAME=FILE.npy; the first\n"
+       "axis is the sample axis. Writes DIR/output_0.npy, output_1.npy... (float32), one per\n"
+       "head in the model's output order."));
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       status = usage_error ("predict", "%s", error->message);
@@ -1107,12 +1139,12 @@ cmd_predict (int argc, char **argv)
     }
   if (argc < 3)
     {
-      status = usage_error ("predict", argc < 2 ? "missing FILE" : "missing INPUT.npy");
+      status = usage_error ("predict", argc < 2 ? _("missing FILE") : _("missing INPUT.npy"));
       goto out;
     }
   if (threads < 0)
     {
-      status = usage_error ("predict", "--threads must be 0 (automatic) or more");
+      status = usage_error ("predict", _("--threads must be 0 (automatic) or more"));
       goto out;
     }
   if (!load_graph (argv[1], &l, &error))
@@ -1122,15 +1154,17 @@ cmd_predict (int argc, char **argv)
     }
   if (print_diagnostics (l.graph, argv[1]) > 0)
     {
-      err_printf ("the graph is invalid; fix the errors above first");
+      err_printf (_("the graph is invalid; fix the errors above first"));
       goto out;
     }
   WeftId model = weft_graph_get_main_model (l.graph);
   int n_inputs = weft_graph_model_n_inputs (l.graph, model);
   if (argc - 2 > n_inputs)
     {
-      status = usage_error ("predict", "%d input files for a model with %d input%s", argc - 2,
-                            n_inputs, n_inputs == 1 ? "" : "s");
+      status = usage_error ("predict", g_dngettext (GETTEXT_PACKAGE,
+                                                    "%d input files for a model with %d input",
+                                                    "%d input files for a model with %d inputs",
+                                                    n_inputs), argc - 2, n_inputs);
       goto out;
     }
   for (int i = 2; i < argc; i++)
@@ -1156,7 +1190,7 @@ cmd_predict (int argc, char **argv)
           break;
       if (i == n_inputs)
         {
-          status = usage_error ("predict", "the model has no input named '%s'", pd->name);
+          status = usage_error ("predict", _("the model has no input named '%s'"), pd->name);
           goto out;
         }
       WeftShape want;
@@ -1170,7 +1204,7 @@ cmd_predict (int argc, char **argv)
             {
               char buf[128];
               g_autofree char *have = format_dims (pd->array.dims, pd->array.rank);
-              err_printf ("input '%s' expects shape %s but %s holds an array of shape %s",
+              err_printf (_("input '%s' expects shape %s but %s holds an array of shape %s"),
                           pd->name, weft_shape_format (&want, buf, sizeof buf), pd->file,
                           have);
               goto out;
@@ -1185,7 +1219,7 @@ cmd_predict (int argc, char **argv)
         found = strcmp (((Pending *) pending->pdata[k])->name, name) == 0;
       if (!found)
         {
-          status = usage_error ("predict", "no array for the model input '%s'", name);
+          status = usage_error ("predict", _("no array for the model input '%s'"), name);
           goto out;
         }
     }
@@ -1204,13 +1238,13 @@ cmd_predict (int argc, char **argv)
       const WeftHead *h = weft_graph_model_output (l.graph, model, j);
       if (!weft_graph_node_shape (l.graph, h->node, h->port, &shapes[j]))
         {
-          err_printf ("the shape of output %d is unknown", j);
+          err_printf (_("the shape of output %d is unknown"), j);
           goto out;
         }
       outputs[j] = g_try_new0 (float, (gsize) n * (gsize) weft_shape_size (&shapes[j]));
       if (outputs[j] == NULL)
         {
-          err_printf ("out of memory for output %d", j);
+          err_printf (_("out of memory for output %d"), j);
           goto out;
         }
     }
@@ -1225,9 +1259,13 @@ cmd_predict (int argc, char **argv)
           any |= w[k].data != NULL;
       }
     if (!any)
-      fprintf (stderr, "weft: warning: %s has no trained weights; predicting with freshly "
-               "initialised ones (seed %" G_GUINT64_FORMAT ")\n", argv[1],
-               weft_graph_get_train_config (l.graph)->seed);
+      {
+        g_autofree char *msg = g_strdup_printf (_("%s has no trained weights; predicting with "
+                                                  "freshly initialised ones (seed %" PRIu64 ")"),
+                                                argv[1],
+                                                weft_graph_get_train_config (l.graph)->seed);
+        err_printf ("%s: %s", _("warning"), msg);
+      }
   }
   if (!weft_predict (l.graph, data, outputs, threads, &werr))
     {
@@ -1238,7 +1276,7 @@ cmd_predict (int argc, char **argv)
     out_dir = g_strdup (".");
   if (g_mkdir_with_parents (out_dir, 0755) != 0)
     {
-      err_printf ("could not create the folder %s: %s", out_dir, g_strerror (errno));
+      err_printf (_("could not create the folder %s: %s"), out_dir, g_strerror (errno));
       goto out;
     }
   for (int j = 0; j < n_out; j++)
@@ -1275,11 +1313,13 @@ cmd_export (int argc, char **argv)
   g_autofree char *format = NULL;
   g_autofree char *output = NULL;
   GOptionEntry entries[] = {
-    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, "png, svg or pdf (default: from --output, else svg)", "FORMAT" },
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "the picture to write (default: FILE with the format's extension)", "PATH" },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
+      N_("png, svg or pdf (default: from --output, else svg)"), "FORMAT" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+      N_("the picture to write (default: FILE with the format's extension)"), "PATH" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("FILE - draw the graph as a picture");
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE - draw the graph as a picture"));
   g_autoptr(GError) error = NULL;
   Loaded l;
 
@@ -1287,10 +1327,10 @@ cmd_export (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error ("export", "%s", error->message);
   if (argc != 2)
-    return usage_error ("export", argc < 2 ? "missing FILE" : "one FILE at a time");
+    return usage_error ("export", argc < 2 ? _("missing FILE") : _("one FILE at a time"));
   if (format != NULL && strcmp (format, "png") != 0 && strcmp (format, "svg") != 0
       && strcmp (format, "pdf") != 0)
-    return usage_error ("export", "unknown format '%s' (png, svg or pdf)", format);
+    return usage_error ("export", _("unknown format '%s' (png, svg or pdf)"), format);
   if (format == NULL && output != NULL)
     {
       const char *dot = strrchr (output, '.');
@@ -1298,7 +1338,7 @@ cmd_export (int argc, char **argv)
                           || g_ascii_strcasecmp (dot, ".pdf") == 0))
         format = g_ascii_strdown (dot + 1, -1);
       else
-        return usage_error ("export", "cannot tell the format of '%s': use --format", output);
+        return usage_error ("export", _("cannot tell the format of '%s': use --format"), output);
     }
   if (format == NULL)
     format = g_strdup ("svg");
@@ -1352,11 +1392,13 @@ weft_cli_have_display (void)
 static void
 print_help (FILE *out)
 {
-  fprintf (out,
+  /* TRANSLATORS: keep the command lines and options; the first %s is the built-in
+   * example's name, the second the folder the headless run writes to */
+  fprintf (out, _(
     "Usage:\n"
     "  weft [FILE.weft]             open the editor (without a display: train FILE or the\n"
-    "                               built-in example '" WEFT_DEFAULT_EXAMPLE "' headless and write\n"
-    "                               its history to ./" WEFT_DEMO_DIR "/; options --epochs N,\n"
+    "                               built-in example '%s' headless and write\n"
+    "                               its history to ./%s/; options --epochs N,\n"
     "                               --samples N, --out DIR)\n"
     "  weft summary FILE            Keras-style model summary\n"
     "  weft validate FILE...        list every error and warning (exit 1 on errors)\n"
@@ -1369,7 +1411,8 @@ print_help (FILE *out)
     "  weft bench [OPTIONS]         training and inference throughput (weft bench --help)\n"
     "  weft --version               version and the OpenBLAS build in use\n"
     "\n"
-    "Exit status: 0 success, 1 invalid graph or data, 2 usage error, 130 interrupted.\n");
+    "Exit status: 0 success, 1 invalid graph or data, 2 usage error, 130 interrupted.\n"),
+    WEFT_DEFAULT_EXAMPLE, WEFT_DEMO_DIR);
 }
 
 int
@@ -1421,21 +1464,25 @@ weft_cli_demo (int argc, char **argv)
   TrainOptions o = { .epochs = -1, .batch_size = -1, .learning_rate = NAN, .seed = -1,
                      .threads = -1, .validation_split = NAN, .samples = -1 };
   char *out_dir = NULL;
+  g_autofree char *out_help = g_strdup_printf (_("Where to write the results (default ./%s)"),
+                                               WEFT_DEMO_DIR);
+  g_autofree char *summary = g_strdup_printf (_("Without a display, trains FILE or the "
+                                                "built-in example '%s' headless."),
+                                              WEFT_DEFAULT_EXAMPLE);
   GOptionEntry entries[] = {
-    { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs, "Number of epochs", "N" },
-    { "samples", 0, 0, G_OPTION_ARG_INT64, &o.samples, "Samples of the synthetic data", "N" },
-    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_dir,
-      "Where to write the results (default ./" WEFT_DEMO_DIR ")", "DIR" },
+    { "epochs", 0, 0, G_OPTION_ARG_INT, &o.epochs, N_("Number of epochs"), "N" },
+    { "samples", 0, 0, G_OPTION_ARG_INT64, &o.samples, N_("Samples of the synthetic data"),
+      "N" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_dir, out_help, "DIR" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("[FILE.weft]");
+  g_autoptr(GOptionContext) ctx = option_context_new ("[FILE.weft]");
   g_autoptr(GError) error = NULL;
   Loaded l;
   int status;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Without a display, trains FILE or the built-in example '"
-                                WEFT_DEFAULT_EXAMPLE "' headless.");
+  g_option_context_set_summary (ctx, summary);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       status = usage_error ("", "%s", error->message);
@@ -1443,19 +1490,19 @@ weft_cli_demo (int argc, char **argv)
     }
   if (argc > 2)
     {
-      status = usage_error ("", "unexpected argument '%s'", argv[2]);
+      status = usage_error ("", _("unexpected argument '%s'"), argv[2]);
       goto out;
     }
   if (o.epochs == 0 || o.epochs < -1 || o.samples == 0 || o.samples < -1)
     {
-      status = usage_error ("", "--epochs and --samples must be 1 or more");
+      status = usage_error ("", _("--epochs and --samples must be 1 or more"));
       goto out;
     }
   if (argc == 2 && !g_file_test (argv[1], G_FILE_TEST_EXISTS)
       && !g_str_has_suffix (argv[1], ".weft") && lookup_example (argv[1]) == NULL)
     {
       print_help (stderr);
-      status = usage_error ("", "unknown command '%s'", argv[1]);
+      status = usage_error ("", _("unknown command '%s'"), argv[1]);
       goto out;
     }
 
@@ -1468,14 +1515,18 @@ weft_cli_demo (int argc, char **argv)
     }
   if (out_dir == NULL)
     out_dir = g_strdup (WEFT_DEMO_DIR);
-  printf ("No display found (DISPLAY and WAYLAND_DISPLAY are unset): training %s '%s' "
-          "headless; results go to %s/\n\n", l.path != NULL ? "the file" : "the built-in example",
-          l.path != NULL ? l.path : l.stem, out_dir);
+  if (l.path != NULL)
+    printf (_("No display found (DISPLAY and WAYLAND_DISPLAY are unset): training the file "
+              "'%s' headless; results go to %s/\n"), l.path, out_dir);
+  else
+    printf (_("No display found (DISPLAY and WAYLAND_DISPLAY are unset): training the "
+              "built-in example '%s' headless; results go to %s/\n"), l.stem, out_dir);
+  printf ("\n");
   print_summary (l.graph);
   printf ("\n");
   if (g_mkdir_with_parents (out_dir, 0755) != 0)
     {
-      err_printf ("could not create the folder %s: %s", out_dir, g_strerror (errno));
+      err_printf (_("could not create the folder %s: %s"), out_dir, g_strerror (errno));
       loaded_clear (&l);
       status = WEFT_EXIT_INVALID;
       goto out;

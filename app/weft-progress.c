@@ -5,6 +5,7 @@
 
 #include "weft-progress.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -213,8 +214,9 @@ format_status (const WeftProgress *p, gint64 now, int detail, GString *s)
   double elapsed = (double) (now - p->start_us) / G_USEC_PER_SEC;
   double rate = samples_per_second (p, now);
 
-  g_string_append_printf (s, "epoch %d/%d  batch %d/%d  loss ", display_epoch (p, r->epoch),
-                          p->epochs, r->batch + 1, batches);
+  /* TRANSLATORS: the progress bar's text; the loss value follows, keep the two spaces */
+  g_string_append_printf (s, _("epoch %d/%d  batch %d/%d  loss "),
+                          display_epoch (p, r->epoch), p->epochs, r->batch + 1, batches);
   append_value (s, r->total);
   if (detail >= 2 && p->n_heads > 1)
     {
@@ -229,8 +231,14 @@ format_status (const WeftProgress *p, gint64 now, int detail, GString *s)
       g_string_append_c (s, ')');
     }
   if (detail >= 1 && isfinite (rate))
-    g_string_append_printf (s, "  %.0f samples/s", rate);
-  g_string_append (s, "  ETA ");
+    {
+      g_string_append (s, "  ");
+      g_string_append_printf (s, _("%.0f samples/s"), rate);
+    }
+  g_string_append (s, "  ");
+  /* TRANSLATORS: estimated time left in training (minutes:seconds follow) */
+  g_string_append (s, _("ETA"));
+  g_string_append_c (s, ' ');
   if (total > 0 && p->steps_done > 0 && p->steps_done <= total)
     append_duration (s, elapsed / p->steps_done * (double) (total - p->steps_done));
   else
@@ -342,8 +350,11 @@ weft_progress_epoch (WeftProgress *progress, const WeftEpochReport *r)
       fputs ("\r\033[K", progress->out);
       progress->line_open = FALSE;
     }
-  g_string_append_printf (s, "epoch %d/%d  loss ", display_epoch (progress, r->epoch),
+  /* TRANSLATORS: starts the line of a finished epoch; Keras' history keys (loss,
+   * val_loss, HEAD_loss) follow untranslated */
+  g_string_append_printf (s, _("epoch %d/%d"), display_epoch (progress, r->epoch),
                           progress->epochs);
+  g_string_append (s, "  loss ");
   append_value (s, r->total);
   append_heads (progress, s, "", r->loss, r->metric, r->n_heads);
   if (r->has_validation)
@@ -354,7 +365,10 @@ weft_progress_epoch (WeftProgress *progress, const WeftEpochReport *r)
     }
   g_string_append_printf (s, "  %.1fs", r->seconds);
   if (isfinite (rate))
-    g_string_append_printf (s, "  %.0f samples/s", rate);
+    {
+      g_string_append (s, "  ");
+      g_string_append_printf (s, _("%.0f samples/s"), rate);
+    }
   g_string_append_c (s, '\n');
   fputs (s->str, progress->out);
   fflush (progress->out);
