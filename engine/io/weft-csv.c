@@ -1199,7 +1199,8 @@ finish_array (Load *l, Array *arr, WeftCsvArray *out, GError **error)
                   numeric = parse_number (fd->learned->pdata[i], &v);
                 }
               char **sorted = g_new0 (char *, K + 1);
-              memcpy (sorted, fd->learned->pdata, sizeof (char *) * (size_t) K);
+              if (K > 0)
+                memcpy (sorted, fd->learned->pdata, sizeof (char *) * (size_t) K);
               g_qsort_with_data (sorted, K, sizeof (char *), cmp_category,
                                  GINT_TO_POINTER (numeric));
               int *map = g_new (int, MAX (K, 1));

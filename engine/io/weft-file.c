@@ -8,14 +8,18 @@
 #include "weft-file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #define INLINE_WIDTH 100
+/* Where a save keeps the previous weights until the new .weft is in place. */
+#define WEFT_FILE_PREV_SUFFIX ".prev"
 
 static const char *const optim_names[] = { "sgd", "adam", "adamw", "rmsprop", NULL };
 
@@ -724,6 +728,96 @@ graph_has_weight_data (WeftGraph *graph)
   return FALSE;
 }
 
+/* The SHA-256 that the .weft file at path records for its weights, or FALSE. */
+static gboolean
+recorded_weights_sha (const char *path, char sha_hex[65])
+{
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &text, &len, NULL) || len > WEFT_FILE_MAX_SIZE)
+    return FALSE;
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, (gssize) len, NULL))
+    return FALSE;
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return FALSE;
+  JsonNode *w = json_object_get_member (json_node_get_object (root), "weights");
+  if (w == NULL || !JSON_NODE_HOLDS_OBJECT (w))
+    return FALSE;
+  JsonNode *s = json_object_get_member (json_node_get_object (w), "sha256");
+  if (s == NULL || !JSON_NODE_HOLDS_VALUE (s) || json_node_get_value_type (s) != G_TYPE_STRING)
+    return FALSE;
+  g_strlcpy (sha_hex, json_node_get_string (s), 65);
+  return TRUE;
+}
+
+/* Writes the graph's weights to weights_path while the .weft file at path (still the old one)
+ * keeps a matching weights file at every moment: the new weights are written beside as
+ * NAME.safetensors.new, the weights the old .weft records are kept as NAME.safetensors.prev
+ * (a hard link, or a copy where links are not possible), and only then is the new file
+ * renamed into place. A crash before the new .weft is in place thus leaves the old .weft with
+ * its weights in .prev, which load_weights falls back to; after it, the new pair. */
+static gboolean
+replace_weights (WeftGraph *graph, const char *path, const char *weights_path,
+                 const char *prev_path, char sha[65], GError **error)
+{
+  g_autofree char *new_path = g_strconcat (weights_path, ".new", NULL);
+  GError *local = NULL;
+
+  if (!weft_safetensors_save_graph (graph, new_path, sha, error))
+    return FALSE;
+
+  if (g_file_test (weights_path, G_FILE_TEST_IS_REGULAR))
+    {
+      /* A .prev left by an earlier save that was cut short may be the one the current .weft
+       * records (then the current weights file is not): keep it in that case. */
+      gboolean keep_prev = FALSE;
+      char recorded[65], prev_sha[65];
+      if (g_file_test (prev_path, G_FILE_TEST_EXISTS))
+        keep_prev = recorded_weights_sha (path, recorded)
+                    && weft_file_sha256 (prev_path, prev_sha, NULL)
+                    && g_ascii_strcasecmp (recorded, prev_sha) == 0;
+      if (!keep_prev)
+        {
+          g_unlink (prev_path);
+          if (link (weights_path, prev_path) != 0)
+            {
+              g_autoptr (GFile) from = g_file_new_for_path (weights_path);
+              g_autoptr (GFile) to = g_file_new_for_path (prev_path);
+              if (!g_file_copy (from, to, G_FILE_COPY_OVERWRITE, NULL, NULL, NULL, &local))
+                {
+                  g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_IO,
+                               "%s: could not keep the previous weights: %s", prev_path,
+                               local->message);
+                  g_error_free (local);
+                  g_unlink (new_path);
+                  return FALSE;
+                }
+            }
+        }
+    }
+
+  if (g_rename (new_path, weights_path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_IO, "%s: %s", weights_path,
+                   g_strerror (saved));
+      g_unlink (new_path);
+      return FALSE;
+    }
+  /* The rename must reach the disk before the .weft that depends on it. */
+  g_autofree char *dir = g_path_get_dirname (weights_path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+  return TRUE;
+}
+
 gboolean
 weft_file_save_full (WeftGraph          *graph,
                      const WeftHistory  *history,
@@ -736,16 +830,16 @@ weft_file_save_full (WeftGraph          *graph,
 
   g_autofree char *weights_path = NULL;
   g_autofree char *weights_base = NULL;
+  g_autofree char *prev_path = NULL;
   char sha[65] = "";
 
   weft_graph_analyse (graph);
   if (graph_has_weight_data (graph))
     {
-      /* Weights first: a crash between the two writes leaves the old .weft, whose checksum
-       * then refuses the new weights instead of silently pairing them. */
       weights_path = weft_file_weights_path (path);
       weights_base = g_path_get_basename (weights_path);
-      if (!weft_safetensors_save_graph (graph, weights_path, sha, error))
+      prev_path = g_strconcat (weights_path, WEFT_FILE_PREV_SUFFIX, NULL);
+      if (!replace_weights (graph, path, weights_path, prev_path, sha, error))
         return FALSE;
     }
 
@@ -760,6 +854,9 @@ weft_file_save_full (WeftGraph          *graph,
       g_error_free (local);
       return FALSE;
     }
+  /* The new pair is complete: the previous weights are no longer needed. */
+  if (prev_path != NULL)
+    g_unlink (prev_path);
   return TRUE;
 }
 
@@ -1746,17 +1843,27 @@ load_weights (Loader *ld, JsonObject *obj, const char *base_dir)
     return FAIL (WEFT_IO_ERROR_IO, "weights: this graph names the weights file '%s' but was "
                  "not read from a folder", file);
   g_autofree char *path = g_build_filename (base_dir, file, NULL);
-  if (!weft_file_sha256 (path, actual, ld->error))
-    return FALSE;
-  if (g_ascii_strcasecmp (actual, sha) != 0)
-    return FAIL (WEFT_IO_ERROR_MISMATCH, "the weights file '%s' does not belong to this graph "
-                 "(its SHA-256 differs from the one recorded in the .weft file)", file);
-  if (!weft_safetensors_load_graph (ld->graph, path, NULL, ld->error))
+  GError *local = NULL;
+  /* The checksum is taken of the very bytes that are parsed (a save running meanwhile cannot
+   * slip other weights in); the graph is only changed when everything fits. */
+  if (weft_safetensors_load_graph (ld->graph, path, sha, &local))
+    return TRUE;
+  if (!g_error_matches (local, WEFT_IO_ERROR, WEFT_IO_ERROR_MISMATCH)
+      || !weft_file_sha256 (path, actual, NULL) || g_ascii_strcasecmp (actual, sha) == 0)
     {
-      g_prefix_error (ld->error, "weights file '%s': ", file);
+      g_propagate_prefixed_error (ld->error, local, "weights file '%s': ", file);
       return FALSE;
     }
-  return TRUE;
+  g_clear_error (&local);
+
+  /* A save cut short after it put the new weights in place but before it replaced this file
+   * leaves the weights this file records beside it (see weft_file_save_full). */
+  g_autofree char *prev = g_strconcat (path, WEFT_FILE_PREV_SUFFIX, NULL);
+  if (g_file_test (prev, G_FILE_TEST_IS_REGULAR)
+      && weft_safetensors_load_graph (ld->graph, prev, sha, NULL))
+    return TRUE;
+  return FAIL (WEFT_IO_ERROR_MISMATCH, "the weights file '%s' does not belong to this graph "
+               "(its SHA-256 differs from the one recorded in the .weft file)", file);
 }
 
 static WeftGraph *
@@ -1777,7 +1884,8 @@ load_root (Loader *ld, JsonNode *root, const char *base_dir, WeftHistory **histo
   g_autofree WeftId *model_ids = NULL;
   g_autofree JsonObject **model_objs = NULL;
 
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  /* Blank text parses to no root at all. */
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       FAIL_FORMAT ("not a Weft graph file: the top level is %s, not an object",
                    json_type_name (root));
