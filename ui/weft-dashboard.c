@@ -40,6 +40,7 @@ struct _WeftDashboard
   GtkWidget *source_dropdown;
   GtkWidget *samples_spin;
   GtkWidget *binding_view;
+  GtkWidget *model_io_label;
   GtkWidget *heads_grid;
   GtkWidget *optimizer_dropdown;
   GtkWidget *lr_spin;
@@ -457,6 +458,42 @@ legend_button (WeftDashboard *self, int head, const char *name)
   return b;
 }
 
+/* What the binding must feed: "Inputs: profile (12), posts (20). Heads: age (1), ...". */
+static void
+update_model_io (WeftDashboard *self)
+{
+  WeftGraph *g = doc_graph (self);
+  if (g == NULL)
+    {
+      gtk_label_set_text (GTK_LABEL (self->model_io_label), "");
+      return;
+    }
+  WeftId m = weft_graph_get_main_model (g);
+  GString *s = g_string_new (_("Inputs:"));
+  char buf[96];
+  for (int i = 0; i < weft_graph_model_n_inputs (g, m); i++)
+    {
+      WeftShape shape;
+      gboolean known = weft_graph_node_shape (g, weft_graph_model_input (g, m, i), 0, &shape);
+      g_string_append_printf (s, "%s %s %s", i > 0 ? "," : "",
+                              weft_graph_model_input_name (g, m, i),
+                              known ? weft_shape_format (&shape, buf, sizeof buf) : "?");
+    }
+  g_string_append_printf (s, ". %s", _("Heads:"));
+  for (int j = 0; j < weft_graph_model_n_outputs (g, m); j++)
+    {
+      const WeftHead *h = weft_graph_model_output (g, m, j);
+      WeftShape shape;
+      gboolean known = weft_graph_node_shape (g, h->node, h->port, &shape);
+      g_string_append_printf (s, "%s %s %s", j > 0 ? "," : "",
+                              weft_graph_model_output_name (g, m, j),
+                              known ? weft_shape_format (&shape, buf, sizeof buf) : "?");
+    }
+  g_string_append_c (s, '.');
+  gtk_label_set_text (GTK_LABEL (self->model_io_label), s->str);
+  g_string_free (s, TRUE);
+}
+
 /* Rebuilds the per-head settings and the legend when the model's heads change. */
 static void
 update_heads (WeftDashboard *self)
@@ -513,6 +550,7 @@ update_heads (WeftDashboard *self)
   if (n > 1)
     gtk_box_append (GTK_BOX (self->legend_box), legend_button (self, -1, _("total")));
   self->shown_heads = n;
+  update_model_io (self);
   self->updating = FALSE;
 }
 
@@ -639,6 +677,9 @@ start_with_data (WeftDashboard *self, WeftDataset *data, float validation_split)
 {
   WeftTrainConfig c;
   weft_dashboard_get_config (self, &c);
+  /* the settings of the run are the graph's training settings from now on (saved with it,
+   * as Keras keeps compile/fit arguments); they do not change the model (no serial bump) */
+  weft_graph_set_train_config (doc_graph (self), &c);
   if (validation_split >= 0)
     c.validation_split = validation_split;
   choose_history (self, TRUE);
@@ -1131,6 +1172,7 @@ static void
 document_changed_cb (WeftDocument *doc, WeftDashboard *self)
 {
   update_heads (self);
+  update_model_io (self);
   /* a load replaces the history: follow it unless a run is writing into ours */
   if (!weft_training_session_get_running (self->session))
     {
@@ -1272,6 +1314,9 @@ build_settings (WeftDashboard *self)
                                  "“profile=people.csv:0-11” or “income=people.csv:income:"
                                  "type=one-hot”. Shapes are checked against the model before "
                                  "training starts.")));
+  self->model_io_label = explanation ("");
+  gtk_label_set_selectable (GTK_LABEL (self->model_io_label), TRUE);
+  gtk_box_append (GTK_BOX (box), self->model_io_label);
   self->binding_view = gtk_text_view_new ();
   gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->binding_view), TRUE);
   gtk_widget_set_size_request (self->binding_view, -1, 60);
