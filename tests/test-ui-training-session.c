@@ -231,6 +231,35 @@ test_bad_data_is_reported (void)
   weft_graph_free (g);
 }
 
+/* A diverging run stops with the engine's sentence (head and layer) and keeps the weights
+ * of the last good epoch, which can still be stored. */
+static void
+test_nan_stops_with_reason (void)
+{
+  WeftGraph *g = tg_three_heads ();
+  WeftError e = { 0 };
+  WeftDataset *d = weft_synthetic_make ("three-heads", g, 256, 3, &e);
+  g_autoptr(WeftTrainingSession) s = weft_training_session_new ();
+  Waiter w;
+  waiter_connect (&w, s);
+  WeftTrainConfig c = config (50);
+  weft_optim_config_defaults (WEFT_OPTIM_SGD, &c.optimizer);
+  c.optimizer.learning_rate = 1e6f;
+  weft_training_session_start_async (s, g, &c, d, NULL, done_cb, &w);
+  wait_done (&w);
+  g_assert_false (w.ok);
+  g_assert_error (w.error, WEFT_TRAINING_SESSION_ERROR, WEFT_ERROR_NOT_FINITE);
+  g_test_message ("%s", w.finished);
+  g_assert_nonnull (strstr (w.finished, "head '"));
+  g_assert_nonnull (strstr (w.finished, "last good epoch"));
+  g_assert_true (weft_training_session_get_can_continue (s));
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_training_session_store_weights (s, g, FALSE, &error));
+  g_clear_error (&w.error);
+  g_clear_pointer (&w.finished, g_free);
+  weft_graph_free (g);
+}
+
 /* Weights go back only into an unchanged graph, unless forced. */
 static void
 test_store_weights_checks_serial (void)
@@ -284,6 +313,7 @@ main (int argc, char **argv)
                    test_trains_and_fills_history);
   g_test_add_func ("/ui/training-session/stop-and-continue", test_stop_and_continue);
   g_test_add_func ("/ui/training-session/bad-data-is-reported", test_bad_data_is_reported);
+  g_test_add_func ("/ui/training-session/nan-stops-with-reason", test_nan_stops_with_reason);
   g_test_add_func ("/ui/training-session/store-weights-checks-serial",
                    test_store_weights_checks_serial);
   return g_test_run ();
