@@ -866,6 +866,7 @@ main (int argc, char **argv)
   GDir *d = g_dir_open (examples, 0, NULL);
   g_assert_nonnull (d);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
   const char *name;
   while ((name = g_dir_read_name (d)) != NULL)
     if (g_str_has_suffix (name, ".weft"))
@@ -876,6 +877,7 @@ main (int argc, char **argv)
     {
       const char *file = g_ptr_array_index (names, i);
       char *full = g_build_filename (examples, file, NULL);
+      g_ptr_array_add (paths, full);
       g_autofree char *stem = g_strndup (file, strlen (file) - 5);
       g_autofree char *p1 = g_strdup_printf ("/io/interop/onnx/%s/matches-onnxruntime", stem);
       g_autofree char *p2 = g_strdup_printf ("/io/interop/tfjs/%s/matches-tensorflowjs", stem);
@@ -892,5 +894,7 @@ main (int argc, char **argv)
   g_test_add_func ("/io/interop/pytorch/train-script-runs-under-ddp", test_torch_ddp);
   int rc = g_test_run ();
   g_ptr_array_free (names, TRUE);
+  g_ptr_array_free (paths, TRUE);
+  g_free (source_dir);
   return rc;
 }
