@@ -18,6 +18,7 @@
 
 #include "weft-bench.h"
 #include "weft-canvas-painter.h"
+#include "weft-convert.h"
 #include "weft-chart-painter.h"
 #include "weft-csv-history.h"
 #include "weft-data-source.h"
@@ -1372,7 +1373,7 @@ cmd_export (int argc, char **argv)
  * ---------------------------------------------------------------------------------------- */
 
 static const char *const commands[] = { "summary", "validate", "train", "predict", "examples",
-                                        "export", "bench", "help", "--help", "-h", "--version", NULL };
+                                        "export", "convert", "bench", "help", "--help", "-h", "--version", NULL };
 
 gboolean
 weft_cli_handles (int argc, char **argv)
@@ -1408,6 +1409,9 @@ print_help (FILE *out)
     "  weft examples                list the built-in examples (usable as FILE)\n"
     "  weft export [--format png|svg|pdf] [--output PATH] FILE\n"
     "                               draw the graph as a picture\n"
+    "  weft convert SRC DST [--to onnx|tfjs|pytorch|keras|weft]\n"
+    "                               Keras/TensorFlow.js model.json to .weft; .weft to ONNX,\n"
+    "                               TensorFlow.js, PyTorch or Keras code\n"
     "  weft bench [OPTIONS]         training and inference throughput (weft bench --help)\n"
     "  weft --version               version and the OpenBLAS build in use\n"
     "\n"
@@ -1452,6 +1456,8 @@ weft_cli_run (int argc, char **argv)
     return cmd_examples (sub_argc, sub);
   if (strcmp (cmd, "export") == 0)
     return cmd_export (sub_argc, sub);
+  if (strcmp (cmd, "convert") == 0)
+    return weft_convert_main (sub_argc, sub);
   if (strcmp (cmd, "bench") == 0)
     return weft_bench_main (sub_argc, sub);
   print_help (stderr);

@@ -272,6 +272,20 @@ check "export refuses an unknown format" 2 grep "gif" err.txt
 run export missing.weft
 check "export of a missing file exits 1" 1 grep "missing.weft" err.txt
 
+# ---- convert ---------------------------------------------------------------------------------
+
+run convert "$SRC/resources/examples/three-heads.weft" th.onnx
+if [ "$rc" = 0 ] && [ -s th.onnx ]; then ok "convert writes ONNX"; else not_ok "convert writes ONNX" "$(cat err.txt)"; fi
+run convert "$SRC/resources/examples/three-heads.weft" tfjs-out --to tfjs
+run convert tfjs-out/model.json back.weft
+run summary back.weft
+check "a TensorFlow.js export converts back to .weft with the same parameter count" 0 grep "Total params: 4,588" out.txt
+run convert "$SRC/resources/examples/siamese.weft" siamese.py --to keras
+check "convert --to keras writes functional-API code with the shared layer called twice" 0 grep "wrote siamese.py" out.txt
+if grep -q 'shared_1(right)' siamese.py && grep -q 'shared_1(left)' siamese.py; then ok "the Keras code calls the shared layer on both inputs"; else not_ok "the Keras code calls the shared layer on both inputs"; fi
+run convert "$SRC/resources/examples/three-heads.weft" out.xyz
+check "convert refuses an unknown target format" 2
+
 # ---- Ctrl-C -----------------------------------------------------------------------------------
 
 cp "$FILES/small.weft" long.weft
