@@ -29,6 +29,7 @@ static const struct
   { "npy", weft_fuzz_npy },
   { "npz", weft_fuzz_npz },
   { "csv", weft_fuzz_csv },
+  { "keras", weft_fuzz_keras },
 };
 
 static char *

@@ -12,12 +12,14 @@ for t in "$@"; do
   mkdir -p "$work/$t/corpus"
   dict=""
   case $t in
-    weft|keras) dict="-dict=$src/weft.dict" ;;
+    weft) dict="-dict=$src/weft.dict" ;;
+    keras) dict="-dict=$src/keras.dict" ;;
     safetensors) dict="-dict=$src/safetensors.dict" ;;
     npy|npz) dict="-dict=$src/npy.dict" ;;
   esac
   case $t in
-    weft|keras|npz) maxlen=16384 ;;
+    keras) maxlen=32768 ;;
+    weft|npz) maxlen=16384 ;;
     *) maxlen=4096 ;;
   esac
   # 512 MiB for one malloc and 2 GiB in all are far above what a 16 KiB input may need:

@@ -17,6 +17,7 @@ int weft_fuzz_safetensors (const uint8_t *data, size_t size);
 int weft_fuzz_npy         (const uint8_t *data, size_t size);
 int weft_fuzz_npz         (const uint8_t *data, size_t size);
 int weft_fuzz_csv         (const uint8_t *data, size_t size);
+int weft_fuzz_keras       (const uint8_t *data, size_t size);
 
 /* Makes GLib criticals and warnings abort(), so a g_return_if_fail hit is a finding that
  * libFuzzer records (the GLib test framework makes them fatal by itself). */
