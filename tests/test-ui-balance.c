@@ -133,6 +133,32 @@ test_paint (void)
   double used = weft_loss_balance_paint_gradient_share (cr, 100, rows, 2, FALSE);
   g_assert_cmpfloat (used, >, 0);
   g_assert_cmpfloat (used, <, 30);   /* one bar only */
+  /* over epochs: head 0's part grows from 1/4 to 3/4 of the trunk's gradient */
+  WeftGradientShare hist[4] = { { "trunk", 2, { 1, 3 } }, { "a", 2, { 1, 0 } },
+                                { "trunk", 2, { 3, 1 } }, { "a", 2, { 1, 0 } } };
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  used = weft_loss_balance_paint_gradient_share_history (cr, 100, hist, 2, 2, FALSE);
+  g_assert_cmpfloat (used, >, 0);
+  g_assert_cmpfloat (used, <, 30);
+  cairo_surface_flush (s);
+  double c0[3];
+  weft_chart_head_color (0, FALSE, c0);
+  /* x = 110 + ...: the label takes 110 px, so draw 400 wide to see both epochs */
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  cairo_destroy (cr);
+  cairo_surface_destroy (s);
+  s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 310, 40);
+  cr = cairo_create (s);
+  weft_loss_balance_paint_gradient_share_history (cr, 310, hist, 2, 2, FALSE);
+  cairo_surface_flush (s);
+  px = (const guint32 *) cairo_image_surface_get_data (s);
+  stride = cairo_image_surface_get_stride (s) / 4;
+  /* epoch 1 (x 110..210): head 0 fills the top quarter; epoch 2 (210..310) three quarters */
+  guint32 e1 = px[8 * stride + 160], e2 = px[8 * stride + 260];
+  g_assert_cmpint (abs ((int) ((e1 >> 16) & 0xff) - (int) (c0[0] * 255)), >, 40);
+  g_assert_cmpint (abs ((int) ((e2 >> 16) & 0xff) - (int) (c0[0] * 255)), <=, 40);
   cairo_destroy (cr);
   cairo_surface_destroy (s);
   weft_history_free (h);

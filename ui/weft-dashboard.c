@@ -76,6 +76,10 @@ struct _WeftDashboard
   char      *shown_heads_key;   /* names + losses, to rebuild only on change */
   gboolean   updating;
   gboolean   orphaned;          /* the running session trains a previous document */
+  GArray    *share_history;     /* WeftGradientShare: share_rows rows per recorded epoch */
+  int        share_rows;
+  int        share_epochs;
+  int        share_last_epoch;
 };
 
 G_DEFINE_FINAL_TYPE (WeftDashboard, weft_dashboard, GTK_TYPE_WIDGET)
@@ -371,11 +375,51 @@ static void
 draw_share (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   WeftDashboard *self = data;
-  int n = 0;
+  if (self->share_epochs > 0)
+    weft_loss_balance_paint_gradient_share_history (cr, width,
+                                                    (const WeftGradientShare *) self->share_history->data,
+                                                    self->share_rows, self->share_epochs,
+                                                    widget_is_dark (GTK_WIDGET (area)));
+}
+
+/* Longer runs keep every other recorded epoch, so the picture's cost stays bounded. */
+#define SHARE_MAX_EPOCHS 2048
+
+static void
+record_share (WeftDashboard *self)
+{
+  int n = 0, epoch = 0;
   const WeftGradientShare *rows = weft_training_session_get_gradient_share (self->session, &n,
-                                                                            NULL);
-  weft_loss_balance_paint_gradient_share (cr, width, rows, n,
-                                          widget_is_dark (GTK_WIDGET (area)));
+                                                                            &epoch);
+  if (rows == NULL || n == 0 || epoch == self->share_last_epoch)
+    return;
+  if (n != self->share_rows)
+    {
+      g_array_set_size (self->share_history, 0);
+      self->share_epochs = 0;
+      self->share_rows = n;
+    }
+  if (self->share_epochs >= SHARE_MAX_EPOCHS)
+    {
+      WeftGradientShare *d = (WeftGradientShare *) self->share_history->data;
+      int kept = 0;
+      for (int e = 0; e < self->share_epochs; e += 2, kept++)
+        memmove (d + (size_t) kept * n, d + (size_t) e * n, (size_t) n * sizeof *d);
+      self->share_epochs = kept;
+      g_array_set_size (self->share_history, (guint) kept * n);
+    }
+  g_array_append_vals (self->share_history, rows, n);
+  self->share_epochs++;
+  self->share_last_epoch = epoch;
+}
+
+static void
+clear_share_history (WeftDashboard *self)
+{
+  g_array_set_size (self->share_history, 0);
+  self->share_epochs = 0;
+  self->share_rows = 0;
+  self->share_last_epoch = -1;
 }
 
 static void
@@ -386,6 +430,7 @@ update_share (WeftDashboard *self)
                                                                             &epoch);
   for (int i = 0; i < n; i++)
     shared += weft_loss_balance_row_is_shared (&rows[i]);
+  record_share (self);
   gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self->share_area), MAX (1, shared * 20));
   if (n == 0)
     gtk_label_set_text (GTK_LABEL (self->share_label),
@@ -395,9 +440,10 @@ update_share (WeftDashboard *self)
                         _("No layer receives gradient from more than one head."));
   else
     {
-      g_autofree char *t = g_strdup_printf (_("After epoch %d, on one batch: each bar is a layer "
-                                              "shared by several heads, split by each head's "
-                                              "part of the gradient norm reaching it."),
+      g_autofree char *t = g_strdup_printf (_("Epochs 1 to %d from left to right, measured on "
+                                              "one batch after each: each band is a layer shared "
+                                              "by several heads, split by each head’s part of "
+                                              "the gradient norm reaching it."),
                                             epoch + 1);
       gtk_label_set_text (GTK_LABEL (self->share_label), t);
     }
@@ -684,6 +730,7 @@ start_with_data (WeftDashboard *self, WeftDataset *data, float validation_split)
     c.validation_split = validation_split;
   choose_history (self, TRUE);
   weft_training_session_set_history (self->session, self->history);
+  clear_share_history (self);
   gtk_widget_set_visible (self->store_button, FALSE);
   set_status (self, _("Starting…"));
   weft_test_hook ("training started");
@@ -1201,6 +1248,7 @@ weft_dashboard_set_document (WeftDashboard *self, WeftDocument *document)
   weft_training_session_stop (self->session);
   self->orphaned = weft_training_session_get_running (self->session);
   weft_training_session_reset (self->session);
+  clear_share_history (self);
   if (self->load_cancellable != NULL)
     g_cancellable_cancel (self->load_cancellable);
   if (self->document != NULL)
@@ -1544,6 +1592,7 @@ weft_dashboard_finalize (GObject *object)
   g_clear_pointer (&self->own_history, weft_history_free);
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->shown_heads_key, g_free);
+  g_clear_pointer (&self->share_history, g_array_unref);
 
   G_OBJECT_CLASS (weft_dashboard_parent_class)->finalize (object);
 }
@@ -1566,6 +1615,8 @@ weft_dashboard_init (WeftDashboard *self)
   self->session = weft_training_session_new ();
   self->status = g_strdup ("");
   self->metric_rows = -1;
+  self->share_history = g_array_new (FALSE, FALSE, sizeof (WeftGradientShare));
+  self->share_last_epoch = -1;
   g_signal_connect (self->session, "progress", G_CALLBACK (progress_cb), self);
   g_signal_connect (self->session, "epoch", G_CALLBACK (epoch_cb), self);
   g_signal_connect (self->session, "finished", G_CALLBACK (finished_cb), self);

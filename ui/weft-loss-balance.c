@@ -216,3 +216,50 @@ weft_loss_balance_paint_gradient_share (cairo_t *cr, double width,
   cairo_restore (cr);
   return y;
 }
+
+double
+weft_loss_balance_paint_gradient_share_history (cairo_t *cr, double width,
+                                                const WeftGradientShare *rows, int n_rows,
+                                                int n_epochs, gboolean dark)
+{
+  double y = 0, rgb[3];
+  if (n_rows < 1 || n_epochs < 1)
+    return 0;
+  const WeftGradientShare *last = rows + (size_t) (n_epochs - 1) * n_rows;
+  double x0 = LABEL_WIDTH, bw = MAX (0, width - LABEL_WIDTH);
+  double step = bw / n_epochs;
+  cairo_save (cr);
+  cairo_select_font_face (cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size (cr, FONT_SIZE);
+  for (int r = 0; r < n_rows; r++)
+    {
+      /* a layer counts as shared by its latest epoch */
+      if (!weft_loss_balance_row_is_shared (&last[r]))
+        continue;
+      weft_chart_palette_color ("foreground", dark, rgb);
+      cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
+      cairo_move_to (cr, 0, y + BAR_HEIGHT - 3);
+      cairo_show_text (cr, last[r].layer);
+      for (int e = 0; e < n_epochs; e++)
+        {
+          const WeftGradientShare *row = &rows[(size_t) e * n_rows + r];
+          double sum = 0, top = y;
+          for (int j = 0; j < row->n_heads; j++)
+            sum += row->norm[j];
+          if (!(sum > 0) || !isfinite (sum))
+            continue;
+          for (int j = 0; j < row->n_heads; j++)
+            {
+              double h = BAR_HEIGHT * row->norm[j] / sum;
+              head_color (cr, j, dark, 0.9);
+              /* overlap by a hair so neighbouring epochs leave no seams */
+              cairo_rectangle (cr, x0 + e * step, top, step + 0.5, h);
+              cairo_fill (cr);
+              top += h;
+            }
+        }
+      y += BAR_HEIGHT + BAR_GAP;
+    }
+  cairo_restore (cr);
+  return y;
+}

@@ -55,4 +55,14 @@ double   weft_loss_balance_paint_gradient_share (cairo_t                 *cr,
                                                  int                      n_rows,
                                                  gboolean                 dark);
 
+/* The same over time: one band per shared layer with the heads' parts of its gradient norm
+ * stacked, epochs from left to right. rows holds n_epochs blocks of n_rows rows, each block
+ * the same layers in the same order (one plan). Returns the height used. */
+double   weft_loss_balance_paint_gradient_share_history (cairo_t                 *cr,
+                                                         double                   width,
+                                                         const WeftGradientShare *rows,
+                                                         int                      n_rows,
+                                                         int                      n_epochs,
+                                                         gboolean                 dark);
+
 G_END_DECLS
