@@ -261,11 +261,15 @@ weft_canvas_paint_options_init (WeftCanvasPaintOptions *options)
   options->hover_node = WEFT_ID_NONE;
 }
 
+/* One layout reused for every text of a paint: a new PangoContext per text dominated the
+ * redraw of large graphs. Painting happens on the main thread only. */
+static cairo_t     *paint_cr;
+static PangoLayout *paint_layout;
+
 static PangoLayout *
-make_layout (cairo_t *cr, const char *family, double size, gboolean bold, double width)
+new_layout (cairo_t *cr)
 {
   PangoLayout *layout = pango_cairo_create_layout (cr);
-  PangoFontDescription *desc = pango_font_description_new ();
   PangoContext *context = pango_layout_get_context (layout);
   cairo_font_options_t *fo = cairo_font_options_create ();
 
@@ -275,7 +279,25 @@ make_layout (cairo_t *cr, const char *family, double size, gboolean bold, double
   pango_cairo_context_set_font_options (context, fo);
   cairo_font_options_destroy (fo);
   pango_layout_context_changed (layout);
+  return layout;
+}
 
+static PangoLayout *
+make_layout (cairo_t *cr, const char *family, double size, gboolean bold, double width)
+{
+  PangoLayout *layout;
+  PangoFontDescription *desc;
+
+  if (cr == paint_cr && paint_layout != NULL)
+    {
+      layout = g_object_ref (paint_layout);
+      pango_layout_set_width (layout, -1);
+      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
+      pango_layout_set_alignment (layout, PANGO_ALIGN_LEFT);
+    }
+  else
+    layout = new_layout (cr);
+  desc = pango_font_description_new ();
   pango_font_description_set_family (desc, family != NULL ? family : "Sans");
   pango_font_description_set_absolute_size (desc, size * PANGO_SCALE);
   pango_font_description_set_weight (desc, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
@@ -515,6 +537,152 @@ draw_badge (cairo_t *cr, const WeftCanvasPaintOptions *o, double cx, double cy, 
   draw_text (cr, o, text, cx - tw / 2, cy - th / 2, 9, TRUE, -1, PANGO_ALIGN_LEFT);
 }
 
+/* Device pixels per user unit of cr's current transform (x axis). */
+static double
+scale_of (cairo_t *cr)
+{
+  double dx = 1, dy = 0;
+
+  cairo_user_to_device_distance (cr, &dx, &dy);
+  return hypot (dx, dy);
+}
+
+static Rgb
+node_colour (WeftGraph *graph, WeftId node)
+{
+  WeftId callee = weft_graph_node_callee (graph, node);
+  gboolean is_model = weft_graph_kind (graph, callee) == WEFT_KIND_MODEL;
+  const WeftOpDesc *op = is_model ? NULL : weft_graph_layer_op (graph, callee);
+
+  return category_colour (is_model ? "Models" : op != NULL ? op->category : NULL);
+}
+
+static gboolean
+wire_visible (const WeftCanvasScene *scene, const WeftCanvasWire *wire, const WeftRect *visible,
+              WeftPoint c[4])
+{
+  WeftRect box;
+
+  if (!weft_canvas_scene_wire_cubic (scene, wire, c))
+    return FALSE;
+  /* the curve stays inside its control points' hull; the label may stick out */
+  box.x = MIN (MIN (c[0].x, c[1].x), MIN (c[2].x, c[3].x)) - 40;
+  box.y = MIN (MIN (c[0].y, c[1].y), MIN (c[2].y, c[3].y)) - 12;
+  box.width = MAX (MAX (c[0].x, c[1].x), MAX (c[2].x, c[3].x)) - box.x + 40;
+  box.height = MAX (MAX (c[0].y, c[1].y), MAX (c[2].y, c[3].y)) - box.y + 12;
+  return weft_canvas_rect_intersects (&box, visible);
+}
+
+static gboolean
+node_visible (const WeftCanvasNode *n, const WeftRect *visible)
+{
+  WeftRect box = { n->x - 12, n->y - 12, n->width + 24, n->height + 24 };
+
+  return weft_canvas_rect_intersects (&box, visible);
+}
+
+/* The whole graph far away: boxes in their group colour, selection and error outlines and
+ * wires, no text. Primitives of one colour go into one path, so the cost stays a handful of
+ * fills and strokes whatever the size of the graph. */
+static void
+paint_simple (cairo_t *cr, const Theme *t, WeftGraph *graph, WeftId model,
+              const WeftCanvasScene *scene, const WeftRect *visible)
+{
+  g_autoptr (GPtrArray) shown = g_ptr_array_new ();
+  gboolean any;
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      any = FALSE;
+      for (guint i = 0; i < scene->wires->len; i++)
+        {
+          const WeftCanvasWire *wire = &g_array_index (scene->wires, WeftCanvasWire, i);
+          WeftPoint c[4];
+          if ((WEFT_CANVAS_IS_HEAD_ID (wire->dst) || wire->selected) != (pass == 1)
+              || !wire_visible (scene, wire, visible, c))
+            continue;
+          cairo_move_to (cr, c[0].x, c[0].y);
+          cairo_curve_to (cr, c[1].x, c[1].y, c[2].x, c[2].y, c[3].x, c[3].y);
+          any = TRUE;
+        }
+      if (any)
+        {
+          set_rgb (cr, pass == 0 ? t->wire : error_red, pass == 0 ? 1 : 0.7);
+          cairo_set_line_width (cr, 4);
+          cairo_stroke (cr);
+        }
+    }
+
+  for (guint i = 0; i < scene->nodes->len; i++)
+    {
+      const WeftCanvasNode *n = &g_array_index (scene->nodes, WeftCanvasNode, i);
+      if (!node_visible (n, visible))
+        continue;
+      if (WEFT_CANVAS_IS_HEAD_ID (n->id)
+          ? WEFT_CANVAS_HEAD_INDEX (n->id) >= weft_graph_model_n_outputs (graph, model)
+          : weft_graph_kind (graph, n->id) != WEFT_KIND_NODE)
+        continue;
+      g_ptr_array_add (shown, (gpointer) n);
+      cairo_rectangle (cr, n->x, n->y, n->width, n->height);
+    }
+  set_rgb (cr, t->body, 1);
+  cairo_fill (cr);
+
+  /* header tint and stripe, one path per group colour */
+  for (gsize k = 0; k <= G_N_ELEMENTS (category_colours); k++)
+    {
+      Rgb colour = k < G_N_ELEMENTS (category_colours) ? category_colours[k].colour
+                                                       : category_colour (NULL);
+      any = FALSE;
+      for (guint i = 0; i < shown->len; i++)
+        {
+          const WeftCanvasNode *n = g_ptr_array_index (shown, i);
+          Rgb c = WEFT_CANVAS_IS_HEAD_ID (n->id) ? category_colour ("Heads")
+                                                 : node_colour (graph, n->id);
+          if (memcmp (&c, &colour, sizeof c) != 0)
+            continue;
+          cairo_rectangle (cr, n->x, n->y, n->width, WEFT_CANVAS_HEADER_HEIGHT);
+          any = TRUE;
+        }
+      if (!any)
+        continue;
+      set_rgb (cr, colour, 0.35);
+      cairo_fill (cr);
+      for (guint i = 0; i < shown->len; i++)
+        {
+          const WeftCanvasNode *n = g_ptr_array_index (shown, i);
+          Rgb c = WEFT_CANVAS_IS_HEAD_ID (n->id) ? category_colour ("Heads")
+                                                 : node_colour (graph, n->id);
+          if (memcmp (&c, &colour, sizeof c) == 0)
+            cairo_rectangle (cr, n->x, n->y, 8, n->height);
+        }
+      set_rgb (cr, colour, 1);
+      cairo_fill (cr);
+    }
+
+  /* outlines: plain, error, selected */
+  for (int pass = 0; pass < 3; pass++)
+    {
+      any = FALSE;
+      for (guint i = 0; i < shown->len; i++)
+        {
+          const WeftCanvasNode *n = g_ptr_array_index (shown, i);
+          gboolean error = !WEFT_CANVAS_IS_HEAD_ID (n->id)
+                           && weft_graph_node_diagnostic (graph, n->id) != NULL;
+          int kind = n->selected ? 2 : error ? 1 : 0;
+          if (kind != pass)
+            continue;
+          cairo_rectangle (cr, n->x, n->y, n->width, n->height);
+          any = TRUE;
+        }
+      if (!any)
+        continue;
+      set_rgb (cr, pass == 0 ? t->border : pass == 1 ? error_red : accent, 1);
+      cairo_set_line_width (cr, pass == 0 ? 2 : 6);
+      cairo_stroke (cr);
+    }
+}
+
 static void
 draw_node (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftGraph *graph,
            const WeftCanvasNode *n)
@@ -673,6 +841,9 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
                    const WeftCanvasPaintOptions *o)
 {
   const Theme *t = o->dark ? &dark_theme : &light_theme;
+  WeftRect visible;
+  double x2, y2;
+  gboolean simple;
 
   g_return_if_fail (cr != NULL && graph != NULL && scene != NULL && o != NULL);
 
@@ -687,20 +858,43 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
   cairo_translate (cr, o->view.offset_x, o->view.offset_y);
   cairo_scale (cr, o->view.zoom, o->view.zoom);
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  cairo_clip_extents (cr, &visible.x, &visible.y, &x2, &y2);
+  visible.width = x2 - visible.x;
+  visible.height = y2 - visible.y;
+  /* text smaller than ~4 px on screen is unreadable: draw plain boxes instead */
+  simple = o->view.zoom * scale_of (cr) < WEFT_CANVAS_DETAIL_ZOOM;
 
-  for (guint i = 0; i < scene->wires->len; i++)
-    draw_wire (cr, t, o, graph, scene, &g_array_index (scene->wires, WeftCanvasWire, i));
-  for (guint i = 0; i < scene->nodes->len; i++)
+  g_clear_object (&paint_layout);
+  paint_cr = cr;
+  paint_layout = simple ? NULL : new_layout (cr);
+
+  if (simple)
+    paint_simple (cr, t, graph, model, scene, &visible);
+  else
     {
-      const WeftCanvasNode *n = &g_array_index (scene->nodes, WeftCanvasNode, i);
-      if (WEFT_CANVAS_IS_HEAD_ID (n->id))
+      for (guint i = 0; i < scene->wires->len; i++)
         {
-          if (WEFT_CANVAS_HEAD_INDEX (n->id) < weft_graph_model_n_outputs (graph, model))
-            draw_head (cr, t, o, graph, model, n);
+          const WeftCanvasWire *wire = &g_array_index (scene->wires, WeftCanvasWire, i);
+          WeftPoint c[4];
+          if (wire_visible (scene, wire, &visible, c))
+            draw_wire (cr, t, o, graph, scene, wire);
         }
-      else if (weft_graph_kind (graph, n->id) == WEFT_KIND_NODE)
-        draw_node (cr, t, o, graph, n);
+      for (guint i = 0; i < scene->nodes->len; i++)
+        {
+          const WeftCanvasNode *n = &g_array_index (scene->nodes, WeftCanvasNode, i);
+          if (!node_visible (n, &visible))
+            continue;
+          if (WEFT_CANVAS_IS_HEAD_ID (n->id))
+            {
+              if (WEFT_CANVAS_HEAD_INDEX (n->id) < weft_graph_model_n_outputs (graph, model))
+                draw_head (cr, t, o, graph, model, n);
+            }
+          else if (weft_graph_kind (graph, n->id) == WEFT_KIND_NODE)
+            draw_node (cr, t, o, graph, n);
+        }
     }
+  g_clear_object (&paint_layout);
+  paint_cr = NULL;
 
   if (o->drag_wire)
     {

@@ -26,6 +26,9 @@ void      weft_canvas_scene_build       (WeftCanvasScene *scene,
                                          WeftId           model,
                                          const GArray    *head_positions);
 
+/* Below this many device pixels per graph unit nodes are drawn as plain boxes (no text). */
+#define WEFT_CANVAS_DETAIL_ZOOM 0.4
+
 typedef enum
 {
   WEFT_CANVAS_PORT_NORMAL,
