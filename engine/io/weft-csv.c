@@ -1230,10 +1230,14 @@ finish_array (Load *l, Array *arr, WeftCsvArray *out, GError **error)
             {
               int W = (int) fd->learned->len;
               Word **by_id = g_new (Word *, MAX (W, 1));
-              memcpy (by_id, fd->learned->pdata, sizeof (Word *) * (size_t) W);
               Word **ranked = g_new (Word *, MAX (W, 1));
-              memcpy (ranked, fd->learned->pdata, sizeof (Word *) * (size_t) W);
-              qsort (ranked, (size_t) W, sizeof (Word *), cmp_word);
+              /* No words at all (no rows, or only empty texts): pdata may be NULL. */
+              if (W > 0)
+                {
+                  memcpy (by_id, fd->learned->pdata, sizeof (Word *) * (size_t) W);
+                  memcpy (ranked, fd->learned->pdata, sizeof (Word *) * (size_t) W);
+                  qsort (ranked, (size_t) W, sizeof (Word *), cmp_word);
+                }
               int keep = MIN (W, V - 2);
               int *map = g_new (int, MAX (W, 1));
               for (int i = 0; i < W; i++)
