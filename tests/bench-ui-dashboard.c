@@ -53,7 +53,7 @@ probe_cb (gpointer data)
       p->max_gap_at = p->last - p->t0;
       p->max_gap_cpu = cpu - p->last_cpu;
     }
-  if (g_getenv ("BENCH_VERBOSE") != NULL && p->last > 0 && now - p->last > 20000)
+  if (g_strcmp0 (g_getenv ("BENCH_VERBOSE"), "1") == 0 && p->last > 0 && now - p->last > 20000)
     g_printerr ("gap of %.1f ms (main thread busy %.1f ms of it) starting %.1f ms after "
                 "Train\n", (now - p->last) / 1000.0, (cpu - p->last_cpu) / 1000.0,
                 (p->last - p->t0) / 1000.0);
