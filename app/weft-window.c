@@ -955,7 +955,6 @@ build_canvas_area (WeftWindow *self)
   GtkWidget *back;
 
   self->canvas = weft_graph_canvas_new ();
-  gtk_widget_set_tooltip_text (self->canvas, _("Graph canvas"));
   gtk_overlay_set_child (GTK_OVERLAY (overlay), self->canvas);
 
   self->breadcrumb = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);

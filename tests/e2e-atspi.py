@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-# e2e-atspi.py WEFT_EXE: starts the editor (run under tests/with-xvfb-dbus.sh), selects a
-# Dense node so the inspector shows its controls, walks the AT-SPI tree and fails when any
-# control has no accessible name.
+# e2e-atspi.py WEFT_EXE: starts the editor (run under tests/with-xvfb-dbus.sh), walks the
+# AT-SPI tree of the start view, opens an example through its gallery button (an AT-SPI
+# action), selects a node with the keyboard, checks that the canvas describes the selected
+# node, and walks the tree again with the inspector's controls: fails on any unnamed control.
 import os, subprocess, sys, time
 import gi
 gi.require_version('Atspi', '2.0')
@@ -43,27 +44,90 @@ def walk(a, path, out):
         if c is not None:
             walk(c, here, out)
 
+def find(a, pred):
+    try:
+        if pred(a):
+            return a
+        for i in range(a.get_child_count()):
+            c = a.get_child_at_index(i)
+            if c is not None:
+                r = find(c, pred)
+                if r is not None:
+                    return r
+    except Exception:
+        pass
+    return None
+
+def wait_for(pred, limit=10.0):
+    end = time.time() + limit
+    while time.time() < end:
+        r = pred()
+        if r:
+            return r
+        time.sleep(0.1)
+    return None
+
+def check_named(node, what):
+    controls = []
+    walk(node, '', controls)
+    unnamed = [p for p, n in controls if not n.strip()]
+    print('%s: controls: %d, unnamed: %d' % (what, len(controls), len(unnamed)))
+    for p in unnamed:
+        print('UNNAMED', p)
+    if len(controls) < 5:
+        print('FAIL: too few controls found in the %s; the walk did not see the window' % what)
+        return False
+    return not unnamed
+
 def main():
     env = dict(os.environ, GSETTINGS_BACKEND='memory', WEFT_TEST_HOOK='1', GSK_RENDERER='cairo')
     env.pop('GTK_A11Y', None)
     app = subprocess.Popen([sys.argv[1]], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True)
+    ok = True
     try:
         node = find_app('weft')
         if node is None:
             print('FAIL: the app did not appear on the accessibility bus')
             return 1
         time.sleep(1.0)   # the tree fills in after mapping
-        controls = []
-        walk(node, '', controls)
-        unnamed = [p for p, n in controls if not n.strip()]
-        print('controls: %d, unnamed: %d' % (len(controls), len(unnamed)))
-        for p in unnamed:
-            print('UNNAMED', p)
-        if len(controls) < 10:
-            print('FAIL: too few controls found; the walk did not see the window')
+        ok &= check_named(node, 'start view')
+
+        # open a copy of the three-heads example through its gallery button
+        button = wait_for(lambda: find(node, lambda a: a.get_role() == Atspi.Role.PUSH_BUTTON
+                                       and 'Three heads' in (a.get_name() or '')))
+        if button is None:
+            print('FAIL: no gallery button for the three-heads example')
             return 1
-        return 1 if unnamed else 0
+        Atspi.Action.do_action(button, 0)
+        canvas = wait_for(lambda: find(node, lambda a: a.get_name() == 'Graph canvas'
+                                       and a.get_state_set().contains(Atspi.StateType.VISIBLE)))
+        if canvas is None:
+            print('FAIL: the editor did not open')
+            return 1
+        print('canvas description before:', canvas.get_description())
+
+        # select the first node with the keyboard (the editor focuses the canvas when it
+        # opens; AT-SPI cannot send keys to GTK 4, so the X server gets them from xdotool)
+        time.sleep(0.3)
+        subprocess.run(['xdotool', 'search', '--sync', '--onlyvisible', '--name', 'Three heads',
+                        'windowfocus', '--sync', 'key', 'Right'], check=False, timeout=10)
+        desc = wait_for(lambda: (canvas.get_description() or '') if
+                        (canvas.get_description() or '').startswith('Selected') else None, 5)
+        if not desc:
+            print('FAIL: the canvas does not describe the selected node: %r' % canvas.get_description())
+            return 1
+        print('canvas description after Right:', desc)
+
+        # the inspector shows the node's controls, all named
+        name_entry = wait_for(lambda: find(node, lambda a: a.get_role() in (Atspi.Role.ENTRY, Atspi.Role.TEXT)
+                                           and a.get_state_set().contains(Atspi.StateType.VISIBLE)
+                                           and 'name' in (a.get_name() or '').lower()), 5)
+        if name_entry is None:
+            print('FAIL: the inspector shows no name field for the selected node')
+            ok = False
+        ok &= check_named(node, 'editor with inspector')
+        return 0 if ok else 1
     finally:
         app.terminate()
         app.wait(5)

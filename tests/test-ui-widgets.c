@@ -3,12 +3,14 @@
  * inspector controls and their accessible names. Run with GTK_A11Y=test. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 
 #include "weft-canvas-painter.h"
 #include "weft-graph-canvas.h"
 #include "weft-inspector.h"
 #include "weft-palette.h"
+#include "weft-start-view.h"
 
 static gboolean
 count_frames (GtkWidget *w, GdkFrameClock *c, gpointer p)
@@ -220,6 +222,133 @@ test_inspector_generated_from_registry (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+spin_until (gboolean (*done) (gpointer), gpointer data)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add (5000, flag, &timed_out);
+
+  while (!done (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return !timed_out;
+}
+
+static gboolean
+has_three_nodes (gpointer data)
+{
+  WeftDocument *doc = data;
+  return weft_graph_model_n_nodes (weft_document_get_graph (doc), weft_document_get_model (doc)) == 3;
+}
+
+/* The canvas says which node is selected and what is wrong with it; Right/Left select the
+ * next/previous node; copy and paste go through the system clipboard as .weft JSON. */
+static void
+test_canvas_keyboard_errors_and_clipboard (void)
+{
+  g_autoptr (WeftDocument) doc = weft_document_new ();
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *canvas = weft_graph_canvas_new ();
+  WeftGraph *g;
+  WeftId input, dense;
+  const WeftDiagnostic *diag;
+  g_autofree char *expected = NULL;
+  const GArray *sel;
+
+  input = weft_document_add_layer (doc, "Input", 0, 0, NULL);
+  dense = weft_document_add_layer (doc, "Dense", 300, 0, NULL);   /* not wired: an error */
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 500);
+  gtk_window_set_child (GTK_WINDOW (window), canvas);
+  weft_graph_canvas_set_document (WEFT_GRAPH_CANVAS (canvas), doc);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_frames (canvas);
+
+  /* reading order: the Input (left) first, then the Dense */
+  g_assert_true (gtk_widget_activate_action (canvas, "graph.select-next", NULL));
+  sel = weft_graph_canvas_get_selection (WEFT_GRAPH_CANVAS (canvas));
+  g_assert_cmpint (sel->len, ==, 1);
+  g_assert_cmpint (g_array_index (sel, WeftId, 0), ==, input);
+  g_assert_true (gtk_widget_activate_action (canvas, "graph.select-next", NULL));
+  g_assert_cmpint (g_array_index (sel, WeftId, 0), ==, dense);
+
+  g = weft_document_get_graph (doc);
+  diag = weft_graph_node_diagnostic (g, dense);
+  g_assert_nonnull (diag);
+  expected = g_strdup_printf ("Selected dense (Dense), output ?. Error: %s", diag->message);
+  gtk_test_accessible_assert_property (GTK_ACCESSIBLE (canvas), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
+                                       expected);
+  g_assert_true (gtk_widget_activate_action (canvas, "graph.select-previous", NULL));
+  g_assert_cmpint (g_array_index (sel, WeftId, 0), ==, input);
+
+  /* copy the Dense, check the clipboard holds a .weft document, paste it back */
+  weft_graph_canvas_select (WEFT_GRAPH_CANVAS (canvas), &dense, 1);
+  g_assert_true (gtk_widget_activate_action (canvas, "graph.copy", NULL));
+  g_assert_true (gdk_content_formats_contain_mime_type (
+                   gdk_clipboard_get_formats (gtk_widget_get_clipboard (canvas)), "application/x-weft"));
+  g_assert_true (gtk_widget_activate_action (canvas, "graph.paste", NULL));
+  g_assert_true (spin_until (has_three_nodes, doc));
+  g_assert_cmpstr (weft_document_get_undo_name (doc), ==, "Paste 1 node");
+  sel = weft_graph_canvas_get_selection (WEFT_GRAPH_CANVAS (canvas));
+  g_assert_cmpint (sel->len, ==, 1);
+  g_assert_cmpstr (weft_graph_layer_op (weft_document_get_graph (doc),
+                                        weft_graph_node_callee (weft_document_get_graph (doc),
+                                                                g_array_index (sel, WeftId, 0)))->name,
+                   ==, "Dense");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* Without the app's resources the gallery is empty but the view still works: recent files
+ * that exist are listed, missing ones left out, each row named for screen readers. */
+static void
+test_start_view_recent_files (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-start-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "mine.weft", NULL);
+  g_autofree char *missing = g_build_filename (dir, "gone.weft", NULL);
+  g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
+  g_autofree char *missing_uri = g_filename_to_uri (missing, NULL, NULL);
+  const char *uris[] = { missing_uri, uri, NULL };
+  GtkWidget *view = g_object_ref_sink (weft_start_view_new ());
+  GtkWidget *list, *row;
+  int rows = 0;
+
+  g_assert_true (g_file_set_contents (path, "{}", -1, NULL));
+  weft_start_view_set_recent (WEFT_START_VIEW (view), uris);
+  /* find the list of recent files: the only GtkListBox in the view */
+  list = NULL;
+  for (GtkWidget *w = gtk_widget_get_first_child (view); w != NULL;)
+    {
+      if (GTK_IS_LIST_BOX (w))
+        {
+          list = w;
+          break;
+        }
+      if (gtk_widget_get_first_child (w) != NULL)
+        w = gtk_widget_get_first_child (w);
+      else
+        {
+          while (w != NULL && gtk_widget_get_next_sibling (w) == NULL)
+            w = gtk_widget_get_parent (w);
+          w = w != NULL ? gtk_widget_get_next_sibling (w) : NULL;
+        }
+    }
+  g_assert_nonnull (list);
+  g_assert_true (gtk_widget_get_visible (list));
+  for (row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    rows++;
+  g_assert_cmpint (rows, ==, 1);
+  {
+    g_autofree char *label = g_strdup_printf ("Open mine.weft in %s", dir);
+    gtk_test_accessible_assert_property (GTK_ACCESSIBLE (gtk_widget_get_first_child (list)),
+                                         GTK_ACCESSIBLE_PROPERTY_LABEL, label);
+  }
+  g_unlink (path);
+  g_rmdir (dir);
+  g_assert_finalize_object (view);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -232,5 +361,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/widgets/canvas/draws-selects-and-acts", test_canvas_draws_and_selects);
   g_test_add_func ("/ui/widgets/palette/search-and-names", test_palette_search_and_names);
   g_test_add_func ("/ui/widgets/inspector/generated-from-registry", test_inspector_generated_from_registry);
+  g_test_add_func ("/ui/widgets/canvas/keyboard-errors-and-clipboard",
+                   test_canvas_keyboard_errors_and_clipboard);
+  g_test_add_func ("/ui/widgets/start-view/recent-files", test_start_view_recent_files);
   return g_test_run ();
 }

@@ -680,6 +680,56 @@ paste_nodes (WeftGraphCanvas *self, WeftGraph *source, const GArray *nodes, gboo
   set_selection (self, (WeftId *) (void *) created->data, created->len);
 }
 
+/* Keyboard selection: the next or previous box in reading order (rows of boxes top to
+ * bottom, left to right), so that every node and head is reachable without a pointer. */
+static int
+reading_order (gconstpointer a, gconstpointer b)
+{
+  const WeftCanvasNode *x = *(const WeftCanvasNode **) a, *y = *(const WeftCanvasNode **) b;
+
+  if (fabs (x->x - y->x) > WEFT_CANVAS_GRID)
+    return x->x < y->x ? -1 : 1;
+  if (x->y != y->y)
+    return x->y < y->y ? -1 : 1;
+  return 0;
+}
+
+static void
+select_step (WeftGraphCanvas *self, int step)
+{
+  g_autoptr (GPtrArray) order = g_ptr_array_new ();
+  WeftId current = self->selection->len > 0
+                   ? g_array_index (self->selection, WeftId, self->selection->len - 1)
+                   : WEFT_ID_NONE;
+  int at = -1, n;
+  const WeftCanvasNode *next;
+
+  for (guint i = 0; i < self->scene->nodes->len; i++)
+    g_ptr_array_add (order, &g_array_index (self->scene->nodes, WeftCanvasNode, i));
+  if (order->len == 0)
+    return;
+  g_ptr_array_sort (order, reading_order);
+  n = order->len;
+  for (int i = 0; i < n; i++)
+    if (((const WeftCanvasNode *) g_ptr_array_index (order, i))->id == current)
+      at = i;
+  at = at < 0 ? (step > 0 ? 0 : n - 1) : ((at + step) % n + n) % n;
+  next = g_ptr_array_index (order, at);
+  set_selection (self, &next->id, 1);
+  /* keep it in view */
+  {
+    WeftPoint a = weft_canvas_view_to_screen (&self->view, (WeftPoint) { next->x, next->y });
+    WeftPoint b = weft_canvas_view_to_screen (&self->view, (WeftPoint) { next->x + next->width,
+                                                                         next->y + next->height });
+    int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+    if (w > 0 && h > 0 && (a.x < 0 || a.y < 0 || b.x > w || b.y > h))
+      {
+        weft_canvas_view_pan (&self->view, w / 2.0 - (a.x + b.x) / 2, h / 2.0 - (a.y + b.y) / 2);
+        gtk_widget_queue_draw (GTK_WIDGET (self));
+      }
+  }
+}
+
 static void
 action_cb (GtkWidget *widget, const char *action, GVariant *param)
 {
@@ -795,6 +845,8 @@ action_cb (GtkWidget *widget, const char *action, GVariant *param)
     }
   else if (g_str_equal (action, "graph.unselect"))
     set_selection (self, NULL, 0);
+  else if (g_str_equal (action, "graph.select-next") || g_str_equal (action, "graph.select-previous"))
+    select_step (self, g_str_equal (action, "graph.select-next") ? 1 : -1);
 }
 
 /* ---- quick add ---- */
@@ -1513,6 +1565,7 @@ weft_graph_canvas_class_init (WeftGraphCanvasClass *klass)
     "graph.call-again", "graph.group", "graph.ungroup", "graph.open-model", "graph.close-model",
     "graph.add-head", "graph.fit", "graph.tidy", "graph.select-all", "graph.zoom-in",
     "graph.zoom-out", "graph.zoom-reset", "graph.quick-add", "graph.unselect",
+    "graph.select-next", "graph.select-previous",
   };
 
   object_class->dispose = weft_graph_canvas_dispose;
@@ -1563,6 +1616,10 @@ weft_graph_canvas_class_init (WeftGraphCanvasClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_h, GDK_CONTROL_MASK, "graph.add-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "graph.unselect", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, GDK_ALT_MASK, "graph.close-model", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "graph.select-next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "graph.select-next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "graph.select-previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "graph.select-previous", NULL);
 
   gtk_widget_class_set_css_name (widget_class, "weft-graph-canvas");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
