@@ -14,6 +14,8 @@
 /* Distinct words a learned text vocabulary can count (ids stay exact in a float). */
 #define MAX_TEXT_WORDS (1 << 24)
 #define MAX_COLUMNS 1000000
+/* Bytes of one record (line, or lines of a quoted field). */
+#define MAX_RECORD_BYTES (256 * 1024 * 1024)
 
 /* ---- options ---- */
 
@@ -341,6 +343,23 @@ reader_feed (Reader *r, const char *p, gsize len, RecordFunc fn, gpointer ud, GE
             }
           break;
         }
+    }
+  /* One endless line (a small gzip file can inflate to gigabytes) must not grow the record
+   * without bound: memory would follow it, and int offsets wrap past 2 GiB. A record grows
+   * by at most one chunk between these checks. */
+  if (r->offsets->len > MAX_COLUMNS)
+    {
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_TOO_LARGE,
+                   "%s: line %" G_GINT64_FORMAT ": more than %d columns", r->display,
+                   r->record_line, MAX_COLUMNS);
+      return REC_ERROR;
+    }
+  if (r->buf->len > MAX_RECORD_BYTES)
+    {
+      g_set_error (error, WEFT_IO_ERROR, WEFT_IO_ERROR_TOO_LARGE,
+                   "%s: line %" G_GINT64_FORMAT ": a record longer than %d MiB", r->display,
+                   r->record_line, MAX_RECORD_BYTES / (1024 * 1024));
+      return REC_ERROR;
     }
   return REC_CONTINUE;
 }
