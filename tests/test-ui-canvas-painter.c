@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <string.h>
 
 #include "weft-canvas-painter.h"
@@ -184,6 +185,46 @@ test_export_formats (void)
   g_assert_finalize_object (doc);
 }
 
+/* Counts are grouped as the locale says: German writes 1.234.567. The German locale is
+ * compiled into a temporary folder when the system has the sources but not the locale. */
+static void
+test_format_count_follows_locale (void)
+{
+  g_autofree char *dir = NULL, *out = NULL, *count = NULL;
+  char *old = g_strdup (setlocale (LC_NUMERIC, NULL));
+
+  if (setlocale (LC_NUMERIC, "de_DE.UTF-8") == NULL)
+    {
+      g_autofree char *localedef = g_find_program_in_path ("localedef");
+      if (localedef == NULL || !g_file_test ("/usr/share/i18n/locales/de_DE", G_FILE_TEST_EXISTS))
+        {
+          g_test_skip ("no German locale and no localedef to make one");
+          g_free (old);
+          return;
+        }
+      dir = g_dir_make_tmp ("weft-locale-XXXXXX", NULL);
+      out = g_build_filename (dir, "de_DE.UTF-8", NULL);
+      {
+        const char *argv[] = { localedef, "-i", "de_DE", "-f", "UTF-8", out, NULL };
+        int status = 0;
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL
+                                     | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                                     &status, NULL));
+      }
+      g_setenv ("LOCPATH", dir, TRUE);
+      g_assert_nonnull (setlocale (LC_NUMERIC, "de_DE.UTF-8"));
+    }
+  count = weft_canvas_format_count (1234567);
+  g_assert_cmpstr (count, ==, "1.234.567");
+  setlocale (LC_NUMERIC, old);
+  g_free (old);
+  if (dir != NULL)
+    {
+      g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+      g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -191,6 +232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas-painter/scene/nodes-wires-and-heads", test_scene_build);
   g_test_add_func ("/ui/canvas-painter/scene/lays-out-imported-graph", test_scene_build_lays_out_imported_graph);
   g_test_add_func ("/ui/canvas-painter/format/counts-and-values", test_format);
+  g_test_add_func ("/ui/canvas-painter/format/count-follows-locale", test_format_count_follows_locale);
   g_test_add_func ("/ui/canvas-painter/paint/draws-nodes-and-selection", test_paint_draws_nodes_and_selection);
   g_test_add_func ("/ui/canvas-painter/export/png-svg-pdf-and-errors", test_export_formats);
   return g_test_run ();

@@ -9,6 +9,7 @@
 #include <cairo-svg.h>
 #include <gio/gio.h>
 #include <glib/gi18n.h>
+#include <locale.h>
 #include <math.h>
 #include <pango/pangocairo.h>
 #include <string.h>
@@ -84,6 +85,10 @@ weft_canvas_format_count (gint64 count)
   GString *s = g_string_new (NULL);
   char digits[32];
   int n, lead;
+  const struct lconv *lc = localeconv ();
+  /* the locale's grouping ("1.234" in German); the C locale has none, so keep Keras' comma */
+  const char *sep = lc->thousands_sep != NULL && lc->thousands_sep[0] != '\0' ? lc->thousands_sep
+                                                                            : ",";
 
   g_snprintf (digits, sizeof digits, "%" G_GINT64_FORMAT, ABS (count));
   n = strlen (digits);
@@ -93,7 +98,7 @@ weft_canvas_format_count (gint64 count)
   for (int i = 0; i < n; i++)
     {
       if (i > 0 && (i - lead) % 3 == 0)
-        g_string_append_c (s, ',');
+        g_string_append (s, sep);
       g_string_append_c (s, digits[i]);
     }
   return g_string_free (s, FALSE);

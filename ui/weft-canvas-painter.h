@@ -69,7 +69,8 @@ void      weft_canvas_paint              (cairo_t                      *cr,
                                           const WeftCanvasScene        *scene,
                                           const WeftCanvasPaintOptions *options);
 
-/* Text helpers shared with the inspector: "1,234" and a parameter value as Keras writes
+/* Text helpers shared with the inspector: "1,234" (grouped as LC_NUMERIC says, "1.234" in
+ * German; a comma in the C locale) and a parameter value as Keras writes
  * it ("relu", "(3, 3)", "None"). Newly allocated. */
 char     *weft_canvas_format_count       (gint64 count);
 char     *weft_canvas_format_value       (const WeftParamSpec *spec,
