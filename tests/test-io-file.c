@@ -698,6 +698,83 @@ test_weights_path (void)
   g_assert_cmpstr (b, ==, "model.json.safetensors");
 }
 
+/* Head positions travel through WeftFileMeta as the outputs' "x" and "y". */
+static void
+test_head_positions_round_trip (void)
+{
+  WeftGraph *g = build_graph ();
+  WeftId main_model = weft_graph_get_main_model (g);
+  g_autofree char *key = g_strdup_printf ("%s/0", weft_graph_get_name (g, main_model));
+  g_autofree char *json = NULL;
+  g_autoptr (GError) error = NULL;
+  WeftFileMeta meta = { 0 }, back = { 0 };
+  WeftGraph *loaded;
+  const double *pos;
+  double *p = g_new (double, 2);
+
+  g_assert_cmpint (weft_graph_model_n_outputs (g, main_model), >=, 1);
+  p[0] = 520;
+  p[1] = -40.5;
+  meta.head_positions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert (meta.head_positions, g_strdup (key), p);
+  json = weft_file_to_json_full (g, NULL, &meta, NULL, NULL);
+  loaded = weft_file_load_data_full (json, strlen (json), NULL, NULL, &back, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back.head_positions);
+  pos = g_hash_table_lookup (back.head_positions, key);
+  g_assert_nonnull (pos);
+  g_assert_cmpfloat (pos[0], ==, 520);
+  g_assert_cmpfloat (pos[1], ==, -40.5);
+  /* heads without a position stay automatic */
+  g_assert_cmpuint (g_hash_table_size (back.head_positions), ==, 1);
+  weft_graph_free (loaded);
+  weft_file_meta_clear (&back);
+
+  /* without positions no "x" is written and none is read back */
+  g_free (json);
+  json = weft_file_to_json_full (g, NULL, NULL, NULL, NULL);
+  loaded = weft_file_load_data_full (json, strlen (json), NULL, NULL, &back, &error);
+  g_assert_no_error (error);
+  g_assert_null (back.head_positions);
+  weft_graph_free (loaded);
+  weft_file_meta_clear (&back);
+
+  /* an x without a y is an error naming the head */
+  {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (JsonGenerator) gen = json_generator_new ();
+    g_autofree char *bad = NULL;
+    JsonArray *models;
+    gboolean removed = FALSE;
+
+    g_free (json);
+    json = weft_file_to_json_full (g, NULL, &meta, NULL, NULL);
+    g_assert_true (json_parser_load_from_data (parser, json, -1, NULL));
+    models = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                           "models");
+    for (guint i = 0; i < json_array_get_length (models); i++)
+      {
+        JsonArray *outs = json_object_get_array_member (json_array_get_object_element (models, i),
+                                                        "outputs");
+        for (guint k = 0; k < json_array_get_length (outs); k++)
+          if (json_object_has_member (json_array_get_object_element (outs, k), "y"))
+            {
+              json_object_remove_member (json_array_get_object_element (outs, k), "y");
+              removed = TRUE;
+            }
+      }
+    g_assert_true (removed);
+    json_generator_set_root (gen, json_parser_get_root (parser));
+    bad = json_generator_to_data (gen, NULL);
+    loaded = weft_file_load_data_full (bad, strlen (bad), NULL, NULL, NULL, &error);
+    g_assert_null (loaded);
+    g_assert_nonnull (error);
+    g_assert_nonnull (strstr (error->message, "needs both 'x' and 'y'"));
+  }
+  weft_file_meta_clear (&meta);
+  weft_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -722,5 +799,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/file/malformed/random-mutations-never-crash",
                    test_malformed_random_mutations);
   g_test_add_func ("/io/file/missing-file-names-the-file", test_missing_file);
+  g_test_add_func ("/io/file/head-positions/round-trip", test_head_positions_round_trip);
   return g_test_run ();
 }

@@ -31,6 +31,7 @@ weft_file_meta_clear (WeftFileMeta *meta)
   g_clear_pointer (&meta->name, g_free);
   g_clear_pointer (&meta->description, g_free);
   g_clear_pointer (&meta->data, json_node_unref);
+  g_clear_pointer (&meta->head_positions, g_hash_table_unref);
 }
 
 char *
@@ -671,6 +672,16 @@ weft_file_to_json_full (WeftGraph          *graph,
                                                                  : NULL);
           if (h->loss == WEFT_LOSS_HUBER)
             add_float (b, "huber_delta", h->huber_delta);
+          if (meta != NULL && meta->head_positions != NULL)
+            {
+              g_autofree char *key = g_strdup_printf ("%s/%d", weft_graph_get_name (graph, model), i);
+              const double *pos = g_hash_table_lookup (meta->head_positions, key);
+              if (pos != NULL && isfinite (pos[0]) && isfinite (pos[1]))
+                {
+                  add_double (b, "x", pos[0]);
+                  add_double (b, "y", pos[1]);
+                }
+            }
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -879,6 +890,7 @@ typedef struct
   GHashTable *names;     /* layer and model names seen (borrowed strings) */
   GHashTable *node_ids;  /* file id (gint64*) -> graph node id */
   GHashTable *node_json; /* graph node id -> JsonObject (borrowed) */
+  GHashTable *head_positions; /* "MODEL/INDEX" -> double[2], see WeftFileMeta */
   GError    **error;
 } Loader;
 
@@ -1321,7 +1333,8 @@ static gboolean
 load_interface (Loader *ld, WeftId model, JsonObject *mobj)
 {
   static const char *const head_keys[] = { "node", "port", "loss", "loss_weight",
-                                           "from_logits", "metric", "huber_delta", NULL };
+                                           "from_logits", "metric", "huber_delta", "x", "y",
+                                           NULL };
   const char *mname = weft_graph_get_name (ld->graph, model);
   JsonArray *inputs, *outputs;
   char ctx[200];
@@ -1355,7 +1368,7 @@ load_interface (Loader *ld, WeftId model, JsonObject *mobj)
       char hctx[240];
       gint64 port = 0;
       const char *loss = NULL, *metric = NULL;
-      double weight = 1, delta = 1;
+      double weight = 1, delta = 1, x = 0, y = 0;
       gboolean logits = FALSE;
       WeftHead head = { 0 };
 
@@ -1371,8 +1384,19 @@ load_interface (Loader *ld, WeftId model, JsonObject *mobj)
           || !get_number (ld, obj, "loss_weight", FALSE, hctx, 0, 1e6, &weight)
           || !get_bool (ld, obj, "from_logits", hctx, &logits)
           || !get_string (ld, obj, "metric", FALSE, hctx, &metric)
-          || !get_number (ld, obj, "huber_delta", FALSE, hctx, 1e-12, 1e12, &delta))
+          || !get_number (ld, obj, "huber_delta", FALSE, hctx, 1e-12, 1e12, &delta)
+          || !get_number (ld, obj, "x", FALSE, hctx, -1e9, 1e9, &x)
+          || !get_number (ld, obj, "y", FALSE, hctx, -1e9, 1e9, &y))
         return FALSE;
+      if (json_object_has_member (obj, "x") != json_object_has_member (obj, "y"))
+        return FAIL_FORMAT ("%s: a head position needs both 'x' and 'y'", hctx);
+      if (json_object_has_member (obj, "x"))
+        {
+          double *pos = g_new (double, 2);
+          pos[0] = x;
+          pos[1] = y;
+          g_hash_table_replace (ld->head_positions, g_strdup_printf ("%s/%u", mname, i), pos);
+        }
       int n_ports = weft_graph_node_n_outputs (ld->graph, head.node);
       if (port >= n_ports)
         return FAIL_FORMAT ("%s: port %" G_GINT64_FORMAT " does not exist (the node has %d "
@@ -2023,6 +2047,8 @@ load_root (Loader *ld, JsonNode *root, const char *base_dir, WeftHistory **histo
       meta->name = g_strdup (name);
       meta->description = g_strdup (description);
       meta->data = data != NULL ? json_node_copy (json_object_get_member (top, "data")) : NULL;
+      if (g_hash_table_size (ld->head_positions) > 0)
+        meta->head_positions = g_hash_table_ref (ld->head_positions);
     }
   if (history_out != NULL)
     *history_out = history;
@@ -2082,10 +2108,12 @@ weft_file_load_data_full (const char    *json,
   ld.names = g_hash_table_new (g_str_hash, g_str_equal);
   ld.node_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   ld.node_json = g_hash_table_new (g_direct_hash, g_direct_equal);
+  ld.head_positions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   graph = load_root (&ld, json_parser_get_root (parser), base_dir, history_out, meta);
   g_hash_table_unref (ld.names);
   g_hash_table_unref (ld.node_ids);
   g_hash_table_unref (ld.node_json);
+  g_hash_table_unref (ld.head_positions);
   if (graph == NULL)
     {
       if (local == NULL)

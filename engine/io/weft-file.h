@@ -32,6 +32,10 @@ typedef struct
   char     *name;          /* g_malloc'ed, may be NULL */
   char     *description;   /* g_malloc'ed, may be NULL */
   JsonNode *data;          /* owned, may be NULL */
+  /* Canvas positions of heads (model outputs), which the graph does not hold: key
+   * "MODEL/INDEX" (model name, output index), value two g_malloc'ed doubles (x, y). Written
+   * as the outputs' "x" and "y"; NULL or a missing key: placed automatically. Owned. */
+  GHashTable *head_positions;
 } WeftFileMeta;
 
 void        weft_file_meta_clear   (WeftFileMeta *meta);   /* frees the fields */
