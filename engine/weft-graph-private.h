@@ -5,6 +5,27 @@
 
 #include "weft-graph.h"
 
+#include <stdlib.h>
+
+/* Growable arrays of the engine: doubles the capacity (from 8) until `need` fits. */
+static inline bool
+_weft_grow (void **items, int *cap, int need, size_t item_size)
+{
+  if (need <= *cap)
+    return true;
+  int new_cap = *cap > 0 ? *cap * 2 : 8;
+  while (new_cap < need)
+    new_cap *= 2;
+  void *p = realloc (*items, (size_t) new_cap * item_size);
+  if (p == NULL)
+    return false;
+  *items = p;
+  *cap = new_cap;
+  return true;
+}
+
+#define GROW(arr, cap, need) _weft_grow ((void **) &(arr), &(cap), (need), sizeof *(arr))
+
 typedef struct
 {
   WeftId            id;

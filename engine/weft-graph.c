@@ -8,26 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- small growable arrays ---- */
-
-static bool
-grow (void **items, int *cap, int need, size_t item_size)
-{
-  if (need <= *cap)
-    return true;
-  int new_cap = *cap > 0 ? *cap * 2 : 8;
-  while (new_cap < need)
-    new_cap *= 2;
-  void *p = realloc (*items, (size_t) new_cap * item_size);
-  if (p == NULL)
-    return false;
-  *items = p;
-  *cap = new_cap;
-  return true;
-}
-
-#define GROW(arr, cap, need) grow ((void **) &(arr), &(cap), (need), sizeof *(arr))
-
 static void
 remove_id (WeftId *items, int *n, WeftId id)
 {

@@ -71,24 +71,6 @@ struct _WeftPlan
   int             threads;
 };
 
-static bool
-grow (void **items, int *cap, int need, size_t item_size)
-{
-  if (need <= *cap)
-    return true;
-  int new_cap = *cap > 0 ? *cap * 2 : 16;
-  while (new_cap < need)
-    new_cap *= 2;
-  void *p = realloc (*items, (size_t) new_cap * item_size);
-  if (p == NULL)
-    return false;
-  *items = p;
-  *cap = new_cap;
-  return true;
-}
-
-#define GROW(arr, cap, need) grow ((void **) &(arr), &(cap), (need), sizeof *(arr))
-
 static int
 new_tensor (WeftPlan *p, const WeftShape *shape, bool is_input)
 {
