@@ -376,6 +376,8 @@ weft_window_open_example (WeftWindow *self, const char *name)
       return FALSE;
     }
   doc = weft_document_new_for_graph (graph, history);
+  /* the copy keeps the example's data binding and description for when it is saved */
+  weft_document_set_file_meta (doc, &meta);
   if (meta.name != NULL)
     weft_document_set_display_name (doc, meta.name);
   else
@@ -615,7 +617,12 @@ export_response_cb (GtkNativeDialog *dialog, int response, WeftWindow *self)
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = g_file_get_path (file);
       g_autoptr (GError) error = NULL;
-      if (path == NULL || !weft_canvas_export (weft_document_get_graph (self->document), path, format, &error))
+      WeftGraph *graph = weft_document_get_graph (self->document);
+      g_autoptr (GArray) heads = NULL;
+      /* the picture shows the main model; hand-placed heads are known for the model shown */
+      if (weft_document_get_model (self->document) == weft_graph_get_main_model (graph))
+        heads = weft_document_dup_head_positions (self->document);
+      if (path == NULL || !weft_canvas_export_full (graph, heads, path, format, &error))
         show_toast (self, error != NULL ? error->message : _("Only local files can be written"));
       else
         show_toast (self, _("Picture exported"));

@@ -201,9 +201,29 @@ for _ in $(seq 1 200); do grep -q 'boxes done' "$LOG2" && break; sleep 0.05; don
 WID2=$(xdotool search --sync --onlyvisible --name 'other\.weft' | head -1)
 [ -n "$WID2" ] || { kill $PID2; fail "second window did not appear"; }
 xdotool windowfocus --sync "$WID2" 2>/dev/null
-xdotool sleep 0.2 key --window "$WID2" ctrl+v 2>/dev/null || xdotool key ctrl+v
+xdotool sleep 0.2 key ctrl+v
 for _ in $(seq 1 100); do grep -q 'pasted 1' "$LOG2" && break; sleep 0.05; done
 grep -q 'pasted 1' "$LOG2" || { kill $PID2; tail "$LOG2"; fail "paste into the second process failed"; }
 kill $PID2; wait $PID2 2>/dev/null
+
+# 10. drag the head box down by 100 px, save: the .weft keeps its place
+read hx hy < <(last 0 "box id=-2 name=head " | field - body)
+m=$(mark)
+xdotool mousemove --sync $((X + hx)) $((Y + hy)) mousedown 1 sleep 0.05 \
+        mousemove $((X + hx)) $((Y + hy + 50)) sleep 0.05 mousemove $((X + hx)) $((Y + hy + 100)) \
+        sleep 0.05 mouseup 1
+wait_for $m 'moved 1 by'
+xdotool windowfocus --sync "$WID" 2>/dev/null
+xdotool key ctrl+s
+wait_for $m '^weft-test: saved'
+import -window "$WID" "$OUT/6-head-moved.png"
+/usr/bin/python3 - "$WORK/graph.weft" <<'PY' || fail "saved file has no head position"
+import json, sys
+g = json.load(open(sys.argv[1]))
+m = [m for m in g["models"] if m["name"] == g["main_model"]][0]
+h = m["outputs"][0]
+assert "x" in h and "y" in h, h
+print("head position saved:", h["x"], h["y"])
+PY
 echo "PASS: e2e editor (screenshots in $OUT)"
 exit 0

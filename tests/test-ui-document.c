@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "weft-document.h"
@@ -695,6 +696,92 @@ test_undo_restores_destroyed_weights (void)
   g_assert_cmpfloat (v, ==, v0);
 }
 
+static WeftPoint
+head_at (WeftDocument *doc, int i)
+{
+  g_autoptr (GArray) pos = weft_document_dup_head_positions (doc);
+  g_assert_cmpuint (pos->len, >, (guint) i);
+  return g_array_index (pos, WeftPoint, i);
+}
+
+/* A head box moves like a node (one undo entry), and its place is saved in the .weft with the
+ * file's title and data binding. */
+static void
+test_heads_move_undo_and_save (void)
+{
+  g_autoptr (WeftDocument) doc = new_doc (NULL);
+  g_autoptr (WeftDocument) back = new_doc (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("weft-doc-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "heads.weft", NULL);
+  g_autofree char *weights = g_build_filename (dir, "heads.safetensors", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  WeftFileMeta meta = { 0 };
+  WeftCanvasScene *scene;
+  const WeftCanvasNode *box;
+  WeftId input, dense, head = WEFT_CANVAS_HEAD_ID (0);
+  WeftPoint p;
+  double auto_x, auto_y;
+
+  input_dense (doc, &input, &dense);
+  g_assert_true (weft_document_add_head (doc, dense, 0, NULL));
+  p = head_at (doc, 0);
+  g_assert_true (isnan (p.x) && isnan (p.y));   /* placed automatically */
+
+  /* where it is drawn now, then moved by (40, 60) */
+  scene = weft_canvas_scene_new ();
+  weft_canvas_scene_build (scene, weft_document_get_graph (doc), weft_document_get_model (doc), NULL);
+  box = weft_canvas_scene_lookup (scene, head);
+  g_assert_nonnull (box);
+  auto_x = box->x;
+  auto_y = box->y;
+  weft_canvas_scene_free (scene);
+  g_assert_true (weft_document_move_nodes (doc, &head, 1, 40, 60));
+  g_assert_cmpstr (weft_document_get_undo_name (doc), ==, "Move 1 node");
+  p = head_at (doc, 0);
+  g_assert_cmpfloat (p.x, ==, auto_x + 40);
+  g_assert_cmpfloat (p.y, ==, auto_y + 60);
+  g_assert_true (weft_document_undo (doc));
+  p = head_at (doc, 0);
+  g_assert_true (isnan (p.x));
+  g_assert_true (weft_document_redo (doc));
+  p = head_at (doc, 0);
+  g_assert_cmpfloat (p.x, ==, auto_x + 40);
+
+  /* a head that does not exist is refused */
+  {
+    WeftId ghost = WEFT_CANVAS_HEAD_ID (5);
+    g_assert_false (weft_document_move_nodes (doc, &ghost, 1, 10, 10));
+  }
+
+  /* saved with the title and data binding, loaded back in place */
+  meta.name = g_strdup ("Heads");
+  meta.data = json_from_string ("{\"source\": \"synthetic:blobs\"}", NULL);
+  weft_document_set_file_meta (doc, &meta);
+  weft_file_meta_clear (&meta);
+  p = head_at (doc, 0);
+  g_assert_true (isnan (p.x));   /* the meta had no head positions */
+  g_assert_true (weft_document_move_nodes (doc, &head, 1, 40, 60));
+  g_assert_true (weft_document_save (doc, file, &error));
+  g_assert_no_error (error);
+  g_assert_true (weft_document_load (back, file, &error));
+  g_assert_no_error (error);
+  p = head_at (back, 0);
+  g_assert_cmpfloat (p.x, ==, auto_x + 40);
+  g_assert_cmpfloat (p.y, ==, auto_y + 60);
+  g_assert_cmpstr (weft_document_get_file_meta (back)->name, ==, "Heads");
+  g_assert_nonnull (weft_document_get_file_meta (back)->data);
+
+  /* tidy puts the heads back next to their sources */
+  weft_document_tidy (back);
+  p = head_at (back, 0);
+  g_assert_true (isnan (p.x));
+
+  g_unlink (path);
+  g_unlink (weights);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -721,5 +808,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/document/undo/moves-weights-without-copies", test_undo_moves_weights_without_copies);
   g_test_add_func ("/ui/document/undo/restores-destroyed-weights", test_undo_restores_destroyed_weights);
   g_test_add_func ("/ui/document/file/save-and-load-round-trip", test_save_and_load_round_trip);
+  g_test_add_func ("/ui/document/heads/move-undo-and-save", test_heads_move_undo_and_save);
   return g_test_run ();
 }

@@ -938,6 +938,13 @@ write_to_stream (void *closure, const unsigned char *data, unsigned int length)
 gboolean
 weft_canvas_export (WeftGraph *graph, const char *path, const char *format, GError **error)
 {
+  return weft_canvas_export_full (graph, NULL, path, format, error);
+}
+
+gboolean
+weft_canvas_export_full (WeftGraph *graph, const GArray *head_positions, const char *path,
+                         const char *format, GError **error)
+{
   g_autoptr (GFile) file = NULL;
   g_autoptr (GFileOutputStream) out = NULL;
   WeftCanvasScene *scene;
@@ -966,7 +973,7 @@ weft_canvas_export (WeftGraph *graph, const char *path, const char *format, GErr
 
   weft_graph_analyse (graph);
   scene = weft_canvas_scene_new ();
-  weft_canvas_scene_build (scene, graph, weft_graph_get_main_model (graph), NULL);
+  weft_canvas_scene_build (scene, graph, weft_graph_get_main_model (graph), head_positions);
   weft_canvas_scene_bounds (scene, &bounds);
   w = ceil (bounds.width + 2 * EXPORT_MARGIN);
   h = ceil (bounds.height + 2 * EXPORT_MARGIN);

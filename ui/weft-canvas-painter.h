@@ -83,6 +83,12 @@ gboolean  weft_canvas_export             (WeftGraph   *graph,
                                           const char  *path,
                                           const char  *format,
                                           GError     **error);
+/* Same with the main model's head positions (as weft_canvas_scene_build takes them). */
+gboolean  weft_canvas_export_full        (WeftGraph    *graph,
+                                          const GArray *head_positions,
+                                          const char   *path,
+                                          const char   *format,
+                                          GError      **error);
 
 /* A picture of the main model of `graph` fitted into width x height pixels (for the example
  * gallery). Returns a new ARGB32 image surface. */

@@ -23,10 +23,11 @@
  * across the same way. */
 typedef struct
 {
-  char      *name;
-  WeftGraph *graph;
-  WeftId     model;
-  guint      state;
+  char       *name;
+  WeftGraph  *graph;
+  GHashTable *head_pos;   /* head positions on that side of the command, see below */
+  WeftId      model;
+  guint       state;
 } Entry;
 
 struct _WeftDocument
@@ -38,11 +39,17 @@ struct _WeftDocument
   WeftHistory *history;
   GFile       *file;
   char        *display_name;
+  WeftFileMeta meta;          /* title, description, data binding: written back on save */
+  /* Head boxes moved by hand: "MODEL:NODE:PORT" (the head's source, unique in its model) ->
+   * WeftPoint. The engine graph has no place for them; heads not listed sit automatically
+   * right of their source. */
+  GHashTable  *head_pos;
   GQueue       undo;          /* Entry*, head = most recent */
   GQueue       redo;
 
   /* Command in progress */
   WeftGraph   *before;
+  GHashTable  *before_pos;
   WeftId       before_model;
 
   WeftId       model;
@@ -85,6 +92,7 @@ entry_free (gpointer data)
 
   g_free (e->name);
   weft_graph_free (e->graph);
+  g_clear_pointer (&e->head_pos, g_hash_table_unref);
   g_free (e);
 }
 
@@ -171,6 +179,34 @@ clear_stack (GQueue *queue)
   g_queue_clear_full (queue, entry_free);
 }
 
+
+static GHashTable *
+head_pos_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static GHashTable *
+head_pos_copy (GHashTable *table)
+{
+  GHashTable *copy = head_pos_new ();
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    g_hash_table_insert (copy, g_strdup (key), g_memdup2 (value, sizeof (WeftPoint)));
+  return copy;
+}
+
+static char *
+head_key (WeftGraph *graph, WeftId model, int index)
+{
+  const WeftHead *head = weft_graph_model_output (graph, model, index);
+
+  return g_strdup_printf ("%d:%d:%d", model, head->node, head->port);
+}
+
 /* ---- command frame ---- */
 
 static void
@@ -179,6 +215,7 @@ begin (WeftDocument *self)
   g_assert (self->before == NULL);
   self->before = weft_graph_dup_structure (self->graph);
   weft_graph_move_weights (self->before, self->graph);
+  self->before_pos = head_pos_copy (self->head_pos);
   self->before_model = self->model;
 }
 
@@ -192,6 +229,8 @@ end (WeftDocument *self, gboolean ok, const char *name)
     {
       weft_graph_free (self->graph);
       self->graph = before;
+      g_hash_table_unref (self->head_pos);
+      self->head_pos = g_steal_pointer (&self->before_pos);
       self->model = self->before_model;
       weft_graph_analyse (self->graph);
       return FALSE;
@@ -203,6 +242,7 @@ end (WeftDocument *self, gboolean ok, const char *name)
       weft_graph_move_weights (self->graph, before);
       e->name = g_strdup (name);
       e->graph = before;
+      e->head_pos = g_steal_pointer (&self->before_pos);
       e->model = self->before_model;
       e->state = self->state;
       g_queue_push_head (&self->undo, e);
@@ -231,6 +271,11 @@ swap_in (WeftDocument *self, GQueue *from, GQueue *to)
     self->model = weft_graph_kind (self->graph, e->model) == WEFT_KIND_MODEL
                   ? e->model : weft_graph_get_main_model (self->graph);
   e->graph = old;
+  {
+    GHashTable *pos = self->head_pos;
+    self->head_pos = e->head_pos;
+    e->head_pos = pos;
+  }
   e->model = old_model;
   e->state = old_state;
   g_queue_push_head (to, e);
@@ -310,6 +355,9 @@ weft_document_finalize (GObject *object)
   g_clear_pointer (&self->history, weft_history_free);
   g_clear_object (&self->file);
   g_clear_pointer (&self->display_name, g_free);
+  g_clear_pointer (&self->head_pos, g_hash_table_unref);
+  g_clear_pointer (&self->before_pos, g_hash_table_unref);
+  weft_file_meta_clear (&self->meta);
   G_OBJECT_CLASS (weft_document_parent_class)->finalize (object);
 }
 
@@ -366,6 +414,7 @@ weft_document_init (WeftDocument *self)
   g_queue_init (&self->undo);
   g_queue_init (&self->redo);
   self->model = WEFT_ID_NONE;
+  self->head_pos = head_pos_new ();
 }
 
 static void
@@ -386,6 +435,7 @@ take_graph (WeftDocument *self, WeftGraph *graph, WeftHistory *history)
     g_clear_pointer (&self->history, weft_history_free);
   self->history = history;
   self->model = weft_graph_get_main_model (graph);
+  g_hash_table_remove_all (self->head_pos);
   clear_stack (&self->undo);
   clear_stack (&self->redo);
   self->state = self->saved_state = ++self->next_state;
@@ -418,6 +468,7 @@ weft_document_load (WeftDocument *self, GFile *file, GError **error)
 {
   g_autofree char *path = NULL;
   WeftHistory *history = NULL;
+  WeftFileMeta meta = { 0 };
   WeftGraph *graph;
 
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
@@ -429,11 +480,13 @@ weft_document_load (WeftDocument *self, GFile *file, GError **error)
                    _("Only local files can be opened"));
       return FALSE;
     }
-  graph = weft_file_load (path, &history, error);
+  graph = weft_file_load_full (path, &history, &meta, error);
   if (graph == NULL)
     return FALSE;
   g_set_object (&self->file, file);
   take_graph (self, graph, history);
+  weft_document_set_file_meta (self, &meta);
+  weft_file_meta_clear (&meta);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
   return TRUE;
 }
@@ -442,6 +495,7 @@ gboolean
 weft_document_save (WeftDocument *self, GFile *file, GError **error)
 {
   g_autofree char *path = NULL;
+  gboolean ok;
 
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
   g_return_val_if_fail (G_IS_FILE (file), FALSE);
@@ -452,13 +506,93 @@ weft_document_save (WeftDocument *self, GFile *file, GError **error)
                    _("Only local files can be saved"));
       return FALSE;
     }
-  if (!weft_file_save (self->graph, self->history, path, error))
+  /* the file's own title, description and data binding go back in, with the head boxes */
+  g_clear_pointer (&self->meta.head_positions, g_hash_table_unref);
+  self->meta.head_positions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  for (int m = 0; m < weft_graph_n_models (self->graph); m++)
+    {
+      WeftId model = weft_graph_model_at (self->graph, m);
+      for (int i = 0; i < weft_graph_model_n_outputs (self->graph, model); i++)
+        {
+          g_autofree char *key = head_key (self->graph, model, i);
+          const WeftPoint *p = g_hash_table_lookup (self->head_pos, key);
+          if (p != NULL)
+            {
+              double *xy = g_new (double, 2);
+              xy[0] = p->x;
+              xy[1] = p->y;
+              g_hash_table_insert (self->meta.head_positions,
+                                   g_strdup_printf ("%s/%d", weft_graph_get_name (self->graph, model), i),
+                                   xy);
+            }
+        }
+    }
+  ok = weft_file_save_full (self->graph, self->history, &self->meta, path, error);
+  g_clear_pointer (&self->meta.head_positions, g_hash_table_unref);
+  if (!ok)
     return FALSE;
   self->saved_state = self->state;
   if (g_set_object (&self->file, file))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRTY]);
   return TRUE;
+}
+
+void
+weft_document_set_file_meta (WeftDocument *self, const WeftFileMeta *meta)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_return_if_fail (meta != NULL);
+
+  weft_file_meta_clear (&self->meta);
+  self->meta.name = g_strdup (meta->name);
+  self->meta.description = g_strdup (meta->description);
+  self->meta.data = meta->data != NULL ? json_node_copy (meta->data) : NULL;
+  g_hash_table_remove_all (self->head_pos);
+  if (meta->head_positions == NULL)
+    return;
+  for (int m = 0; m < weft_graph_n_models (self->graph); m++)
+    {
+      WeftId model = weft_graph_model_at (self->graph, m);
+      for (int i = 0; i < weft_graph_model_n_outputs (self->graph, model); i++)
+        {
+          g_autofree char *file_key = g_strdup_printf ("%s/%d", weft_graph_get_name (self->graph, model), i);
+          const double *xy = g_hash_table_lookup (meta->head_positions, file_key);
+          if (xy != NULL)
+            {
+              WeftPoint p = { xy[0], xy[1] };
+              g_hash_table_insert (self->head_pos, head_key (self->graph, model, i),
+                                   g_memdup2 (&p, sizeof p));
+            }
+        }
+    }
+  g_signal_emit (self, signals[CHANGED], 0);
+}
+
+const WeftFileMeta *
+weft_document_get_file_meta (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), NULL);
+  return &self->meta;
+}
+
+GArray *
+weft_document_dup_head_positions (WeftDocument *self)
+{
+  int n;
+  GArray *positions;
+
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), NULL);
+  n = weft_graph_model_n_outputs (self->graph, self->model);
+  positions = g_array_sized_new (FALSE, FALSE, sizeof (WeftPoint), n);
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *key = head_key (self->graph, self->model, i);
+      const WeftPoint *p = g_hash_table_lookup (self->head_pos, key);
+      WeftPoint at = p != NULL ? *p : (WeftPoint) { NAN, NAN };
+      g_array_append_val (positions, at);
+    }
+  return positions;
 }
 
 WeftGraph *
@@ -840,18 +974,39 @@ weft_document_move_nodes (WeftDocument *self, const WeftId *nodes, int n_nodes, 
   if (n_nodes <= 0 || (dx == 0 && dy == 0) || !isfinite (dx) || !isfinite (dy))
     return FALSE;
   for (int i = 0; i < n_nodes; i++)
-    if (!node_in_model (self, nodes[i], NULL))
+    if (WEFT_CANVAS_IS_HEAD_ID (nodes[i])
+        ? WEFT_CANVAS_HEAD_INDEX (nodes[i]) >= weft_graph_model_n_outputs (self->graph, self->model)
+        : !node_in_model (self, nodes[i], NULL))
       return FALSE;
   /* TRANSLATORS: undo history entry */
   name = count_name (g_dngettext (GETTEXT_PACKAGE, "Move %d node", "Move %d nodes", n_nodes),
                      n_nodes);
   begin (self);
   for (int i = 0; i < n_nodes; i++)
-    {
-      double x, y;
-      weft_graph_node_get_position (self->graph, nodes[i], &x, &y);
-      weft_graph_node_set_position (self->graph, nodes[i], x + dx, y + dy);
-    }
+    if (WEFT_CANVAS_IS_HEAD_ID (nodes[i]))
+      {
+        /* a head placed automatically starts from where it is drawn now */
+        g_autoptr (GArray) positions = weft_document_dup_head_positions (self);
+        WeftCanvasScene *scene = weft_canvas_scene_new ();
+        const WeftCanvasNode *n;
+        WeftPoint p = { NAN, NAN };
+
+        weft_canvas_scene_build (scene, self->before, self->model, positions);
+        n = weft_canvas_scene_lookup (scene, nodes[i]);
+        if (n != NULL)
+          p = (WeftPoint) { n->x + dx, n->y + dy };
+        weft_canvas_scene_free (scene);
+        if (isfinite (p.x) && isfinite (p.y))
+          g_hash_table_replace (self->head_pos,
+                                head_key (self->graph, self->model, WEFT_CANVAS_HEAD_INDEX (nodes[i])),
+                                g_memdup2 (&p, sizeof p));
+      }
+    else
+      {
+        double x, y;
+        weft_graph_node_get_position (self->graph, nodes[i], &x, &y);
+        weft_graph_node_set_position (self->graph, nodes[i], x + dx, y + dy);
+      }
   return end (self, TRUE, name);
 }
 
@@ -1380,6 +1535,12 @@ weft_document_tidy (WeftDocument *self)
         weft_graph_node_set_position (self->graph, n->id, n->x, n->y);
     }
   weft_canvas_scene_free (scene);
+  /* the heads follow their sources again */
+  for (int i = 0; i < weft_graph_model_n_outputs (self->graph, self->model); i++)
+    {
+      g_autofree char *key = head_key (self->graph, self->model, i);
+      g_hash_table_remove (self->head_pos, key);
+    }
   end (self, TRUE, _("Tidy up"));
 }
 

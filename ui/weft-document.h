@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include "weft-file.h"
 #include "weft-graph.h"
 #include "weft-history.h"
 
@@ -45,6 +46,14 @@ char         *weft_document_dup_title       (WeftDocument *self);
 /* Title shown while the document has no file (an example's name); NULL for "Untitled". */
 void          weft_document_set_display_name (WeftDocument *self,
                                               const char   *name);
+/* The file's title, description and data binding (written back by save) and the head
+ * positions (read into the document; NULL in what get returns). set copies. */
+void          weft_document_set_file_meta   (WeftDocument       *self,
+                                             const WeftFileMeta *meta);
+const WeftFileMeta *weft_document_get_file_meta (WeftDocument *self);
+/* Positions of the current model's heads by output index (WeftPoint, NaN = placed
+ * automatically); pass to weft_canvas_scene_build. Newly allocated. */
+GArray       *weft_document_dup_head_positions (WeftDocument *self);
 /* A translated sentence for an engine status ("The wire would close a cycle"). */
 const char   *weft_document_describe_status (WeftStatus    status);
 
@@ -84,7 +93,7 @@ gboolean      weft_document_connect         (WeftDocument *self, WeftId src, int
                                              WeftId dst, int dst_port, GError **error);
 gboolean      weft_document_disconnect      (WeftDocument *self, WeftId dst, int dst_port,
                                              GError **error);
-/* "Move 3 nodes". */
+/* "Move 3 nodes": nodes of the current model and heads (WEFT_CANVAS_HEAD_ID ids). */
 gboolean      weft_document_move_nodes      (WeftDocument *self, const WeftId *nodes,
                                              int n_nodes, double dx, double dy);
 /* "Change units". */

@@ -248,7 +248,10 @@ rebuild (WeftGraphCanvas *self)
   if (self->document == NULL)
     weft_canvas_scene_clear (self->scene);
   else
-    weft_canvas_scene_build (self->scene, graph_of (self), model_of (self), NULL);
+    {
+      g_autoptr (GArray) heads = weft_document_dup_head_positions (self->document);
+      weft_canvas_scene_build (self->scene, graph_of (self), model_of (self), heads);
+    }
   /* forget selected ids that are gone */
   for (guint i = self->selection->len; i-- > 0;)
     if (weft_canvas_scene_lookup (self->scene, g_array_index (self->selection, WeftId, i)) == NULL)
@@ -1080,7 +1083,7 @@ drag_begin_cb (GtkGestureDrag *gesture, double x, double y, WeftGraphCanvas *sel
           WeftId id = g_array_index (self->selection, WeftId, i);
           const WeftCanvasNode *n = weft_canvas_scene_lookup (self->scene, id);
           WeftPoint origin;
-          if (n == NULL || WEFT_CANVAS_IS_HEAD_ID (id))
+          if (n == NULL)
             continue;
           origin = (WeftPoint) { n->x, n->y };
           g_array_append_val (self->move_ids, id);
