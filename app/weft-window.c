@@ -1003,7 +1003,14 @@ build_side (WeftWindow *self)
   gtk_widget_set_margin_bottom (switcher, 6);
   gtk_accessible_update_property (GTK_ACCESSIBLE (switcher), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Side panel"), -1);
-  gtk_widget_set_tooltip_text (switcher, _("Show the inspector of the selected node or the model summary"));
+  {
+    /* the switcher's buttons exist once the stack is set */
+    GtkWidget *tab = gtk_widget_get_first_child (switcher);
+    if (tab != NULL)
+      gtk_widget_set_tooltip_text (tab, _("Settings and shapes of the selected node"));
+    if (tab != NULL && (tab = gtk_widget_get_next_sibling (tab)) != NULL)
+      gtk_widget_set_tooltip_text (tab, _("The Keras model.summary() table of the shown model"));
+  }
   gtk_widget_set_vexpand (self->side_stack, TRUE);
   gtk_box_append (GTK_BOX (box), switcher);
   gtk_box_append (GTK_BOX (box), self->side_stack);

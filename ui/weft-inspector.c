@@ -346,6 +346,9 @@ build_node (WeftInspector *self, GtkWidget *box, WeftId node)
   gtk_widget_add_css_class (name, "inspector-name");
   gtk_accessible_update_property (GTK_ACCESSIBLE (name), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   is_model ? _("Model name") : _("Layer name"), -1);
+  gtk_widget_set_tooltip_text (name,
+                               is_model ? _("Name of the model, unique in the graph; Enter renames")
+                                        : _("Name of the layer, unique in the graph; Enter renames"));
   g_object_set_data (G_OBJECT (name), "weft-layer", GINT_TO_POINTER (callee));
   g_signal_connect (name, "activate", G_CALLBACK (rename_cb), self);
   gtk_box_append (GTK_BOX (box), name);

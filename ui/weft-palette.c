@@ -218,6 +218,7 @@ weft_palette_init (WeftPalette *self)
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
   self->search = gtk_search_entry_new ();
   g_object_set (self->search, "placeholder-text", _("Search layers"), NULL);
+  gtk_widget_set_tooltip_text (self->search, _("Search the layer types (Ctrl+F)"));
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Search layers"), -1);
   gtk_widget_set_margin_start (self->search, 6);
