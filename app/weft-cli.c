@@ -155,6 +155,7 @@ typedef struct
   char         *path;       /* NULL for a built-in example */
   char         *base_dir;   /* folder of path, or the current folder for an example */
   char         *stem;       /* file or example name without .weft */
+  WeftDataBinding *binding; /* the data binding training loaded (fitted), or NULL */
 } Loaded;
 
 static void
@@ -166,6 +167,7 @@ loaded_clear (Loaded *l)
   g_free (l->path);
   g_free (l->base_dir);
   g_free (l->stem);
+  weft_data_binding_free (l->binding);
   memset (l, 0, sizeof *l);
 }
 
@@ -365,6 +367,10 @@ load_binding (WeftDataBinding *binding, Loaded *l, float *validation_split, GErr
                                error))
     return NULL;
   *validation_split = load.validation_split;
+  /* saved with the weights: its normalisation statistics and vocabularies belong to the
+   * trained model */
+  weft_data_binding_free (l->binding);
+  l->binding = weft_data_binding_copy (binding);
   return g_steal_pointer (&load.data);
 }
 
@@ -962,6 +968,11 @@ train_loaded (Loaded *l, const TrainOptions *o, const char *output, const char *
           err_printf (_("could not create the folder %s: %s"), dir, g_strerror (errno));
           return WEFT_EXIT_INVALID;
         }
+      if (l->binding != NULL)
+        {
+          g_clear_pointer (&l->meta.data, json_node_unref);
+          l->meta.data = weft_data_binding_to_json (l->binding, dir);
+        }
       if (!weft_file_save_full (l->graph, history, &l->meta, output, &error))
         {
           err_printf ("%s", error->message);
@@ -984,7 +995,10 @@ static const char *const train_description =
   "head: FILE is .npy (first axis = samples), .npz, .csv or an image folder; COLUMNS picks\n"
   "CSV columns (\"0-63\", \"64\") or an array; keys type=numeric|categorical|one-hot|text,\n"
   "normalise=none|standardise|min-max, header=yes|no, sep=comma|tab|..., and the entries\n"
-  "validation=FRACTION|FILE, seed=N, shuffle=no.\n"
+  "validation=FRACTION|FILE, seed=N, shuffle=no. For example\n"
+  "  --data pixels=digits.csv.gz:0-63:normalise=standardise --data digit=digits.csv.gz:64\n"
+  "The binding used (with its normalisation statistics and vocabularies) is saved with\n"
+  "the weights. Reference: docs/data-binding.md.\n"
   "\n"
   "Weights: like Keras' model.fit followed by model.save(FILE), the trained weights are\n"
   "written back beside FILE (FILE.weft + FILE.safetensors, atomically; the .weft records\n"
@@ -1117,7 +1131,7 @@ cmd_predict (int argc, char **argv)
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads, N_("Threads (0: automatic)"), "N" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE INPUT.npy... - run the main "
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("FILE [INPUT.npy...] - run the main "
                                                          "model on arrays"));
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) pending = g_ptr_array_new_with_free_func (pending_free);
@@ -1132,15 +1146,17 @@ cmd_predict (int argc, char **argv)
   g_option_context_set_description (ctx,
     N_("Inputs are bound in the model's input order, or by name with NAME=FILE.npy; the first\n"
        "axis is the sample axis. Writes DIR/output_0.npy, output_1.npy... (float32), one per\n"
-       "head in the model's output order."));
+       "head in the model's output order. Without INPUT files the inputs come from FILE's\n"
+       "data binding (its input feeds in file order, normalised with the statistics that\n"
+       "weft train saved)."));
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
       status = usage_error ("predict", "%s", error->message);
       goto out;
     }
-  if (argc < 3)
+  if (argc < 2)
     {
-      status = usage_error ("predict", argc < 2 ? _("missing FILE") : _("missing INPUT.npy"));
+      status = usage_error ("predict", _("missing FILE"));
       goto out;
     }
   if (threads < 0)
@@ -1160,6 +1176,26 @@ cmd_predict (int argc, char **argv)
     }
   WeftId model = weft_graph_get_main_model (l.graph);
   int n_inputs = weft_graph_model_n_inputs (l.graph, model);
+  if (argc == 2)
+    {
+      /* no arrays given: the input feeds of the file's data binding */
+      if (l.meta.data == NULL)
+        {
+          status = usage_error ("predict", _("missing INPUT.npy (%s has no data binding to "
+                                             "read inputs from)"), argv[1]);
+          goto out;
+        }
+      g_autoptr(WeftDataBinding) binding = weft_data_binding_from_json (l.meta.data,
+                                                                        l.base_dir, &error);
+      if (binding != NULL)
+        data = weft_data_binding_load_inputs (binding, l.graph, NULL, NULL, &error);
+      if (data == NULL)
+        {
+          err_printf ("%s", error->message);
+          goto out;
+        }
+      goto have_data;
+    }
   if (argc - 2 > n_inputs)
     {
       status = usage_error ("predict", g_dngettext (GETTEXT_PACKAGE,
@@ -1231,6 +1267,7 @@ cmd_predict (int argc, char **argv)
       goto out;
     }
 
+have_data:;
   int64_t n = weft_dataset_n_samples (data);
   n_out = MIN (weft_graph_model_n_outputs (l.graph, model), WEFT_MAX_HEADS);
   WeftShape shapes[WEFT_MAX_HEADS];
@@ -1369,11 +1406,77 @@ cmd_export (int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------------------------
+ * weft data inspect
+ * ---------------------------------------------------------------------------------------- */
+
+static int
+cmd_data (int argc, char **argv)
+{
+  gboolean header = FALSE;
+  int skip = 0, rows = 5;
+  char *sep = NULL;
+  GOptionEntry entries[] = {
+    { "header", 0, 0, G_OPTION_ARG_NONE, &header, N_("CSV: the first line names the columns"),
+      NULL },
+    { "skip", 0, 0, G_OPTION_ARG_INT, &skip, N_("CSV: lines to skip first"), "N" },
+    { "sep", 0, 0, G_OPTION_ARG_STRING, &sep,
+      N_("CSV separator: comma, semicolon, tab, space or auto (default)"), "SEP" },
+    { "rows", 0, 0, G_OPTION_ARG_INT, &rows, N_("Rows to show (default 5)"), "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = option_context_new (N_("inspect SOURCE - describe a data "
+                                                         "source"));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(WeftCsvOptions) options = weft_csv_options_new ();
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+    N_("SOURCE is a CSV file (plain or .gz), an .npy or .npz file, or an image folder (one\n"
+       "sub-folder per class). Prints its columns or arrays, their types and shapes and the\n"
+       "first rows: what --data NAME=SOURCE[:COLUMNS] of weft train can pick from."));
+  gboolean parsed = g_option_context_parse (ctx, &argc, &argv, &error);
+  g_autofree char *sep_owned = sep;
+  if (!parsed)
+    return usage_error ("data", "%s", error->message);
+  if (argc < 2 || strcmp (argv[1], "inspect") != 0)
+    {
+      if (argc < 2)
+        return usage_error ("data", _("missing the action: weft data inspect SOURCE"));
+      return usage_error ("data", _("unknown action '%s' (known: inspect)"), argv[1]);
+    }
+  if (argc != 3)
+    return usage_error ("data", argc < 3 ? _("missing SOURCE") : _("one SOURCE at a time"));
+  if (skip < 0 || rows < 0)
+    return usage_error ("data", _("--skip and --rows must not be negative"));
+  options->header = header;
+  options->skip_lines = skip;
+  if (sep != NULL)
+    {
+      static const char *const names[] = { "comma", "semicolon", "tab", "space", "auto", NULL };
+      static const char seps[] = { ',', ';', '\t', ' ', 0 };
+      int k = 0;
+      while (names[k] != NULL && strcmp (names[k], sep) != 0)
+        k++;
+      if (names[k] == NULL)
+        return usage_error ("data", _("--sep must be comma, semicolon, tab, space or auto"));
+      options->separator = seps[k];
+    }
+  g_autofree char *text = weft_data_inspect (argv[2], options, rows, &error);
+  if (text == NULL)
+    {
+      err_printf ("%s", error->message);
+      return WEFT_EXIT_INVALID;
+    }
+  fputs (text, stdout);
+  return WEFT_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------------------------------
  * Entry points
  * ---------------------------------------------------------------------------------------- */
 
 static const char *const commands[] = { "summary", "validate", "train", "predict", "examples",
-                                        "export", "convert", "bench", "help", "--help", "-h", "--version", NULL };
+                                        "export", "convert", "bench", "data", "help", "--help", "-h", "--version", NULL };
 
 gboolean
 weft_cli_handles (int argc, char **argv)
@@ -1407,6 +1510,8 @@ print_help (FILE *out)
     "  weft predict FILE IN.npy... --out DIR\n"
     "                               run the model, write DIR/output_<j>.npy per head\n"
     "  weft examples                list the built-in examples (usable as FILE)\n"
+    "  weft data inspect SOURCE     columns or arrays, types, shapes and first rows of a CSV,\n"
+    "                               NPY/NPZ file or image folder (weft data --help)\n"
     "  weft export [--format png|svg|pdf] [--output PATH] FILE\n"
     "                               draw the graph as a picture\n"
     "  weft convert SRC DST [--to onnx|tfjs|pytorch|keras|weft]\n"
@@ -1460,6 +1565,8 @@ weft_cli_run (int argc, char **argv)
     return weft_convert_main (sub_argc, sub);
   if (strcmp (cmd, "bench") == 0)
     return weft_bench_main (sub_argc, sub);
+  if (strcmp (cmd, "data") == 0)
+    return cmd_data (sub_argc, sub);
   print_help (stderr);
   return WEFT_EXIT_USAGE;
 }
