@@ -158,9 +158,101 @@ action_about (GSimpleAction *a, GVariant *p, gpointer data)
   weft_test_hook ("about shown");
 }
 
+/* ---- preferences ---- */
+
+static void
+combo_selected_cb (AdwComboRow *row, GParamSpec *pspec, GSettings *settings)
+{
+  const char *key = g_object_get_data (G_OBJECT (row), "weft-key");
+
+  /* the enums' values are 0..n-1 in the order of the rows */
+  g_settings_set_enum (settings, key, (int) adw_combo_row_get_selected (row));
+}
+
+static GtkWidget *
+enum_row (GSettings *settings, const char *key, const char *title, const char *subtitle,
+          const char * const *labels)
+{
+  GtkWidget *row = adw_combo_row_new ();
+  g_autoptr (GtkStringList) model = gtk_string_list_new (labels);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  adw_combo_row_set_model (ADW_COMBO_ROW (row), G_LIST_MODEL (model));
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), g_settings_get_enum (settings, key));
+  gtk_widget_set_tooltip_text (row, subtitle);
+  g_object_set_data_full (G_OBJECT (row), "weft-key", g_strdup (key), g_free);
+  g_signal_connect_object (row, "notify::selected", G_CALLBACK (combo_selected_cb), settings, 0);
+  return row;
+}
+
+static GtkWidget *
+spin_row (GSettings *settings, const char *key, const char *title, const char *subtitle,
+          double min, double max, double step)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *spin = gtk_spin_button_new_with_range (min, max, step);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  gtk_widget_set_tooltip_text (spin, subtitle);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (spin), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
+  g_settings_bind (settings, key, spin, "value", G_SETTINGS_BIND_DEFAULT);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), spin);
+  adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), spin);
+  return row;
+}
+
+static void
+action_preferences (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  WeftApplication *self = data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GtkWidget *window = adw_preferences_window_new ();
+  GtkWidget *page = adw_preferences_page_new ();
+  GtkWidget *look = adw_preferences_group_new ();
+  GtkWidget *training = adw_preferences_group_new ();
+  GtkWidget *files = adw_preferences_group_new ();
+  const char *styles[] = { _("Follow the system"), _("Light"), _("Dark"), NULL };
+  /* the order of WeftOptimKind */
+  const char *optimizers[] = { "SGD", "Adam", "AdamW", "RMSprop", NULL };
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (look), _("Appearance"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (look),
+                             enum_row (self->settings, "style", _("Style"),
+                                       _("Light or dark, or as the system prefers"), styles));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (training), _("New Graphs"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (training),
+                                         _("Training settings given to a new graph"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (training),
+                             enum_row (self->settings, "default-optimizer", _("Optimizer"),
+                                       _("How the weights are updated from the gradients"),
+                                       optimizers));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (training),
+                             spin_row (self->settings, "default-batch-size", _("Batch size"),
+                                       _("Samples per training step"), 1, 65536, 1));
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (files), _("Files"));
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (files),
+                             spin_row (self->settings, "autosave-interval", _("Autosave every"),
+                                       _("Seconds between automatic saves of a changed graph "
+                                         "that has a file; 0 turns autosave off"),
+                                       0, 3600, 10));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (look));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (training));
+  adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (files));
+  adw_preferences_window_add (ADW_PREFERENCES_WINDOW (window), ADW_PREFERENCES_PAGE (page));
+  adw_preferences_window_set_search_enabled (ADW_PREFERENCES_WINDOW (window), FALSE);
+  gtk_window_set_transient_for (GTK_WINDOW (window), parent);
+  gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+  gtk_window_present (GTK_WINDOW (window));
+  weft_test_hook ("preferences shown");
+}
+
 static const GActionEntry app_actions[] = {
   { "quit", action_quit },
   { "new-window", action_new_window },
+  { "preferences", action_preferences },
   { "about", action_about },
 };
 
@@ -190,6 +282,7 @@ weft_application_init (WeftApplication *self)
   static const struct { const char *action; const char *accels[3]; } accels[] = {
     { "app.quit", { "<Control>q", NULL } },
     { "app.new-window", { "<Control>n", NULL } },
+    { "app.preferences", { "<Control>comma", NULL } },
     { "win.new-graph", { "<Control><Shift>n", NULL } },
     { "win.open", { "<Control>o", NULL } },
     { "win.save", { "<Control>s", NULL } },

@@ -843,6 +843,7 @@ main_menu (void)
   g_menu_append_item (style, item);
   g_object_unref (item);
   g_menu_append_section (menu, NULL, G_MENU_MODEL (style));
+  g_menu_append (about, _("_Preferences"), "app.preferences");
   g_menu_append (about, _("_Keyboard Shortcuts"), "win.show-help-overlay");
   g_menu_append (about, _("_About Weft"), "app.about");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (about));
