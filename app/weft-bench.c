@@ -82,6 +82,7 @@ typedef struct
 typedef struct
 {
   JsonObject *phase[N_PHASES];   /* owned; NULL when not measured */
+  char       *line[N_PHASES];    /* the peer's JSON line as printed */
   char       *error;
 } PeerResult;
 
@@ -435,8 +436,11 @@ static void
 peer_result_clear (PeerResult *r)
 {
   for (int p = 0; p < N_PHASES; p++)
-    if (r->phase[p] != NULL)
-      json_object_unref (r->phase[p]);
+    {
+      if (r->phase[p] != NULL)
+        json_object_unref (r->phase[p]);
+      g_free (r->line[p]);
+    }
   g_free (r->error);
   memset (r, 0, sizeof *r);
 }
@@ -509,6 +513,7 @@ run_peer (const Options *o, const WeftBenchModelInfo *info, int batch, int threa
             if (strcmp (ph, phase_names[p]) == 0 && r->phase[p] == NULL)
               {
                 r->phase[p] = json_object_ref (obj);
+                r->line[p] = g_strdup (lines[i]);
                 break;
               }
           json_object_unref (obj);
@@ -586,74 +591,95 @@ print_table_row (const WeftBenchModelInfo *info, int batch, int threads, int pha
           r->peak_rss_mib, prss);
 }
 
+/* JSON members written by hand so that numbers keep the peer's rounding (json-glib prints
+ * every double with 17 digits). */
+static void
+json_key (GString *out, const char *key)
+{
+  g_string_append_printf (out, "%s\"%s\": ", out->len > 1 ? ", " : "", key);
+}
+
+static void
+json_str (GString *out, const char *key, const char *value)
+{
+  json_key (out, key);
+  if (value == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_string_append_c (out, '"');
+  for (const char *c = value; *c != '\0'; c++)
+    if (*c == '"' || *c == '\\')
+      g_string_append_printf (out, "\\%c", *c);
+    else if ((unsigned char) *c < 0x20)
+      g_string_append_printf (out, "\\u%04x", (unsigned char) *c);
+    else
+      g_string_append_c (out, *c);
+  g_string_append_c (out, '"');
+}
+
+static void
+json_num (GString *out, const char *key, double value, int decimals)
+{
+  json_key (out, key);
+  if (isfinite (value))
+    g_string_append_printf (out, "%.*f", decimals, value);
+  else
+    g_string_append (out, "null");
+}
+
 static void
 print_json_rows (const WeftBenchModelInfo *info, int batch, int threads, int phase,
                  const WeftResult *w, const PeerResult *pr)
 {
   const PhaseResult *r = &w->phase[phase];
-  const char *coretype = g_getenv ("OPENBLAS_CORETYPE");
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-#define KV_S(k, v) (json_builder_set_member_name (b, k), \
-                    (v) != NULL ? json_builder_add_string_value (b, v) \
-                                : json_builder_add_null_value (b))
-#define KV_D(k, v) (json_builder_set_member_name (b, k), json_builder_add_double_value (b, v))
-#define KV_I(k, v) (json_builder_set_member_name (b, k), json_builder_add_int_value (b, v))
-#define KV_B(k, v) (json_builder_set_member_name (b, k), json_builder_add_boolean_value (b, v))
-  KV_S ("engine", "weft");
-  KV_S ("model", info->name);
-  KV_S ("variant", info->variant);
-  KV_I ("params", w->params);
-  KV_I ("keras_params", info->keras_params);
-  KV_B ("params_match", w->params == info->keras_params);
-  KV_I ("batch", batch);
-  KV_I ("threads", threads);
-  KV_I ("openblas_threads", w->blas_threads);
-  KV_S ("openblas_core", w->core);
-  KV_S ("OPENBLAS_CORETYPE", coretype);
-  KV_S ("phase", phase_names[phase]);
-  KV_D ("samples_per_s", round (r->median * 10) / 10);
-  KV_D ("samples_per_s_min", round (r->min * 10) / 10);
-  KV_D ("samples_per_s_max", round (r->max * 10) / 10);
-  KV_D ("ms_per_step", r->median > 0 ? 1e3 * batch / r->median : NAN);
-  KV_I ("steps_per_run", r->steps);
-  json_builder_set_member_name (b, "runs");
-  json_builder_begin_array (b);
+  GString *out = g_string_new ("{");
+  json_str (out, "engine", "weft");
+  json_str (out, "model", info->name);
+  json_str (out, "variant", info->variant);
+  json_num (out, "params", (double) w->params, 0);
+  json_num (out, "keras_params", (double) info->keras_params, 0);
+  json_key (out, "params_match");
+  g_string_append (out, w->params == info->keras_params ? "true" : "false");
+  json_num (out, "batch", batch, 0);
+  json_num (out, "threads", threads, 0);
+  json_num (out, "openblas_threads", w->blas_threads, 0);
+  json_str (out, "openblas_core", w->core);
+  json_str (out, "OPENBLAS_CORETYPE", g_getenv ("OPENBLAS_CORETYPE"));
+  json_str (out, "phase", phase_names[phase]);
+  json_num (out, "samples_per_s", r->median, 1);
+  json_num (out, "samples_per_s_min", r->min, 1);
+  json_num (out, "samples_per_s_max", r->max, 1);
+  json_num (out, "ms_per_step", r->median > 0 ? 1e3 * batch / r->median : NAN, 4);
+  json_num (out, "steps_per_run", r->steps, 0);
+  json_key (out, "runs");
+  g_string_append_c (out, '[');
   for (int i = 0; i < r->n_runs; i++)
-    json_builder_add_double_value (b, round (r->sps[i] * 10) / 10);
-  json_builder_end_array (b);
-  KV_D ("cpu_util", round (r->cpu_util * 100) / 100);
-  KV_D ("peak_rss_mib", round (r->peak_rss_mib * 10) / 10);
-  KV_B ("peak_rss_is_per_phase", TRUE);
-  KV_D ("rss_start_mib", round (r->rss_start_mib * 10) / 10);
-  KV_D ("loadavg_start", r->load_start);
-  KV_D ("loadavg_end", r->load_end);
+    g_string_append_printf (out, "%s%.1f", i > 0 ? ", " : "", r->sps[i]);
+  g_string_append_c (out, ']');
+  json_num (out, "cpu_util", r->cpu_util, 2);
+  json_num (out, "peak_rss_mib", r->peak_rss_mib, 1);
+  json_key (out, "peak_rss_is_per_phase");
+  g_string_append (out, "true");
+  json_num (out, "rss_start_mib", r->rss_start_mib, 1);
+  json_num (out, "loadavg_start", r->load_start, 2);
+  json_num (out, "loadavg_end", r->load_end, 2);
   double pm = peer_num (pr, phase, "samples_per_s");
   if (isfinite (pm) && pm > 0)
     {
-      KV_D ("peer_samples_per_s", pm);
-      KV_D ("ratio", round (r->median / pm * 100) / 100);
-      KV_D ("peer_peak_rss_mib", peer_num (pr, phase, "peak_rss_mib"));
+      json_num (out, "peer_samples_per_s", pm, 1);
+      json_num (out, "ratio", r->median / pm, 2);
+      json_num (out, "peer_peak_rss_mib", peer_num (pr, phase, "peak_rss_mib"), 1);
     }
   if (phase == PHASE_TRAIN)
-    KV_D ("target_ratio", target_ratio (info->name));
-  json_builder_end_object (b);
-  g_autoptr (JsonNode) root = json_builder_get_root (b);
-  g_autofree char *s = json_to_string (root, FALSE);
-  printf ("%s\n", s);
-  if (pr->phase[phase] != NULL)
-    {
-      JsonObject *obj = pr->phase[phase];
-      json_object_set_string_member (obj, "engine", "pytorch");
-      JsonNode *n = json_node_init_object (json_node_alloc (), obj);
-      g_autofree char *ps = json_to_string (n, FALSE);
-      json_node_unref (n);
-      printf ("%s\n", ps);
-    }
-#undef KV_S
-#undef KV_D
-#undef KV_I
-#undef KV_B
+    json_num (out, "target_ratio", target_ratio (info->name), 1);
+  g_string_append_c (out, '}');
+  printf ("%s\n", out->str);
+  g_string_free (out, TRUE);
+  if (pr->line[phase] != NULL)
+    /* the peer's own line (its numbers keep their rounding), tagged */
+    printf ("{\"engine\": \"pytorch\", %s\n", g_strstrip (pr->line[phase]) + 1);
 }
 
 /* ---- sgemm at the Dense layers' shapes ---- */
