@@ -459,6 +459,15 @@ test_separate_validation_file (void)
     g_assert_cmpfloat (y->data[r * 3 + 1], ==, 0.0f);
   weft_data_load_clear (&load);
 
+  /* an empty validation file */
+  g_autofree char *vp3 = write_tmp ("val3.csv", "a,b,c,d,label\n");
+  char *vname3 = strstr (json, "val.csv");
+  g_autofree char *json3 = g_strdup_printf ("%.*sval3.csv%s", (int) (vname3 - json), json,
+                                            vname3 + strlen ("val.csv"));
+  g_autoptr (WeftDataBinding) b3 = binding_from_text (json3, tmp_dir, &error);
+  g_assert_no_error (error);
+  expect_load_error (b3, g, (const char *const[]) { "val3.csv", "no rows", NULL });
+
   /* a validation file with a category the training file lacks */
   g_autofree char *vp2 = write_tmp ("val2.csv", "a,b,c,d,label\n1,2,3,4,w\n");
   char *vname = strstr (json, "val.csv");

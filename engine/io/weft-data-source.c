@@ -1689,9 +1689,9 @@ binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_split, gbo
       goto out;
     }
   int64_t n = main_l[first].rows, nv = val_l[first].rows;
-  if (n < 1)
+  if (n < 1 || (has_val && nv < 1))
     {
-      FAIL ("%s holds no rows", main_l[first].what);
+      FAIL ("%s holds no rows", (n < 1 ? main_l : val_l)[first].what);
       goto out;
     }
   if (n > G_MAXINT32 - 1 || nv > G_MAXINT32 - 1)
@@ -1755,7 +1755,8 @@ binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_split, gbo
             {
               joined = g_new (float, n + nv);
               memcpy (joined, lab->data, sizeof (float) * (size_t) n);
-              memcpy (joined + n, val_l[n_all - 1].data, sizeof (float) * (size_t) nv);
+              if (nv > 0)
+                memcpy (joined + n, val_l[n_all - 1].data, sizeof (float) * (size_t) nv);
               vlab = joined;
             }
           gboolean pok = make_pairs (vlab, n_train, n_train + n_val, rows_val, &rng,
@@ -1783,8 +1784,9 @@ binding_load (WeftDataBinding *b, WeftGraph *graph, double validation_split, gbo
               FAIL ("out of memory joining %s and its validation file", l->what);
               goto out;
             }
-          memcpy (d + (size_t) n * (size_t) l->width, val_l[i].data,
-                  sizeof (float) * (size_t) nv * (size_t) l->width);
+          if (nv > 0)
+            memcpy (d + (size_t) n * (size_t) l->width, val_l[i].data,
+                    sizeof (float) * (size_t) nv * (size_t) l->width);
           l->data = d;
           g_clear_pointer (&val_l[i].data, g_free);
         }
