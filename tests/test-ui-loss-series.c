@@ -96,7 +96,9 @@ random_series (guint n, guint32 seed, double nan_rate)
   /* append in uneven chunks, as the training idle does */
   for (guint i = 0; i < n;)
     {
-      guint k = MIN (n - i, 1 + (guint) g_rand_int_range (r, 0, 700));
+      /* draw first: MIN() evaluates its arguments twice */
+      guint chunk = 1 + (guint) g_rand_int_range (r, 0, 700);
+      guint k = MIN (n - i, chunk);
       weft_loss_series_append (s, x + i, y + i, k);
       i += k;
     }
