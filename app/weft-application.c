@@ -235,8 +235,8 @@ action_preferences (GSimpleAction *a, GVariant *p, gpointer data)
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (files), _("Files"));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (files),
                              spin_row (self->settings, "autosave-interval", _("Autosave every"),
-                                       _("Seconds between automatic saves of a changed graph "
-                                         "that has a file; 0 turns autosave off"),
+                                       _("Seconds after a change until unsaved work is kept "
+                                         "safe for recovery after a crash; 0 turns it off"),
                                        0, 3600, 10));
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (look));
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (training));

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "weft-application.h"
+#include "weft-autosave.h"
 #include "weft-canvas-painter.h"
 #include "weft-dashboard.h"
 #include "weft-file.h"
@@ -60,7 +61,7 @@ struct _WeftWindow
   GtkNativeDialog *chooser;
   GSettings    *settings;         /* NULL outside a WeftApplication */
 
-  guint         autosave_id;
+  WeftAutosave *autosave;         /* crash recovery copy of the shown document */
   guint         panes_tick;
   AfterSave     after_save;
   gboolean      close_confirmed;
@@ -295,6 +296,11 @@ weft_window_set_document (WeftWindow *self, WeftDocument *document)
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_set_object (&self->document, document);
+  /* unsaved work is copied to the cache after "autosave-interval" seconds; a clean save or
+   * closing deletes the copy (WeftAutosave) */
+  g_clear_object (&self->autosave);
+  self->autosave = weft_autosave_new (document, NULL, NULL);
+  weft_autosave_bind_settings (self->autosave, self->settings);
   g_signal_connect_object (document, "changed", G_CALLBACK (document_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (document, "notify::dirty", G_CALLBACK (update_title), self,
@@ -1018,7 +1024,7 @@ build_side (WeftWindow *self)
   return box;
 }
 
-/* ---- settings: window state, panel sizes, autosave, recent files ---- */
+/* ---- settings: window state, panel sizes, recent files ---- */
 
 static void
 save_window_state (WeftWindow *self)
@@ -1087,35 +1093,6 @@ dashboard_visible_cb (WeftWindow *self)
     gtk_paned_set_position (GTK_PANED (self->center_paned), MAX (height - dash, 120));
 }
 
-static gboolean
-autosave_cb (gpointer data)
-{
-  WeftWindow *self = data;
-  GFile *file = weft_document_get_file (self->document);
-  g_autoptr (GError) error = NULL;
-
-  if (file == NULL || !weft_document_get_dirty (self->document) || weft_window_is_start_view (self))
-    return G_SOURCE_CONTINUE;
-  if (weft_document_save (self->document, file, &error))
-    weft_test_hook ("autosaved");
-  else
-    {
-      g_autofree char *text = g_strdup_printf (_("Could not save automatically: %s"), error->message);
-      show_toast (self, text);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-autosave_changed_cb (WeftWindow *self)
-{
-  guint seconds = g_settings_get_uint (self->settings, "autosave-interval");
-
-  g_clear_handle_id (&self->autosave_id, g_source_remove);
-  if (seconds > 0)
-    self->autosave_id = g_timeout_add_seconds (seconds, autosave_cb, self);
-}
-
 static void
 recent_changed_cb (WeftWindow *self)
 {
@@ -1162,10 +1139,9 @@ weft_window_constructed (GObject *object)
         gtk_window_maximize (GTK_WINDOW (self));
       g_signal_connect_object (self->settings, "changed::recent-files",
                                G_CALLBACK (recent_changed_cb), self, G_CONNECT_SWAPPED);
-      g_signal_connect_object (self->settings, "changed::autosave-interval",
-                               G_CALLBACK (autosave_changed_cb), self, G_CONNECT_SWAPPED);
       recent_changed_cb (self);
-      autosave_changed_cb (self);
+      if (self->autosave != NULL)
+        weft_autosave_bind_settings (self->autosave, self->settings);
     }
 }
 
@@ -1174,7 +1150,7 @@ weft_window_dispose (GObject *object)
 {
   WeftWindow *self = WEFT_WINDOW (object);
 
-  g_clear_handle_id (&self->autosave_id, g_source_remove);
+  g_clear_object (&self->autosave);
   if (self->panes_tick != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->panes_tick);
   self->panes_tick = 0;
