@@ -225,6 +225,72 @@ test_format_count_follows_locale (void)
     }
 }
 
+/* Pixels darker than the light theme's borders: only text is that dark. */
+static int
+count_dark (cairo_surface_t *s)
+{
+  int w = cairo_image_surface_get_width (s), h = cairo_image_surface_get_height (s), n = 0;
+
+  cairo_surface_flush (s);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        guint32 p = pixel (s, x, y);
+        int lum = (((p >> 16) & 0xff) + ((p >> 8) & 0xff) + (p & 0xff)) / 3;
+        if (lum < 70)
+          n++;
+      }
+  return n;
+}
+
+/* Far away (less than WEFT_CANVAS_DETAIL_ZOOM device pixels per unit) nodes are plain boxes
+ * without text; from there on they carry their text, whatever mix of view zoom and context
+ * scale gives the size. */
+static void
+test_paint_level_of_detail (void)
+{
+  WeftId input, dense, again;
+  g_autoptr (WeftDocument) doc = sample (&input, &dense, &again);
+  WeftCanvasScene *scene = weft_canvas_scene_new ();
+  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 800, 500);
+  WeftCanvasPaintOptions o;
+  const double zooms[] = { 0.3, 0.5 };
+  int dark[2];
+
+  weft_canvas_scene_build (scene, weft_document_get_graph (doc), weft_document_get_model (doc), NULL);
+  for (int i = 0; i < 2; i++)
+    {
+      cairo_t *cr = cairo_create (s);
+      weft_canvas_paint_options_init (&o);
+      o.view.zoom = zooms[i];
+      o.width = 800;
+      o.height = 500;
+      o.grid = FALSE;
+      o.font = "DejaVu Sans";
+      weft_canvas_paint (cr, weft_document_get_graph (doc), weft_document_get_model (doc), scene, &o);
+      cairo_destroy (cr);
+      dark[i] = count_dark (s);
+    }
+  g_assert_cmpint (dark[0], ==, 0);
+  g_assert_cmpint (dark[1], >, 50);
+
+  /* the same 0.5 reached through the context (a thumbnail) is detailed too */
+  {
+    cairo_t *cr = cairo_create (s);
+    weft_canvas_paint_options_init (&o);
+    o.width = 800;
+    o.height = 500;
+    o.grid = FALSE;
+    o.font = "DejaVu Sans";
+    cairo_scale (cr, 0.5, 0.5);
+    weft_canvas_paint (cr, weft_document_get_graph (doc), weft_document_get_model (doc), scene, &o);
+    cairo_destroy (cr);
+    g_assert_cmpint (count_dark (s), >, 50);
+  }
+  cairo_surface_destroy (s);
+  weft_canvas_scene_free (scene);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -234,6 +300,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas-painter/format/counts-and-values", test_format);
   g_test_add_func ("/ui/canvas-painter/format/count-follows-locale", test_format_count_follows_locale);
   g_test_add_func ("/ui/canvas-painter/paint/draws-nodes-and-selection", test_paint_draws_nodes_and_selection);
+  g_test_add_func ("/ui/canvas-painter/paint/level-of-detail", test_paint_level_of_detail);
   g_test_add_func ("/ui/canvas-painter/export/png-svg-pdf-and-errors", test_export_formats);
   return g_test_run ();
 }

@@ -867,7 +867,7 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
   visible.width = x2 - visible.x;
   visible.height = y2 - visible.y;
   /* text smaller than ~4 px on screen is unreadable: draw plain boxes instead */
-  simple = o->view.zoom * scale_of (cr) < WEFT_CANVAS_DETAIL_ZOOM;
+  simple = scale_of (cr) < WEFT_CANVAS_DETAIL_ZOOM;   /* the view zoom is in the matrix now */
 
   g_clear_object (&paint_layout);
   paint_cr = cr;
