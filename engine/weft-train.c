@@ -423,7 +423,8 @@ weft_trainer_fit (WeftTrainer *t, const WeftDataset *data, const WeftTrainCallba
       int64_t seen = 0;
       for (int b = 0; b < n_batches; b++)
         {
-          if (cb != NULL && cb->cancel != NULL && *cb->cancel)
+          /* Set from another thread (a UI's stop button): an atomic read, not a data race. */
+          if (cb != NULL && cb->cancel != NULL && __atomic_load_n (cb->cancel, __ATOMIC_RELAXED))
             {
               ok = weft_error_set (error, WEFT_ERROR_CANCELLED, WEFT_ID_NONE, -1,
                                    "training cancelled at epoch %d, batch %d", e + 1, b + 1);
