@@ -6,6 +6,7 @@
 #include "weft-application.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "weft-test-hook.h"
 #include "weft-window.h"
@@ -71,11 +72,36 @@ weft_application_activate (GApplication *app)
   new_window (WEFT_APPLICATION (app));
 }
 
+/* "weft three-heads" opens the built-in example of that name (as an untitled copy), as the
+ * command line accepts example names wherever it takes a FILE; a real file always wins. */
+static gboolean
+is_builtin_example (GFile *file, char **name)
+{
+  g_autofree char *base = g_file_get_basename (file);
+  g_autofree char *path = NULL;
+
+  if (base == NULL || g_file_query_exists (file, NULL) || strchr (base, '.') != NULL)
+    return FALSE;
+  path = g_strdup_printf ("/org/weft/Weft/examples/%s.weft", base);
+  if (!g_resources_get_info (path, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL, NULL, NULL))
+    return FALSE;
+  *name = g_steal_pointer (&base);
+  return TRUE;
+}
+
 static void
 weft_application_open (GApplication *app, GFile **files, int n_files, const char *hint)
 {
   for (int i = 0; i < n_files; i++)
-    weft_window_open_file (new_window (WEFT_APPLICATION (app)), files[i]);
+    {
+      g_autofree char *example = NULL;
+      WeftWindow *window = new_window (WEFT_APPLICATION (app));
+
+      if (is_builtin_example (files[i], &example))
+        weft_window_open_example (window, example);
+      else
+        weft_window_open_file (window, files[i]);
+    }
 }
 
 static void
