@@ -153,6 +153,7 @@ schedule (WeftAutosave *self)
 {
   if (self->interval == 0 || self->timeout_id != 0)
     return;
+  weft_test_hook ("autosave scheduled %s in %u s", self->id, self->interval);
   self->timeout_id = g_timeout_add_seconds (self->interval, timeout_cb, self);
   g_source_set_name_by_id (self->timeout_id, "[weft] autosave");
 }
@@ -183,6 +184,7 @@ weft_autosave_set_interval (WeftAutosave *self, guint seconds)
   g_return_if_fail (WEFT_IS_AUTOSAVE (self));
   if (self->interval == seconds)
     return;
+  weft_test_hook ("autosave interval %s %u s", self->id, seconds);
   self->interval = seconds;
   g_clear_handle_id (&self->timeout_id, g_source_remove);
   if (seconds == 0)
