@@ -47,7 +47,7 @@ write_shard (const uint8_t *data, size_t size)
 int
 weft_fuzz_keras (const uint8_t *data, size_t size)
 {
-  const uint8_t *nul = memchr (data, 0, size);
+  const uint8_t *nul = size > 0 ? memchr (data, 0, size) : NULL;
   size_t json_len = nul != NULL ? (size_t) (nul - data) : size;
   const char *base_dir = NULL;
   g_autoptr (GError) error = NULL;
