@@ -5,6 +5,7 @@
 #include "weft-dashboard.h"
 #include "weft-test-graphs.h"
 
+#include <glib/gstdio.h>
 #include <gtk/gtk.h>
 #include <math.h>
 #include <string.h>
@@ -257,12 +258,180 @@ test_suggest_weights (Fixture *f, gconstpointer data)
     }
   g_assert_cmpfloat (fabs (sum - 11.25), <=, REL_TOL * 11.25);   /* 0.25 + 1 + 10 kept */
   g_assert_true (weft_document_can_undo (f->doc));
-  g_assert_cmpstr (weft_document_get_undo_name (f->doc), ==, "Suggested loss weights");
-  while (weft_document_can_undo (f->doc))
-    weft_document_undo (f->doc);
+  g_assert_cmpstr (weft_document_get_undo_name (f->doc), ==, "Apply suggested loss weights");
+  /* one entry for all heads: one undo restores every weight */
+  g_assert_true (weft_document_undo (f->doc));
+  g_assert_false (weft_document_can_undo (f->doc));
   g = weft_document_get_graph (f->doc);
   g_assert_cmpfloat (weft_graph_model_output (g, m, 0)->weight, ==, 0.25f);
+  g_assert_cmpfloat (weft_graph_model_output (g, m, 1)->weight, ==, 1.0f);
   g_assert_cmpfloat (weft_graph_model_output (g, m, 2)->weight, ==, 10.0f);
+  g_assert_true (weft_document_redo (f->doc));
+  g = weft_document_get_graph (f->doc);
+  for (int j = 0; j < 3; j++)
+    g_assert_cmpfloat (fabs (weft_graph_model_output (g, m, j)->weight - s[j]), <=,
+                       REL_TOL * s[j]);
+}
+
+/* Trained weights and the run's settings make the document unsaved; saving makes it clean,
+ * a later run makes it unsaved again. */
+static void
+test_training_marks_dirty (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("weft-dash-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "trained.weft", NULL);
+  g_autofree char *weights = weft_file_weights_path (path);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  g_assert_false (weft_document_get_dirty (f->doc));
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 1);
+  g_assert_true (weft_document_get_dirty (f->doc));
+  g_assert_false (weft_document_can_undo (f->doc));   /* not an edit of the model */
+  g_assert_true (weft_document_save (f->doc, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (weft_document_get_dirty (f->doc));
+
+  /* Continue: more rows in the history, weights stored again */
+  weft_dashboard_continue (f->dash);
+  wait_finished (f, 2);
+  g_assert_true (weft_document_get_dirty (f->doc));
+  g_assert_true (weft_document_save (f->doc, file, &error));
+
+  /* a new run with changed settings: they are the graph's, and the document is unsaved */
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  c.epochs = 2;
+  c.optimizer.learning_rate = 0.002f;
+  weft_dashboard_set_config (f->dash, &c);
+  weft_dashboard_train (f->dash);
+  /* the data are generated on a worker first; the run starts after */
+  WeftTrainingSession *s = weft_dashboard_get_session (f->dash);
+  while (!weft_training_session_get_running (s) && f->finished < 3)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (weft_document_get_dirty (f->doc));
+  g_assert_cmpint (weft_graph_get_train_config (weft_document_get_graph (f->doc))->epochs, ==, 2);
+  wait_finished (f, 3);
+  g_assert_true (weft_document_get_dirty (f->doc));
+  g_unlink (path);
+  g_unlink (weights);
+  g_rmdir (dir);
+}
+
+/* A copy of an example (no history of its own, as the gallery opens it): the run's history
+ * becomes the document's, is saved with it, read back by weft_file_load and shown again
+ * when the file is reopened; a new run is appended as a second run. */
+static void
+test_history_saved_with_example_copy (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const char *src = g_getenv ("WEFT_SOURCE_DIR");
+  g_assert_nonnull (src);
+  g_autofree char *example = g_build_filename (src, "resources", "examples", "three-heads.weft",
+                                               NULL);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (example, &text, &len, &error));
+  WeftHistory *history = NULL;
+  WeftFileMeta meta = { 0 };
+  WeftGraph *graph = weft_file_load_data_full (text, len, NULL, &history, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (graph);
+  g_assert_null (history);   /* else this would not test the case */
+  WeftDocument *copy = weft_document_new_for_graph (graph, NULL);
+  weft_document_set_file_meta (copy, &meta);
+  weft_file_meta_clear (&meta);
+  weft_dashboard_set_document (f->dash, copy);
+  g_assert_finalize_object (f->doc);
+  f->doc = copy;
+  g_assert_null (weft_document_get_history (copy));
+
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  c.epochs = 3;
+  c.batch_size = 32;
+  c.threads = 1;
+  c.seed = 4;
+  g_strlcpy (c.data, "synthetic:three-heads", sizeof c.data);
+  weft_dashboard_set_config (f->dash, &c);
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 1);
+  g_assert_true (g_str_has_prefix (weft_dashboard_get_status (f->dash), "Trained 3 epochs"));
+  WeftHistory *h = weft_dashboard_get_history (f->dash);
+  g_assert_nonnull (h);
+  g_assert_true (weft_document_get_history (copy) == h);
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 3);
+  g_assert_true (weft_document_get_dirty (copy));
+  size_t steps = weft_history_n_steps (h);
+
+  g_autofree char *dir = g_dir_make_tmp ("weft-dash-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "three-heads-copy.weft", NULL);
+  g_autofree char *weights = weft_file_weights_path (path);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_assert_true (weft_document_save (copy, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (weft_document_get_dirty (copy));
+
+  WeftHistory *read = NULL;
+  WeftGraph *loaded = weft_file_load (path, &read, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_nonnull (read);
+  g_assert_cmpint (weft_history_n_heads (read), ==, 3);
+  WeftId m = weft_graph_get_main_model (loaded);
+  for (int j = 0; j < 3; j++)
+    g_assert_cmpstr (weft_history_head_name (read, j), ==,
+                     weft_graph_model_output_name (loaded, m, j));
+  g_assert_cmpint (weft_history_n_runs (read), ==, 1);
+  g_assert_cmpuint (weft_history_n_epochs (read), ==, 3);
+  g_assert_cmpuint (weft_history_n_steps (read), ==, steps);
+  WeftHistoryEpoch ep;
+  g_assert_true (weft_history_get_epoch (read, 2, &ep));
+  g_assert_cmpint (ep.epoch, ==, 2);
+  for (int j = 0; j < 3; j++)
+    g_assert_true (isfinite (ep.loss[j]));
+  weft_history_free (read);
+  weft_graph_free (loaded);
+
+  /* reopened in another document: the dashboard shows the saved curves */
+  WeftDocument *reopened = weft_document_new ();
+  g_assert_true (weft_document_load (reopened, file, &error));
+  g_assert_no_error (error);
+  weft_dashboard_set_document (f->dash, reopened);
+  g_assert_finalize_object (copy);
+  f->doc = reopened;
+  h = weft_dashboard_get_history (f->dash);
+  g_assert_true (h == weft_document_get_history (reopened));
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 3);
+  g_assert_cmpint (weft_history_n_runs (h), ==, 1);
+  wait_frames (GTK_WIDGET (f->dash));
+  WeftLossChart *chart = weft_dashboard_get_chart (f->dash);
+  for (int j = -1; j < 3; j++)
+    {
+      WeftLossSeries *series = weft_loss_chart_get_series (chart, j, FALSE);
+      g_assert_nonnull (series);
+      g_assert_cmpuint (weft_loss_series_get_n_points (series), >, 0);
+    }
+
+  /* a new run on the reopened file is appended and saved as the second run */
+  weft_dashboard_set_config (f->dash, &c);
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 2);
+  g_assert_cmpint (weft_history_n_runs (h), ==, 2);
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 6);
+  g_assert_true (weft_document_save (reopened, file, &error));
+  g_assert_no_error (error);
+  loaded = weft_file_load (path, &read, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (weft_history_n_runs (read), ==, 2);
+  g_assert_cmpuint (weft_history_n_epochs (read), ==, 6);
+  weft_history_free (read);
+  weft_graph_free (loaded);
+
+  g_unlink (path);
+  g_unlink (weights);
+  g_rmdir (dir);
 }
 
 /* An edit of the model during training: the weights are not stored, the user is asked. */
@@ -341,6 +510,8 @@ main (int argc, char **argv)
                                   fixture_teardown)
   ADD ("train-and-continue", test_train_and_continue);
   ADD ("suggest-weights", test_suggest_weights);
+  ADD ("training-marks-dirty", test_training_marks_dirty);
+  ADD ("history-saved-with-example-copy", test_history_saved_with_example_copy);
   ADD ("edit-during-training", test_edit_during_training);
   ADD ("bad-source", test_bad_source);
   ADD ("switch-document-while-training", test_switch_document_while_training);

@@ -782,6 +782,217 @@ test_heads_move_undo_and_save (void)
   g_rmdir (dir);
 }
 
+/* Input(8) -> Dense(32) and Input -> Dense(32), a head on each: two heads. */
+static void
+two_heads (WeftDocument *doc, WeftId *dense_a, WeftId *dense_b)
+{
+  g_autoptr (GError) error = NULL;
+  WeftId input;
+
+  input_dense (doc, &input, dense_a);
+  *dense_b = weft_document_add_layer (doc, "Dense", 300, 200, &error);
+  g_assert_no_error (error);
+  g_assert_true (weft_document_connect (doc, input, 0, *dense_b, 0, &error));
+  g_assert_true (weft_document_add_head (doc, *dense_a, 0, &error));
+  g_assert_true (weft_document_add_head (doc, *dense_b, 0, &error));
+  g_assert_no_error (error);
+}
+
+/* A history adopted by a document without one is saved with it and read back. */
+static void
+test_history_adopted_and_saved (void)
+{
+  WeftDocument *doc = new_doc (NULL), *back = new_doc (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("weft-doc-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "graph.weft", NULL);
+  g_autofree char *weights = weft_file_weights_path (path);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  WeftGraph *graph, *loaded;
+  WeftHistory *history, *read = NULL;
+  WeftHistoryEpoch row = { 0 }, got;
+  const char *names[2];
+  double loss[2] = { 0.5, 2.0 }, metric[2] = { NAN, NAN };
+  WeftId a, b, model;
+
+  two_heads (doc, &a, &b);
+  g_assert_true (weft_document_save (doc, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (weft_document_get_dirty (doc));
+  g_assert_null (weft_document_get_history (doc));
+
+  graph = weft_document_get_graph (doc);
+  model = weft_document_get_model (doc);
+  names[0] = weft_graph_model_output_name (graph, model, 0);
+  names[1] = weft_graph_model_output_name (graph, model, 1);
+  history = weft_history_new (2, names, NULL, NULL);
+  g_assert_nonnull (history);
+  row.total = 2.5;
+  row.loss = loss;
+  row.metric = metric;
+  row.val_loss = loss;
+  row.val_metric = metric;
+  row.val_total = NAN;
+  for (int e = 0; e < 3; e++)
+    {
+      row.epoch = e;
+      g_assert_true (weft_history_append_epoch (history, &row));
+    }
+  weft_document_set_history (doc, history);
+  g_assert_true (weft_document_get_history (doc) == history);
+  g_assert_true (weft_document_get_dirty (doc));
+  weft_document_set_history (doc, history);   /* the same one: kept, not freed */
+  g_assert_true (weft_document_get_history (doc) == history);
+
+  g_assert_true (weft_document_save (doc, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (weft_document_get_dirty (doc));
+
+  loaded = weft_file_load (path, &read, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_nonnull (read);
+  g_assert_cmpint (weft_history_n_heads (read), ==, 2);
+  g_assert_cmpstr (weft_history_head_name (read, 1), ==, names[1]);
+  g_assert_cmpuint (weft_history_n_epochs (read), ==, 3);
+  g_assert_true (weft_history_get_epoch (read, 2, &got));
+  g_assert_cmpint (got.epoch, ==, 2);
+  g_assert_cmpfloat (got.loss[1], ==, 2.0);
+  weft_history_free (read);
+  weft_graph_free (loaded);
+
+  g_assert_true (weft_document_load (back, file, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (weft_document_get_history (back));
+  g_assert_cmpuint (weft_history_n_epochs (weft_document_get_history (back)), ==, 3);
+
+  weft_document_set_history (doc, NULL);
+  g_assert_null (weft_document_get_history (doc));
+  g_unlink (path);
+  g_unlink (weights);
+  g_rmdir (dir);
+  g_assert_finalize_object (doc);
+  g_assert_finalize_object (back);
+}
+
+static void
+count_notify (GObject *o, GParamSpec *pspec, int *n)
+{
+  (*n)++;
+}
+
+/* Changes outside the undo stack (trained weights, settings) keep the document unsaved
+ * across undo and redo until it is saved. */
+static void
+test_modified_outside_undo (void)
+{
+  WeftDocument *doc = new_doc (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("weft-doc-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (dir, "graph.weft", NULL);
+  g_autofree char *weights = weft_file_weights_path (path);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  WeftTrainConfig config;
+  WeftId input, dense;
+  int notified = 0;
+
+  input_dense (doc, &input, &dense);
+  g_assert_true (weft_document_save (doc, file, &error));
+  g_assert_no_error (error);
+  g_signal_connect (doc, "notify::dirty", G_CALLBACK (count_notify), &notified);
+
+  weft_document_mark_modified (doc);
+  g_assert_true (weft_document_get_dirty (doc));
+  g_assert_cmpint (notified, ==, 1);
+  weft_document_mark_modified (doc);   /* each change is announced (autosave counts them) */
+  g_assert_cmpint (notified, ==, 2);
+  weft_document_undo (doc);
+  g_assert_true (weft_document_get_dirty (doc));
+  weft_document_redo (doc);
+  g_assert_true (weft_document_get_dirty (doc));
+  g_assert_true (weft_document_save (doc, file, &error));
+  g_assert_false (weft_document_get_dirty (doc));
+
+  /* the same settings change nothing; others are stored and make it unsaved */
+  config = *weft_graph_get_train_config (weft_document_get_graph (doc));
+  weft_document_set_train_config (doc, &config);
+  g_assert_false (weft_document_get_dirty (doc));
+  config.optimizer.learning_rate *= 2;
+  config.epochs = 7;
+  weft_document_set_train_config (doc, &config);
+  g_assert_true (weft_document_get_dirty (doc));
+  g_assert_cmpint (weft_graph_get_train_config (weft_document_get_graph (doc))->epochs, ==, 7);
+  g_assert_false (weft_document_can_redo (doc));
+
+  /* a load starts clean */
+  g_assert_true (weft_document_load (doc, file, &error));
+  g_assert_no_error (error);
+  g_assert_false (weft_document_get_dirty (doc));
+
+  g_unlink (path);
+  g_unlink (weights);
+  g_rmdir (dir);
+  g_assert_finalize_object (doc);
+}
+
+/* The loss weights of all heads in one undo entry; bad weights refused without an entry. */
+static void
+test_set_head_weights_one_entry (void)
+{
+  WeftDocument *doc = new_doc (NULL);
+  g_autoptr (GError) error = NULL;
+  WeftId a, b, model;
+  const float w[2] = { 0.5f, 4.0f };
+  const float bad[2] = { 2.0f, NAN };
+  const float negative[2] = { 2.0f, -1.0f };
+  const char *undo_before;
+  WeftGraph *g;
+
+  two_heads (doc, &a, &b);
+  model = weft_document_get_model (doc);
+  undo_before = weft_document_get_undo_name (doc);
+  g_assert_cmpstr (undo_before, ==, "Add head");
+
+  g_assert_true (weft_document_set_head_weights (doc, model, w, 2, "Apply suggested loss weights",
+                                                 &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (weft_document_get_undo_name (doc), ==, "Apply suggested loss weights");
+  g = weft_document_get_graph (doc);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 0)->weight, ==, 0.5f);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 1)->weight, ==, 4.0f);
+  /* the same weights again: no entry */
+  g_assert_true (weft_document_set_head_weights (doc, model, w, 2, "again", &error));
+  g_assert_cmpstr (weft_document_get_undo_name (doc), ==, "Apply suggested loss weights");
+
+  /* one undo restores every head */
+  g_assert_true (weft_document_undo (doc));
+  g = weft_document_get_graph (doc);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 0)->weight, ==, 1.0f);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 1)->weight, ==, 1.0f);
+  g_assert_cmpstr (weft_document_get_undo_name (doc), ==, "Add head");
+  g_assert_true (weft_document_redo (doc));
+  g = weft_document_get_graph (doc);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 0)->weight, ==, 0.5f);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 1)->weight, ==, 4.0f);
+
+  g_assert_false (weft_document_set_head_weights (doc, model, bad, 2, NULL, &error));
+  g_assert_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_PARAM_RANGE);
+  g_clear_error (&error);
+  g_assert_false (weft_document_set_head_weights (doc, model, negative, 2, NULL, &error));
+  g_assert_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_PARAM_RANGE);
+  g_clear_error (&error);
+  g_assert_false (weft_document_set_head_weights (doc, model, w, 3, NULL, &error));
+  g_assert_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (weft_document_set_head_weights (doc, a, w, 2, NULL, &error));
+  g_assert_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID);
+  g_clear_error (&error);
+  g = weft_document_get_graph (doc);
+  g_assert_cmpfloat (weft_graph_model_output (g, model, 1)->weight, ==, 4.0f);
+  g_assert_cmpstr (weft_document_get_undo_name (doc), ==, "Apply suggested loss weights");
+  g_assert_finalize_object (doc);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -809,5 +1020,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/document/undo/restores-destroyed-weights", test_undo_restores_destroyed_weights);
   g_test_add_func ("/ui/document/file/save-and-load-round-trip", test_save_and_load_round_trip);
   g_test_add_func ("/ui/document/heads/move-undo-and-save", test_heads_move_undo_and_save);
+  g_test_add_func ("/ui/document/history/adopted-saved-and-reopened", test_history_adopted_and_saved);
+  g_test_add_func ("/ui/document/dirty/modified-outside-undo", test_modified_outside_undo);
+  g_test_add_func ("/ui/document/heads/weights-in-one-entry", test_set_head_weights_one_entry);
   return g_test_run ();
 }

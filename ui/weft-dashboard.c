@@ -725,10 +725,17 @@ start_with_data (WeftDashboard *self, WeftDataset *data, float validation_split)
   weft_dashboard_get_config (self, &c);
   /* the settings of the run are the graph's training settings from now on (saved with it,
    * as Keras keeps compile/fit arguments); they do not change the model (no serial bump) */
-  weft_graph_set_train_config (doc_graph (self), &c);
+  weft_document_set_train_config (self->document, &c);
   if (validation_split >= 0)
     c.validation_split = validation_split;
   choose_history (self, TRUE);
+  if (self->history != NULL && self->history == self->own_history)
+    {
+      /* the document had no history fitting the heads: ours becomes its, saved with it */
+      weft_document_set_history (self->document, g_steal_pointer (&self->own_history));
+    }
+  else if (self->history != NULL)
+    weft_document_mark_modified (self->document);   /* a new run goes into its history */
   weft_training_session_set_history (self->session, self->history);
   clear_share_history (self);
   gtk_widget_set_visible (self->store_button, FALSE);
@@ -915,6 +922,8 @@ weft_dashboard_continue (WeftDashboard *self)
     weft_training_session_set_history (self->session, self->history);
   gtk_widget_set_visible (self->store_button, FALSE);
   set_status (self, _("Continuing…"));
+  if (self->history != NULL)
+    weft_document_mark_modified (self->document);   /* the run grows in its history */
   weft_training_session_continue_async (self->session, NULL, NULL, NULL);
   update_buttons (self);
 }
@@ -963,6 +972,7 @@ store_weights (WeftDashboard *self, gboolean force)
     return;
   if (weft_training_session_store_weights (self->session, g, force, &error))
     {
+      weft_document_mark_modified (self->document);
       gtk_widget_set_visible (self->store_button, FALSE);
       return;
     }
@@ -1078,18 +1088,12 @@ weft_dashboard_apply_suggested_weights (WeftDashboard *self, GError **error)
                    _("Train at least a few batches of a model with two or more heads first"));
       return FALSE;
     }
-  WeftGraph *g = doc_graph (self);
-  for (int j = 0; j < n; j++)
-    {
-      g = doc_graph (self);   /* each command may replace the graph */
-      WeftHead h = *weft_graph_model_output (g, weft_graph_get_main_model (g), j);
-      if (h.weight == s[j])
-        continue;
-      h.weight = s[j];
-      if (!weft_document_set_head (self->document, j, &h, _("Suggested loss weights"), error))
-        return FALSE;
-    }
-  return TRUE;
+  /* TRANSLATORS: undo history entry */
+  const char *what = _("Apply suggested loss weights");
+  /* one command for all heads: one undo restores every weight */
+  return weft_document_set_head_weights (self->document,
+                                         weft_graph_get_main_model (doc_graph (self)), s, n,
+                                         what, error);
 }
 
 static void

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "weft-canvas-painter.h"
 #include "weft-file.h"
@@ -56,6 +57,9 @@ struct _WeftDocument
   guint        state;         /* id of the current state */
   guint        saved_state;
   guint        next_state;
+  /* Changed outside the undo stack (trained weights, settings, history) since the last save
+   * or load: undo cannot take such a change back, so it keeps the document unsaved. */
+  gboolean     modified;
 };
 
 G_DEFINE_FINAL_TYPE (WeftDocument, weft_document, G_TYPE_OBJECT)
@@ -439,6 +443,7 @@ take_graph (WeftDocument *self, WeftGraph *graph, WeftHistory *history)
   clear_stack (&self->undo);
   clear_stack (&self->redo);
   self->state = self->saved_state = ++self->next_state;
+  self->modified = FALSE;
   weft_graph_analyse (graph);
   emit_changes (self, old, old_model);
   weft_graph_free (old);
@@ -532,6 +537,7 @@ weft_document_save (WeftDocument *self, GFile *file, GError **error)
   if (!ok)
     return FALSE;
   self->saved_state = self->state;
+  self->modified = FALSE;
   if (g_set_object (&self->file, file))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRTY]);
@@ -642,7 +648,58 @@ gboolean
 weft_document_get_dirty (WeftDocument *self)
 {
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
-  return self->state != self->saved_state;
+  return self->state != self->saved_state || self->modified;
+}
+
+void
+weft_document_mark_modified (WeftDocument *self)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  self->modified = TRUE;
+  /* notified every time, not only on the flip: autosave counts each change */
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DIRTY]);
+}
+
+void
+weft_document_set_history (WeftDocument *self, WeftHistory *history)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  if (history == self->history)
+    return;
+  g_clear_pointer (&self->history, weft_history_free);
+  self->history = history;
+  weft_document_mark_modified (self);
+}
+
+static gboolean
+optim_config_equal (const WeftOptimConfig *a, const WeftOptimConfig *b)
+{
+  return a->kind == b->kind && a->learning_rate == b->learning_rate
+         && a->momentum == b->momentum && a->nesterov == b->nesterov
+         && a->beta_1 == b->beta_1 && a->beta_2 == b->beta_2 && a->epsilon == b->epsilon
+         && a->rho == b->rho && a->weight_decay == b->weight_decay
+         && a->clipnorm == b->clipnorm && a->global_clipnorm == b->global_clipnorm;
+}
+
+/* Field by field: memcmp would see the padding and the bytes after data's NUL. */
+static gboolean
+train_config_equal (const WeftTrainConfig *a, const WeftTrainConfig *b)
+{
+  return optim_config_equal (&a->optimizer, &b->optimizer) && a->epochs == b->epochs
+         && a->batch_size == b->batch_size && a->validation_split == b->validation_split
+         && a->shuffle == b->shuffle && a->seed == b->seed && a->threads == b->threads
+         && strncmp (a->data, b->data, sizeof a->data) == 0;
+}
+
+void
+weft_document_set_train_config (WeftDocument *self, const WeftTrainConfig *config)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_return_if_fail (config != NULL);
+  if (train_config_equal (weft_graph_get_train_config (self->graph), config))
+    return;
+  weft_graph_set_train_config (self->graph, config);
+  weft_document_mark_modified (self);
 }
 
 char *
@@ -1137,6 +1194,48 @@ weft_document_remove_head (WeftDocument *self, int index)
   begin (self);
   return end (self, weft_graph_model_remove_output (self->graph, self->model, index),
               _("Remove head"));
+}
+
+gboolean
+weft_document_set_head_weights (WeftDocument *self, WeftId model, const float *weights,
+                                int n_weights, const char *what, GError **error)
+{
+  gboolean ok = TRUE, same = TRUE;
+
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+  g_return_val_if_fail (weights != NULL || n_weights == 0, FALSE);
+  if (weft_graph_kind (self->graph, model) != WEFT_KIND_MODEL)
+    {
+      g_set_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID, _("No such model"));
+      return FALSE;
+    }
+  if (n_weights < 0 || n_weights > weft_graph_model_n_outputs (self->graph, model))
+    {
+      g_set_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID, _("No such head"));
+      return FALSE;
+    }
+  for (int i = 0; i < n_weights; i++)
+    {
+      if (!isfinite (weights[i]) || weights[i] < 0)
+        {
+          g_set_error_literal (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_PARAM_RANGE,
+                               weft_document_describe_status (WEFT_ERROR_PARAM_RANGE));
+          return FALSE;
+        }
+      same = same && weft_graph_model_output (self->graph, model, i)->weight == weights[i];
+    }
+  if (same)
+    return TRUE;
+  begin (self);
+  for (int i = 0; ok && i < n_weights; i++)
+    {
+      WeftHead head = *weft_graph_model_output (self->graph, model, i);
+      head.weight = weights[i];
+      ok = weft_graph_model_set_head (self->graph, model, i, &head);
+    }
+  if (!ok)
+    g_set_error (error, WEFT_DOCUMENT_ERROR, WEFT_ERROR_INVALID, _("The head was refused"));
+  return end (self, ok, what != NULL ? what : _("Change loss weights"));
 }
 
 /* ---- group / ungroup ---- */

@@ -41,6 +41,17 @@ void          weft_document_set_model       (WeftDocument *self,
                                              WeftId        model);
 GFile        *weft_document_get_file        (WeftDocument *self);     /* (nullable) */
 gboolean      weft_document_get_dirty       (WeftDocument *self);
+/* Adopts history (nullable, owned from now on) as the training history saved with the
+ * graph, freeing the previous one; not an undo entry. Marks the document modified. */
+void          weft_document_set_history     (WeftDocument *self,
+                                             WeftHistory  *history);
+/* Marks the document unsaved after a change outside the undo stack (trained weights, a new
+ * training run): it stays unsaved across undo and redo until saved or loaded. */
+void          weft_document_mark_modified   (WeftDocument *self);
+/* Stores the training settings saved with the graph (not an undo entry: they do not change
+ * the model); marks the document modified when they differ from the graph's. */
+void          weft_document_set_train_config (WeftDocument          *self,
+                                              const WeftTrainConfig *config);
 /* "three-heads.weft" or "Untitled"; newly allocated. */
 char         *weft_document_dup_title       (WeftDocument *self);
 /* Title shown while the document has no file (an example's name); NULL for "Untitled". */
@@ -113,6 +124,11 @@ gboolean      weft_document_set_head        (WeftDocument *self, int index,
                                              const WeftHead *head, const char *what,
                                              GError **error);
 gboolean      weft_document_remove_head     (WeftDocument *self, int index);
+/* One entry named `what` ("Apply suggested loss weights"): the loss weights of heads
+ * 0..n_weights-1 of `model` (any model of the graph). Finite and >= 0, else an error. */
+gboolean      weft_document_set_head_weights (WeftDocument *self, WeftId model,
+                                              const float *weights, int n_weights,
+                                              const char *what, GError **error);
 /* "Group into model": the nodes become a new model (wires entering the selection become
  * its inputs, wires and heads leaving it its outputs) called once in their place.
  * Returns the new node calling the model. */
