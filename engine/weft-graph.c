@@ -1162,6 +1162,15 @@ weft_graph_callee_node_at (const WeftGraph *graph, WeftId callee, int k)
 
 /* ---- duplicate ---- */
 
+/* memcpy for arrays that an empty graph has not allocated yet (NULL with 0 elements):
+ * memcpy from NULL is undefined even for 0 bytes. */
+static void
+copy_array (void *dst, const void *src, size_t bytes)
+{
+  if (bytes > 0)
+    memcpy (dst, src, bytes);
+}
+
 static WeftGraph *graph_dup (const WeftGraph *src, bool with_weights);
 
 WeftGraph *
@@ -1223,8 +1232,8 @@ graph_dup (const WeftGraph *src, bool with_weights)
   g->n_models = src->n_models;
   if (g->entities == NULL || g->layers == NULL || g->models == NULL)
     goto fail;
-  memcpy (g->layers, src->layers, (size_t) src->n_layers * sizeof (WeftId));
-  memcpy (g->models, src->models, (size_t) src->n_models * sizeof (WeftId));
+  copy_array (g->layers, src->layers, (size_t) src->n_layers * sizeof (WeftId));
+  copy_array (g->models, src->models, (size_t) src->n_models * sizeof (WeftId));
   for (int i = 0; i < src->n_entities; i++)
     {
       const Entity *e = &src->entities[i];
@@ -1266,9 +1275,9 @@ graph_dup (const WeftGraph *src, bool with_weights)
           m->outputs = malloc ((size_t) (sm->cap_outputs > 0 ? sm->cap_outputs : 1) * sizeof (WeftHead));
           if (m->nodes == NULL || m->inputs == NULL || m->outputs == NULL)
             goto fail;
-          memcpy (m->nodes, sm->nodes, (size_t) sm->n_nodes * sizeof (WeftId));
-          memcpy (m->inputs, sm->inputs, (size_t) sm->n_inputs * sizeof (WeftId));
-          memcpy (m->outputs, sm->outputs, (size_t) sm->n_outputs * sizeof (WeftHead));
+          copy_array (m->nodes, sm->nodes, (size_t) sm->n_nodes * sizeof (WeftId));
+          copy_array (m->inputs, sm->inputs, (size_t) sm->n_inputs * sizeof (WeftId));
+          copy_array (m->outputs, sm->outputs, (size_t) sm->n_outputs * sizeof (WeftHead));
         }
       else if (e->kind == WEFT_KIND_NODE)
         {
@@ -1288,7 +1297,7 @@ graph_dup (const WeftGraph *src, bool with_weights)
           n->in = malloc ((size_t) n->cap_in * sizeof (Wire));
           if (n->in == NULL)
             goto fail;
-          memcpy (n->in, sn->in, (size_t) sn->n_in * sizeof (Wire));
+          copy_array (n->in, sn->in, (size_t) sn->n_in * sizeof (Wire));
         }
     }
   g->analysed_serial = 0;
