@@ -10,6 +10,7 @@
 #include "weft-application.h"
 #include "weft-autosave.h"
 #include "weft-canvas-painter.h"
+#include "weft-code-view.h"
 #include "weft-dashboard.h"
 #include "weft-file.h"
 #include "weft-graph-canvas.h"
@@ -46,6 +47,7 @@ struct _WeftWindow
   GtkWidget    *inspector;
   GtkWidget    *side_stack;
   GtkWidget    *summary;
+  GtkWidget    *code_view;
   GtkWidget    *params_label;
   GtkWidget    *problems_label;
   GtkWidget    *zoom_label;
@@ -267,6 +269,8 @@ selection_changed_cb (WeftWindow *self)
 
   weft_inspector_show (WEFT_INSPECTOR (self->inspector),
                        sel->len == 1 ? g_array_index (sel, WeftId, 0) : WEFT_ID_NONE);
+  weft_code_view_set_highlight (WEFT_CODE_VIEW (self->code_view),
+                                sel->len == 1 ? g_array_index (sel, WeftId, 0) : WEFT_ID_NONE);
 }
 
 static void
@@ -307,6 +311,7 @@ weft_window_set_document (WeftWindow *self, WeftDocument *document)
                            G_CONNECT_SWAPPED);
   weft_graph_canvas_set_document (WEFT_GRAPH_CANVAS (self->canvas), document);
   weft_inspector_set_document (WEFT_INSPECTOR (self->inspector), document);
+  weft_code_view_set_document (WEFT_CODE_VIEW (self->code_view), document);
   if (self->dashboard != NULL)
     weft_dashboard_set_document (WEFT_DASHBOARD (self->dashboard), document);
   document_changed_cb (self);
@@ -1004,6 +1009,8 @@ build_side (WeftWindow *self)
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), self->summary);
   gtk_stack_add_titled (GTK_STACK (self->side_stack), self->inspector, "inspector", _("Inspector"));
   gtk_stack_add_titled (GTK_STACK (self->side_stack), scrolled, "summary", _("Summary"));
+  self->code_view = weft_code_view_new ();
+  gtk_stack_add_titled (GTK_STACK (self->side_stack), self->code_view, "code", _("Keras code"));
   gtk_stack_switcher_set_stack (GTK_STACK_SWITCHER (switcher), GTK_STACK (self->side_stack));
   gtk_widget_set_halign (switcher, GTK_ALIGN_CENTER);
   gtk_widget_set_margin_top (switcher, 6);
@@ -1017,6 +1024,8 @@ build_side (WeftWindow *self)
       gtk_widget_set_tooltip_text (tab, _("Settings and shapes of the selected node"));
     if (tab != NULL && (tab = gtk_widget_get_next_sibling (tab)) != NULL)
       gtk_widget_set_tooltip_text (tab, _("The Keras model.summary() table of the shown model"));
+    if (tab != NULL && (tab = gtk_widget_get_next_sibling (tab)) != NULL)
+      gtk_widget_set_tooltip_text (tab, _("The graph as Keras functional-API Python"));
   }
   gtk_widget_set_vexpand (self->side_stack, TRUE);
   gtk_box_append (GTK_BOX (box), switcher);

@@ -107,7 +107,8 @@ test_siamese_highlight_edit_copy (void)
   doc = weft_document_new_for_graph (graph, history);
   graph = NULL;
 
-  gtk_window_set_default_size (GTK_WINDOW (window), 600, 500);
+  /* short, so the highlighted line starts off screen and must be scrolled to */
+  gtk_window_set_default_size (GTK_WINDOW (window), 600, 160);
   gtk_window_set_child (GTK_WINDOW (window), view);
   weft_code_view_set_document (WEFT_CODE_VIEW (view), doc);
   gtk_window_present (GTK_WINDOW (window));
@@ -147,6 +148,30 @@ test_siamese_highlight_edit_copy (void)
   }
   g_assert_cmpint (tag_first, ==, first);
   g_assert_cmpint (tag_last, ==, last);
+  {
+    GtkTextView *tv = GTK_TEXT_VIEW (gtk_widget_get_first_child (
+                        gtk_widget_get_last_child (view)));   /* scrolled window's view */
+    GtkTextBuffer *buffer = weft_code_view_get_buffer (WEFT_CODE_VIEW (view));
+    GdkRectangle visible;
+    GtkTextIter line;
+    int y = 0, height = 0;
+    gboolean timed_out = FALSE;
+    guint id = g_timeout_add (SPIN_TIMEOUT_MS, flag, &timed_out);
+
+    g_assert_true (GTK_IS_TEXT_VIEW (tv));
+    gtk_text_buffer_get_iter_at_line (buffer, &line, first - 1);
+    do
+      {
+        gtk_text_view_get_visible_rect (tv, &visible);
+        gtk_text_view_get_line_yrange (tv, &line, &y, &height);
+        if (visible.y > 0 && y >= visible.y && y + height <= visible.y + visible.height)
+          break;
+        g_main_context_iteration (NULL, TRUE);
+      }
+    while (!timed_out);
+    g_assert_false (timed_out);
+    g_source_remove (id);
+  }
   {
     g_auto (GStrv) lines = g_strsplit (expected, "\n", -1);
     g_test_message ("highlighted %d-%d: %s", first, last, lines[first - 1]);

@@ -24,20 +24,48 @@ struct _WeftCodeView
   WeftId         highlight;
   gboolean       stale;
   guint          idle_id;
+  guint          scroll_id;
 };
 
 G_DEFINE_FINAL_TYPE (WeftCodeView, weft_code_view, GTK_TYPE_WIDGET)
 
+/* Scrolls vertically only, and only when the highlighted lines are off screen: in GTK 4.8
+ * gtk_text_view_scroll_to_mark right after a new text also shifts the view sideways. */
 static void
 scroll_to_highlight (WeftCodeView *self)
 {
-  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (self->text_view));
-  GtkTextIter start;
+  GtkTextView *view = GTK_TEXT_VIEW (self->text_view);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (view);
+  GtkAdjustment *vadj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (view));
+  GtkTextIter first, last;
+  int y, height, last_y, last_height;
+  double value, page;
 
-  gtk_text_buffer_get_iter_at_mark (buffer, &start, self->highlight_mark);
-  if (gtk_text_iter_has_tag (&start, self->highlight_tag))
-    gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->text_view), self->highlight_mark,
-                                  0.05, TRUE, 0.0, 0.3);
+  gtk_text_buffer_get_iter_at_mark (buffer, &first, self->highlight_mark);
+  if (vadj == NULL || !gtk_text_iter_has_tag (&first, self->highlight_tag))
+    return;
+  last = first;
+  gtk_text_iter_forward_to_tag_toggle (&last, self->highlight_tag);
+  gtk_text_iter_backward_char (&last);
+  gtk_text_view_get_line_yrange (view, &first, &y, &height);
+  gtk_text_view_get_line_yrange (view, &last, &last_y, &last_height);
+  value = gtk_adjustment_get_value (vadj);
+  page = gtk_adjustment_get_page_size (vadj);
+  if (y < value)
+    gtk_adjustment_set_value (vadj, y - height);
+  else if (last_y + last_height > value + page)
+    /* the whole range when it fits, else its first line at the top */
+    gtk_adjustment_set_value (vadj, MIN (y - height, last_y + 2 * last_height - page));
+}
+
+static gboolean
+scroll_idle (gpointer data)
+{
+  WeftCodeView *self = data;
+
+  self->scroll_id = 0;
+  scroll_to_highlight (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -92,7 +120,9 @@ regenerate_idle (gpointer data)
 
   self->idle_id = 0;
   regenerate (self);
-  scroll_to_highlight (self);
+  /* after GTK has laid out the new text (its validation runs at a higher priority) */
+  if (self->scroll_id == 0)
+    self->scroll_id = g_idle_add_full (G_PRIORITY_LOW, scroll_idle, self, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -172,6 +202,7 @@ weft_code_view_dispose (GObject *object)
   WeftCodeView *self = WEFT_CODE_VIEW (object);
 
   g_clear_handle_id (&self->idle_id, g_source_remove);
+  g_clear_handle_id (&self->scroll_id, g_source_remove);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
@@ -229,6 +260,10 @@ weft_code_view_init (WeftCodeView *self)
   gtk_text_view_set_editable (GTK_TEXT_VIEW (self->text_view), FALSE);
   gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->text_view), TRUE);
   gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (self->text_view), GTK_WRAP_NONE);
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (self->text_view), 12);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (self->text_view), 12);
+  gtk_text_view_set_top_margin (GTK_TEXT_VIEW (self->text_view), 6);
+  gtk_text_view_set_bottom_margin (GTK_TEXT_VIEW (self->text_view), 12);
   gtk_widget_add_css_class (self->text_view, "weft-code");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->text_view), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Keras code"), -1);
