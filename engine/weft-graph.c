@@ -792,24 +792,40 @@ weft_graph_model_output_name (const WeftGraph *graph, WeftId model, int i)
 
 /* ---- nodes ---- */
 
+/* seen[id]: model id already explored without reaching the target. Without it a model that
+ * calls a submodel twice, nested n deep, is explored 2^n times (a small hostile file hangs
+ * the loader). */
 static bool
-model_calls (const WeftGraph *g, WeftId caller, WeftId target, int depth)
+model_calls_rec (const WeftGraph *g, WeftId caller, WeftId target, int depth, uint8_t *seen)
 {
-  /* Does model `caller` (transitively) call model `target`? */
   if (caller == target)
     return true;
   if (depth > 64)
     return true;
   Model *m = graph_model (g, caller);
-  if (m == NULL)
+  if (m == NULL || seen[caller])
     return false;
   for (int i = 0; i < m->n_nodes; i++)
     {
       Node *n = graph_node (g, m->nodes[i]);
-      if (graph_model (g, n->callee) != NULL && model_calls (g, n->callee, target, depth + 1))
+      if (graph_model (g, n->callee) != NULL
+          && model_calls_rec (g, n->callee, target, depth + 1, seen))
         return true;
     }
+  seen[caller] = 1;
   return false;
+}
+
+static bool
+model_calls (const WeftGraph *g, WeftId caller, WeftId target, int depth)
+{
+  /* Does model `caller` (transitively) call model `target`? */
+  uint8_t *seen = calloc ((size_t) (g->n_entities > 0 ? g->n_entities : 1), 1);
+  if (seen == NULL)
+    return true;   /* refuse rather than risk a cycle */
+  bool calls = model_calls_rec (g, caller, target, depth, seen);
+  free (seen);
+  return calls;
 }
 
 static int
@@ -983,21 +999,61 @@ weft_graph_node_input (const WeftGraph *graph, WeftId node, int port, WeftId *sr
   return true;
 }
 
-/* Is `target` an ancestor of (or equal to) `from`? */
+/* Is `target` an ancestor of (or equal to) `from`? Each node is visited once, with an
+ * explicit stack: a recursive walk re-visits shared ancestors (2^n times for n chained
+ * Add(x, x)) and can overflow the C stack on long chains. `depth` is unused. */
 static bool
 depends_on (const WeftGraph *g, WeftId from, WeftId target, int depth)
 {
+  (void) depth;
   if (from == target)
     return true;
-  if (depth > 100000)
-    return true;
-  Node *n = graph_node (g, from);
-  if (n == NULL)
-    return false;
-  for (int i = 0; i < n->n_in; i++)
-    if (n->in[i].src != WEFT_ID_NONE && depends_on (g, n->in[i].src, target, depth + 1))
-      return true;
-  return false;
+  size_t n_ent = (size_t) (g->n_entities > 0 ? g->n_entities : 1);
+  uint8_t *seen = calloc (n_ent, 1);
+  size_t cap = 64, top = 0;
+  WeftId *stack = malloc (cap * sizeof *stack);
+  bool found = false;
+  if (seen == NULL || stack == NULL)
+    {
+      free (seen);
+      free (stack);
+      return true;   /* refuse rather than risk a cycle */
+    }
+  stack[top++] = from;
+  while (top > 0 && !found)
+    {
+      WeftId id = stack[--top];
+      Node *n = graph_node (g, id);
+      if (n == NULL || seen[id])
+        continue;
+      seen[id] = 1;
+      for (int i = 0; i < n->n_in && !found; i++)
+        {
+          WeftId src = n->in[i].src;
+          if (src == WEFT_ID_NONE)
+            continue;
+          if (src == target)
+            found = true;
+          else if (src >= 0 && (size_t) src < n_ent && !seen[src])
+            {
+              if (top == cap)
+                {
+                  WeftId *bigger = realloc (stack, 2 * cap * sizeof *stack);
+                  if (bigger == NULL)
+                    {
+                      found = true;   /* as above */
+                      break;
+                    }
+                  stack = bigger;
+                  cap *= 2;
+                }
+              stack[top++] = src;
+            }
+        }
+    }
+  free (seen);
+  free (stack);
+  return found;
 }
 
 bool
@@ -1757,20 +1813,33 @@ weft_graph_node_shape (const WeftGraph *graph, WeftId node, int port, WeftShape 
 }
 
 static bool
-model_in_use (const WeftGraph *g, WeftId model, WeftId from, int depth)
+model_in_use_rec (const WeftGraph *g, WeftId model, WeftId from, int depth, uint8_t *seen)
 {
   if (model == from)
     return true;
   Model *m = graph_model (g, from);
-  if (m == NULL || depth > 64)
+  if (m == NULL || depth > 64 || seen[from])
     return false;
   for (int i = 0; i < m->n_nodes; i++)
     {
       Node *n = graph_node (g, m->nodes[i]);
-      if (graph_model (g, n->callee) != NULL && model_in_use (g, model, n->callee, depth + 1))
+      if (graph_model (g, n->callee) != NULL
+          && model_in_use_rec (g, model, n->callee, depth + 1, seen))
         return true;
     }
+  seen[from] = 1;   /* explored without finding `model` (see model_calls_rec) */
   return false;
+}
+
+static bool
+model_in_use (const WeftGraph *g, WeftId model, WeftId from, int depth)
+{
+  uint8_t *seen = calloc ((size_t) (g->n_entities > 0 ? g->n_entities : 1), 1);
+  if (seen == NULL)
+    return true;
+  bool used = model_in_use_rec (g, model, from, depth, seen);
+  free (seen);
+  return used;
 }
 
 bool
@@ -1814,8 +1883,10 @@ static void
 collect_layers (const WeftGraph *g, WeftId model, bool *seen, int depth)
 {
   Model *m = graph_model (g, model);
-  if (m == NULL || depth > 64)
+  /* Models are marked too: each is walked once, however often it is called. */
+  if (m == NULL || depth > 64 || seen[model])
     return;
+  seen[model] = true;
   for (int i = 0; i < m->n_nodes; i++)
     {
       Node *n = graph_node (g, m->nodes[i]);
@@ -1846,7 +1917,7 @@ weft_graph_count_params (const WeftGraph *graph, WeftId id, int64_t *trainable,
         return false;
       collect_layers (graph, id, seen, 0);
       for (int i = 0; i < graph->n_entities; i++)
-        if (seen[i])
+        if (seen[i] && graph_layer (graph, i) != NULL)
           {
             Layer *sl = graph_layer (graph, i);
             if (!sl->weights_known && sl->op->weights != NULL)
