@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define INLINE_WIDTH 100
@@ -829,6 +830,44 @@ replace_weights (WeftGraph *graph, const char *path, const char *weights_path,
   return TRUE;
 }
 
+/* Is name base + ".XXXXXX" (the temporary name g_file_set_contents uses)? */
+static gboolean
+is_temp_of (const char *name, const char *base)
+{
+  size_t n = strlen (base);
+  if (strncmp (name, base, n) != 0 || name[n] != '.' || strlen (name + n + 1) != 6)
+    return FALSE;
+  for (const char *c = name + n + 1; *c != '\0'; c++)
+    if (!g_ascii_isalnum (*c))
+      return FALSE;
+  return TRUE;
+}
+
+/* Removes what saves of this file that were killed mid-way left in its folder (temporary
+ * files of the atomic writes, a weights file never renamed into place) once they are older
+ * than an hour, so no save still running can own them. */
+static void
+remove_stale_temporaries (const char *path, const char *weights_path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *wbase = g_path_get_basename (weights_path);
+  g_autofree char *wnew = g_strconcat (wbase, ".new", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      if (!is_temp_of (name, base) && !is_temp_of (name, wbase) && !is_temp_of (name, wnew))
+        continue;
+      g_autofree char *p = g_build_filename (dir, name, NULL);
+      GStatBuf st;
+      if (g_lstat (p, &st) == 0 && S_ISREG (st.st_mode) && now - (gint64) st.st_mtime > 3600)
+        g_unlink (p);
+    }
+}
+
 gboolean
 weft_file_save_full (WeftGraph          *graph,
                      const WeftHistory  *history,
@@ -868,6 +907,8 @@ weft_file_save_full (WeftGraph          *graph,
   /* The new pair is complete: the previous weights are no longer needed. */
   if (prev_path != NULL)
     g_unlink (prev_path);
+  g_autofree char *weights_for_path = weft_file_weights_path (path);
+  remove_stale_temporaries (path, weights_for_path);
   return TRUE;
 }
 
