@@ -1130,28 +1130,26 @@ start_open_example_cb (WeftWindow *self, const char *name)
   weft_window_open_example (self, name);
 }
 
+/* GtkWindow:application is not a construct property: GObject sets it only after
+ * constructed(), so the settings are bound here, once the window knows its application. */
 static void
-weft_window_constructed (GObject *object)
+bind_application (WeftWindow *self)
 {
-  WeftWindow *self = WEFT_WINDOW (object);
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
 
-  G_OBJECT_CLASS (weft_window_parent_class)->constructed (object);
-  /* the application is known only after init */
-  if (WEFT_IS_APPLICATION (app))
-    {
-      self->settings = g_object_ref (weft_application_get_settings (WEFT_APPLICATION (app)));
-      gtk_window_set_default_size (GTK_WINDOW (self),
-                                   g_settings_get_int (self->settings, "window-width"),
-                                   g_settings_get_int (self->settings, "window-height"));
-      if (g_settings_get_boolean (self->settings, "window-maximized"))
-        gtk_window_maximize (GTK_WINDOW (self));
-      g_signal_connect_object (self->settings, "changed::recent-files",
-                               G_CALLBACK (recent_changed_cb), self, G_CONNECT_SWAPPED);
-      recent_changed_cb (self);
-      if (self->autosave != NULL)
-        weft_autosave_bind_settings (self->autosave, self->settings);
-    }
+  if (!WEFT_IS_APPLICATION (app) || self->settings != NULL)
+    return;
+  self->settings = g_object_ref (weft_application_get_settings (WEFT_APPLICATION (app)));
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+  g_signal_connect_object (self->settings, "changed::recent-files",
+                           G_CALLBACK (recent_changed_cb), self, G_CONNECT_SWAPPED);
+  recent_changed_cb (self);
+  if (self->autosave != NULL)
+    weft_autosave_bind_settings (self->autosave, self->settings);
 }
 
 static void
@@ -1177,7 +1175,6 @@ static void
 weft_window_class_init (WeftWindowClass *klass)
 {
   G_OBJECT_CLASS (klass)->dispose = weft_window_dispose;
-  G_OBJECT_CLASS (klass)->constructed = weft_window_constructed;
 }
 
 static void
@@ -1270,5 +1267,8 @@ weft_window_init (WeftWindow *self)
 WeftWindow *
 weft_window_new (GtkApplication *application)
 {
-  return g_object_new (WEFT_TYPE_WINDOW, "application", application, NULL);
+  WeftWindow *self = g_object_new (WEFT_TYPE_WINDOW, "application", application, NULL);
+
+  bind_application (self);
+  return self;
 }
