@@ -873,8 +873,8 @@ weft_graph_add_node (WeftGraph *graph, WeftId model, WeftId callee, WeftError *e
   if (cm != NULL && model_calls (graph, callee, model, 0))
     {
       weft_error_set (error, WEFT_ERROR_CYCLE, WEFT_ID_NONE, -1,
-                      "model '%s' cannot be used inside '%s': it would contain itself",
-                      cm->name, m->name);
+                      "model '%s' cannot be used inside '%s': it would contain itself (or "
+                      "models would be nested more than 64 deep)", cm->name, m->name);
       return WEFT_ID_NONE;
     }
   if (l != NULL && (l->op->flags & WEFT_OP_INPUT) && weft_graph_callee_n_nodes (graph, callee) > 0)

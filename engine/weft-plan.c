@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Layer calls a compiled model may have after inlining its nested models. */
+#define WEFT_PLAN_MAX_CALLS (1 << 18)
+
 typedef struct
 {
   WeftShape shape;
@@ -227,6 +230,15 @@ expand (WeftPlan *p, const WeftGraph *g, const Model *m, const int *inputs, int 
         {
           weft_error_set (error, WEFT_ERROR_SHAPE, node->id, -1, "'%s' has no known shape",
                           l->name);
+          goto out;
+        }
+      if (p->n_exec >= WEFT_PLAN_MAX_CALLS)
+        {
+          /* models calling submodels several times multiply: a small file can describe
+           * billions of calls */
+          weft_error_set (error, WEFT_ERROR_NO_MEMORY, node->id, -1,
+                          "the model expands to more than %d layer calls (its nested models "
+                          "call each other too often to be trained)", WEFT_PLAN_MAX_CALLS);
           goto out;
         }
       int t = new_tensor (p, &shape, false);

@@ -657,6 +657,40 @@ test_remove_node_unplugs_consumers (void)
   weft_graph_free (g);
 }
 
+static void
+test_plan_refuses_exponential_nesting (void)
+{
+  /* level k calls level k-1 twice in a chain: 2^30 layer calls from 31 small models */
+  WeftGraph *g = weft_graph_new ();
+  WeftId main_m = weft_graph_add_model (g, "main", NULL);
+  WeftId prev = weft_graph_add_model (g, "level_0", NULL);
+  WeftId x0 = tg_input1 (g, prev, "x_0", 2);
+  tg_head (g, prev, tg_dense (g, prev, "d_0", 2, NULL, x0, NULL), WEFT_LOSS_NONE, 1,
+           WEFT_METRIC_NONE);
+  for (int k = 1; k <= 30; k++)
+    {
+      char name[32], in[32];
+      g_snprintf (name, sizeof name, "level_%d", k);
+      g_snprintf (in, sizeof in, "x_%d", k);
+      WeftId m = weft_graph_add_model (g, name, NULL);
+      WeftId x = tg_input1 (g, m, in, 2);
+      WeftId a = tg_call (g, m, prev, 1, &x);
+      WeftId b = tg_call (g, m, prev, 1, &a);
+      tg_head (g, m, b, WEFT_LOSS_NONE, 1, WEFT_METRIC_NONE);
+      prev = m;
+    }
+  WeftId x = tg_input1 (g, main_m, "x", 2);
+  tg_head (g, main_m, tg_call (g, main_m, prev, 1, &x), WEFT_LOSS_MSE, 1, WEFT_METRIC_NONE);
+  WeftError e = { 0 };
+  g_assert_true (weft_graph_validate (g, &e));   /* analysis visits each model once */
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_null (weft_plan_new (g, 4, 1, &e));
+  g_assert_cmpint (e.code, ==, WEFT_ERROR_NO_MEMORY);
+  g_assert_nonnull (strstr (e.message, "layer calls"));
+  g_test_message ("refused after %.2f s", (g_get_monotonic_time () - t0) / 1e6);
+  weft_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -689,6 +723,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/graph/plan/matches-finite-difference",
                    test_plan_matches_finite_difference);
   g_test_add_func ("/engine/graph/dup/is-deep", test_dup_is_deep);
+  g_test_add_func ("/engine/graph/plan/refuses-exponential-nesting",
+                   test_plan_refuses_exponential_nesting);
   g_test_add_func ("/engine/graph/remove-node/unplugs-consumers",
                    test_remove_node_unplugs_consumers);
   return g_test_run ();
