@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, RepeatVector. */
 #include "weft-op.h"
+#include "weft-layers-core.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -100,8 +101,6 @@ static const WeftOpDesc input_op = {
 };
 
 /* ---- Dense ---- */
-
-enum { DENSE_UNITS, DENSE_ACTIVATION, DENSE_USE_BIAS };
 
 static const WeftParamSpec dense_params[] = {
   { .name = "units", .type = WEFT_PARAM_INT,
@@ -236,7 +235,7 @@ dense_backward (const WeftOpCtx *ctx)
                 ctx->din[0], in);
 }
 
-static const WeftOpDesc dense_op = {
+const WeftOpDesc weft_dense_op = {
   .name = "Dense",
   .category = "Core",
   .help = WEFT_N_("Fully connected layer: output = activation(input · kernel + bias) on the "
@@ -650,7 +649,7 @@ static const WeftOpDesc repeat_op = {
 
 const WeftOpDesc *const weft_layers_core[] = {
   &input_op,
-  &dense_op,
+  &weft_dense_op,
   &activation_op,
   &dropout_op,
   &flatten_op,

@@ -2,6 +2,7 @@
 /* Embedding and recurrent layers: Embedding, SimpleRNN, LSTM, GRU, Bidirectional,
  * TimeDistributed(Dense). The cells themselves live in weft-rnn-util.c. */
 #include "weft-layers-recurrent.h"
+#include "weft-layers-core.h"
 
 #include <limits.h>
 #include <math.h>
@@ -625,95 +626,54 @@ td_infer (const WeftOpArgs *args, WeftShape *out, char *why, size_t why_len)
   return check_out_size (out, why, why_len);
 }
 
+/* TimeDistributed(Dense) is Dense on the last axis: its parameters after "layer" are
+ * Dense's, in Dense's order, so the Dense op runs on the shifted configuration. */
+_Static_assert (TD_UNITS == DENSE_UNITS + 1 && TD_ACTIVATION == DENSE_ACTIVATION + 1
+                && TD_USE_BIAS == DENSE_USE_BIAS + 1, "TimeDistributed mirrors Dense");
+
+static WeftOpArgs
+td_dense_args (const WeftOpArgs *args)
+{
+  WeftOpArgs inner = *args;
+  inner.cfg = args->cfg + 1;
+  return inner;
+}
+
 static int
 td_weights (const WeftOpArgs *args, WeftWeightSpec *specs)
 {
-  const WeftShape *in = &args->in[0];
-  int units = weft_cfg_int (args->cfg, TD_UNITS);
-
-  memset (specs, 0, 2 * sizeof *specs);
-  snprintf (specs[0].name, sizeof specs[0].name, "kernel");
-  specs[0].shape = weft_shape_make (2, in->dims[in->rank - 1], units);
-  specs[0].init = WEFT_INIT_GLOROT_UNIFORM;
-  specs[0].trainable = true;
-  if (!weft_cfg_bool (args->cfg, TD_USE_BIAS))
-    return 1;
-  snprintf (specs[1].name, sizeof specs[1].name, "bias");
-  specs[1].shape = weft_shape_make (1, units);
-  specs[1].init = WEFT_INIT_ZEROS;
-  specs[1].trainable = true;
-  return 2;
+  WeftOpArgs inner = td_dense_args (args);
+  return weft_dense_op.weights (&inner, specs);
 }
 
-static size_t
-td_out_floats (const WeftOpArgs *args, int batch)
-{
-  const WeftShape *in = &args->in[0];
-  size_t rows = (size_t) (weft_shape_size (in) / in->dims[in->rank - 1]);
-  return (size_t) batch * rows * (size_t) weft_cfg_int (args->cfg, TD_UNITS);
-}
-
-/* aux keeps the pre-activation when the activation's derivative needs it. */
 static size_t
 td_aux_size (const WeftOpArgs *args, int batch)
 {
-  WeftActivation act = (WeftActivation) weft_cfg_int (args->cfg, TD_ACTIVATION);
-  if (!weft_activation_needs_input (act))
-    return 0;
-  return td_out_floats (args, batch);
+  WeftOpArgs inner = td_dense_args (args);
+  return weft_dense_op.aux_size (&inner, batch);
 }
 
 static size_t
 td_scratch_size (const WeftOpArgs *args, int batch)
 {
-  return td_out_floats (args, batch);
+  WeftOpArgs inner = td_dense_args (args);
+  return weft_dense_op.scratch_size (&inner, batch);
 }
 
 static void
 td_forward (const WeftOpCtx *ctx)
 {
-  const WeftShape *in = &ctx->in_shape[0];
-  const int k = in->dims[in->rank - 1], units = weft_cfg_int (ctx->cfg, TD_UNITS);
-  const int rows = ctx->batch * (int) (weft_shape_size (in) / k);
-  const WeftActivation act = (WeftActivation) weft_cfg_int (ctx->cfg, TD_ACTIVATION);
-  const float *bias = weft_cfg_bool (ctx->cfg, TD_USE_BIAS) ? ctx->w[1] : NULL;
-  const size_t n = (size_t) rows * units;
-
-  weft_sgemm (false, false, rows, units, k, 1.0f, ctx->in[0], k, ctx->w[0], units, 0.0f,
-              ctx->out, units);
-  if (bias != NULL)
-    for (int r = 0; r < rows; r++)
-      for (int j = 0; j < units; j++)
-        ctx->out[(size_t) r * units + j] += bias[j];
-  if (weft_activation_needs_input (act))
-    memcpy (ctx->aux, ctx->out, sizeof (float) * n);
-  weft_activation_forward (act, ctx->out, ctx->out, n, units);
+  WeftOpCtx inner = *ctx;
+  inner.cfg = ctx->cfg + 1;
+  weft_dense_op.forward (&inner);
 }
 
 static void
 td_backward (const WeftOpCtx *ctx)
 {
-  const WeftShape *in = &ctx->in_shape[0];
-  const int k = in->dims[in->rank - 1], units = weft_cfg_int (ctx->cfg, TD_UNITS);
-  const int rows = ctx->batch * (int) (weft_shape_size (in) / k);
-  const WeftActivation act = (WeftActivation) weft_cfg_int (ctx->cfg, TD_ACTIVATION);
-  const bool has_bias = weft_cfg_bool (ctx->cfg, TD_USE_BIAS);
-  const size_t n = (size_t) rows * units;
-  float *dpre = ctx->scratch;
-
-  memcpy (dpre, ctx->dout, sizeof (float) * n);
-  weft_activation_grad_inplace (act, weft_activation_needs_input (act) ? ctx->aux : NULL,
-                                ctx->out, dpre, n, units);
-  if (ctx->din[0] != NULL)
-    weft_sgemm (false, true, rows, k, units, 1.0f, dpre, units, ctx->w[0], units, 1.0f,
-                ctx->din[0], k);
-  if (ctx->dw[0] != NULL)
-    weft_sgemm (true, false, k, units, rows, 1.0f, ctx->in[0], k, dpre, units, 1.0f,
-                ctx->dw[0], units);
-  if (has_bias && ctx->dw[1] != NULL)
-    for (int r = 0; r < rows; r++)
-      for (int j = 0; j < units; j++)
-        ctx->dw[1][j] += dpre[(size_t) r * units + j];
+  WeftOpCtx inner = *ctx;
+  inner.cfg = ctx->cfg + 1;
+  weft_dense_op.backward (&inner);
 }
 
 static const WeftOpDesc time_distributed_op = {
