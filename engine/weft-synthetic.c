@@ -296,6 +296,23 @@ make_three_heads (const Sig *s, int64_t n, WeftRng *rng, WeftError *error)
   return d;
 }
 
+/* The two same-shaped inputs and the one-unit target of the pair sets; NULL on failure. */
+static WeftDataset *
+pair_dataset (const Sig *s, int64_t n, float **a, float **b, float **y, WeftError *error)
+{
+  WeftShape one = weft_shape_make (1, 1);
+  WeftDataset *d = weft_dataset_new (n);
+  *a = d != NULL ? weft_dataset_add (d, s->in_name[0], &s->in_shape[0], error) : NULL;
+  *b = *a != NULL ? weft_dataset_add (d, s->in_name[1], &s->in_shape[1], error) : NULL;
+  *y = *b != NULL ? weft_dataset_add (d, s->head_name[0], &one, error) : NULL;
+  if (*y == NULL)
+    {
+      weft_dataset_free (d);
+      return NULL;
+    }
+  return d;
+}
+
 static WeftDataset *
 make_siamese (const Sig *s, int64_t n, WeftRng *rng, WeftError *error)
 {
@@ -307,13 +324,10 @@ make_siamese (const Sig *s, int64_t n, WeftRng *rng, WeftError *error)
     return NULL;
   int f = (int) weft_shape_size (&s->in_shape[0]);
   enum { CLASSES = 10 };
-  WeftDataset *d = weft_dataset_new (n);
-  float *a = d != NULL ? weft_dataset_add (d, s->in_name[0], &s->in_shape[0], error) : NULL;
-  float *b = a != NULL ? weft_dataset_add (d, s->in_name[1], &s->in_shape[1], error) : NULL;
-  WeftShape one = weft_shape_make (1, 1);
-  float *y = b != NULL ? weft_dataset_add (d, s->head_name[0], &one, error) : NULL;
+  float *a, *b, *y;
+  WeftDataset *d = pair_dataset (s, n, &a, &b, &y, error);
   float *proto = malloc ((size_t) CLASSES * f * sizeof *proto);
-  if (y == NULL || proto == NULL)
+  if (d == NULL || proto == NULL)
     {
       free (proto);
       weft_dataset_free (d);
@@ -350,13 +364,10 @@ make_two_views (const Sig *s, int64_t n, WeftRng *rng, WeftError *error)
     return NULL;
   int f = (int) weft_shape_size (&s->in_shape[0]);
   enum { LATENT = 6 };
-  WeftDataset *d = weft_dataset_new (n);
-  float *a = d != NULL ? weft_dataset_add (d, s->in_name[0], &s->in_shape[0], error) : NULL;
-  float *b = a != NULL ? weft_dataset_add (d, s->in_name[1], &s->in_shape[1], error) : NULL;
-  WeftShape one = weft_shape_make (1, 1);
-  float *y = b != NULL ? weft_dataset_add (d, s->head_name[0], &one, error) : NULL;
+  float *a, *b, *y;
+  WeftDataset *d = pair_dataset (s, n, &a, &b, &y, error);
   float *optics = malloc ((size_t) f * LATENT * sizeof *optics);
-  if (y == NULL || optics == NULL)
+  if (d == NULL || optics == NULL)
     {
       free (optics);
       weft_dataset_free (d);
@@ -650,13 +661,10 @@ make_stereo (const Sig *s, int64_t n, WeftRng *rng, WeftError *error)
   int max_disp = w / 2 - OBJ < 8 ? w / 2 - OBJ : 8;
   if (!need (h >= OBJ, error, "stereo", "images at least 3 pixels high"))
     return NULL;
-  WeftDataset *d = weft_dataset_new (n);
-  float *a = d != NULL ? weft_dataset_add (d, s->in_name[0], &s->in_shape[0], error) : NULL;
-  float *b = a != NULL ? weft_dataset_add (d, s->in_name[1], &s->in_shape[1], error) : NULL;
-  WeftShape one = weft_shape_make (1, 1);
-  float *y = b != NULL ? weft_dataset_add (d, s->head_name[0], &one, error) : NULL;
+  float *a, *b, *y;
+  WeftDataset *d = pair_dataset (s, n, &a, &b, &y, error);
   float *obj = malloc ((size_t) OBJ * OBJ * ch * sizeof *obj);
-  if (y == NULL || obj == NULL)
+  if (d == NULL || obj == NULL)
     {
       free (obj);
       weft_dataset_free (d);
