@@ -6,6 +6,9 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <utime.h>
 
 #include "weft-autosave.h"
 #include "weft-document.h"
@@ -91,7 +94,7 @@ test_write_and_delete_on_save (void)
   /* The autosaved graph has both edits. */
   WeftAutosaveEntry entry = { .id = (char *) weft_autosave_get_id (as),
                               .path = (char *) weft_autosave_get_path (as) };
-  WeftGraph *g = weft_autosave_entry_load (&entry, NULL, &error);
+  WeftGraph *g = weft_autosave_entry_load (&entry, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (count_layers_of_type (g, "Dense"), ==, 2);
   weft_graph_free (g);
@@ -195,7 +198,7 @@ test_killed_process_leaves_restorable_leftover (void)
   g_assert_nonnull (e->saved);
 
   WeftHistory *history = NULL;
-  WeftGraph *g = weft_autosave_entry_load (e, &history, &error);
+  WeftGraph *g = weft_autosave_entry_load (e, &history, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (count_layers_of_type (g, "Dense"), ==, 3);
   weft_graph_free (g);
@@ -238,6 +241,10 @@ test_list_newest_first_and_delete (void)
   g_assert_cmpstr (first->title, ==, "T new");
   g_assert_cmpstr (first->original_uri, ==, "file:///tmp/new.weft");
   weft_autosave_entry_delete (first);
+  /* while listed (offered) they are claimed: listed again once the first list is gone */
+  g_autoptr (GPtrArray) claimed = weft_autosave_list_leftovers (dir);
+  g_assert_cmpuint (claimed->len, ==, 0);
+  g_clear_pointer (&list, g_ptr_array_unref);
   g_autoptr (GPtrArray) rest = weft_autosave_list_leftovers (dir);
   g_assert_cmpuint (rest->len, ==, 1);
   g_assert_cmpstr (((WeftAutosaveEntry *) g_ptr_array_index (rest, 0))->id, ==, "old");
@@ -245,9 +252,227 @@ test_list_newest_first_and_delete (void)
   remove_dir (dir);
 }
 
+/* ---- ownership between processes ---- */
+
+static const char *self_exe;
+
+/* Child modes of this program (WEFT_AUTOSAVE_CHILD):
+ * "live": opens WEFT_AUTOSAVE_ORIGINAL (or a new graph), adds a Dense, autosaves it as
+ *         "other-live" in WEFT_AUTOSAVE_TEST_DIR, prints "ready" and keeps running until its
+ *         stdin closes (then closes the document cleanly) or it is killed;
+ * "list": prints the number of leftovers it would offer, holds them until stdin closes. */
+static int
+child_main (const char *mode)
+{
+  const char *dir = g_getenv ("WEFT_AUTOSAVE_TEST_DIR");
+  const char *original = g_getenv ("WEFT_AUTOSAVE_ORIGINAL");
+  char line[16];
+
+  if (g_str_equal (mode, "list"))
+    {
+      g_autoptr (GPtrArray) list = weft_autosave_list_leftovers (dir);
+      printf ("%u\n", list->len);
+      fflush (stdout);
+      while (fgets (line, sizeof line, stdin) != NULL)
+        ;
+      return 0;
+    }
+
+  g_autoptr (WeftDocument) doc = weft_document_new ();
+  g_autoptr (GError) error = NULL;
+  if (original != NULL)
+    {
+      g_autoptr (GFile) file = g_file_new_for_path (original);
+      if (!weft_document_load (doc, file, &error))
+        {
+          fprintf (stderr, "%s\n", error->message);
+          return 1;
+        }
+    }
+  g_autoptr (WeftAutosave) as = weft_autosave_new (doc, dir, "other-live");
+  weft_autosave_set_interval (as, 3600);
+  add_dense (doc, 10);
+  if (!weft_autosave_save_now (as, &error))
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 1;
+    }
+  printf ("ready\n");
+  fflush (stdout);
+  while (fgets (line, sizeof line, stdin) != NULL)
+    ;
+  return 0;
+}
+
+typedef struct
+{
+  GPid  pid;
+  int   in_fd;    /* the child's stdin: closing it ends the child */
+  FILE *out;      /* the child's stdout */
+} Child;
+
+static Child
+spawn_child (const char *mode, const char *dir, const char *original)
+{
+  const char *argv[] = { self_exe, NULL };
+  g_auto (GStrv) env = g_get_environ ();
+  g_autoptr (GError) error = NULL;
+  Child c = { 0 };
+  int out_fd = -1;
+
+  env = g_environ_setenv (env, "WEFT_AUTOSAVE_CHILD", mode, TRUE);
+  env = g_environ_setenv (env, "WEFT_AUTOSAVE_TEST_DIR", dir, TRUE);
+  if (original != NULL)
+    env = g_environ_setenv (env, "WEFT_AUTOSAVE_ORIGINAL", original, TRUE);
+  else
+    env = g_environ_unsetenv (env, "WEFT_AUTOSAVE_ORIGINAL");
+  g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, env, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &c.pid, &c.in_fd, &out_fd, NULL, &error));
+  g_assert_no_error (error);
+  c.out = fdopen (out_fd, "r");
+  g_assert_nonnull (c.out);
+  return c;
+}
+
+static char *
+child_line (Child *c)
+{
+  char buf[64];
+  g_assert_nonnull (fgets (buf, sizeof buf, c->out));
+  return g_strstrip (g_strdup (buf));
+}
+
+/* Ends the child: cleanly (stdin closed) or by SIGKILL; returns its wait status. */
+static int
+end_child (Child *c, gboolean crash)
+{
+  int status = 0;
+  if (crash)
+    kill (c->pid, SIGKILL);
+  close (c->in_fd);
+  g_assert_cmpint (waitpid (c->pid, &status, 0), ==, c->pid);
+  fclose (c->out);
+  g_spawn_close_pid (c->pid);
+  return status;
+}
+
+static guint
+leftovers_seen_by_another_process (const char *dir)
+{
+  Child lister = spawn_child ("list", dir, NULL);
+  g_autofree char *count = child_line (&lister);
+  end_child (&lister, FALSE);
+  return (guint) g_ascii_strtoull (count, NULL, 10);
+}
+
+/* Another running Weft's autosave is never offered; once that process is killed it is, and
+ * then only by one process at a time (a listing claims what it lists). */
+static void
+test_other_process_live_autosave_is_not_a_leftover (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *weft = g_build_filename (dir, "other-live.weft", NULL);
+
+  Child live = spawn_child ("live", dir, NULL);
+  g_autofree char *ready = child_line (&live);
+  g_assert_cmpstr (ready, ==, "ready");
+  g_assert_true (g_file_test (weft, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr (GPtrArray) list = weft_autosave_list_leftovers (dir);
+    g_assert_cmpuint (list->len, ==, 0);
+  }
+  /* A clean exit deletes it (and its lock file): nothing left. */
+  int status = end_child (&live, FALSE);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  g_assert_false (g_file_test (weft, G_FILE_TEST_EXISTS));
+
+  /* Killed: a leftover, offered by whoever lists it first, and only by that one. */
+  live = spawn_child ("live", dir, NULL);
+  g_free (ready);
+  ready = child_line (&live);
+  g_assert_cmpstr (ready, ==, "ready");
+  end_child (&live, TRUE);
+  g_assert_true (g_file_test (weft, G_FILE_TEST_EXISTS));
+  {
+    g_autoptr (GPtrArray) list = weft_autosave_list_leftovers (dir);
+    g_assert_cmpuint (list->len, ==, 1);
+    g_assert_cmpstr (((WeftAutosaveEntry *) g_ptr_array_index (list, 0))->id, ==, "other-live");
+    /* claimed here: not offered by a second process, nor listed twice by this one */
+    g_assert_cmpuint (leftovers_seen_by_another_process (dir), ==, 0);
+    g_autoptr (GPtrArray) again = weft_autosave_list_leftovers (dir);
+    g_assert_cmpuint (again->len, ==, 0);
+  }
+  /* Released without a decision: still there for the next start, never deleted. */
+  g_assert_true (g_file_test (weft, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (leftovers_seen_by_another_process (dir), ==, 1);
+  {
+    g_autoptr (GPtrArray) list = weft_autosave_list_leftovers (dir);
+    g_assert_cmpuint (list->len, ==, 1);
+    weft_autosave_entry_delete (g_ptr_array_index (list, 0));
+  }
+  g_assert_false (g_file_test (weft, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (leftovers_seen_by_another_process (dir), ==, 0);
+  remove_dir (dir);
+}
+
+/* The entry remembers its original file's time: unchanged, a restore may save over it;
+ * rewritten or gone since, saving there must be confirmed. */
+static void
+test_original_changed_since_autosave (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *cache = g_build_filename (dir, "cache", NULL);
+  g_autofree char *orig = g_build_filename (dir, "orig.weft", NULL);
+  g_autoptr (WeftDocument) doc = weft_document_new ();
+  g_autoptr (GFile) file = g_file_new_for_path (orig);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir (cache, 0700), ==, 0);
+  add_dense (doc, 10);
+  g_assert_true (weft_document_save (doc, file, &error));
+  g_assert_no_error (error);
+
+  Child live = spawn_child ("live", cache, orig);
+  g_autofree char *ready = child_line (&live);
+  g_assert_cmpstr (ready, ==, "ready");
+  end_child (&live, TRUE);
+
+  g_autoptr (GPtrArray) list = weft_autosave_list_leftovers (cache);
+  g_assert_cmpuint (list->len, ==, 1);
+  WeftAutosaveEntry *e = g_ptr_array_index (list, 0);
+  g_autofree char *uri = g_file_get_uri (file);
+  g_assert_cmpstr (e->original_uri, ==, uri);
+  g_assert_cmpstr (e->title, ==, "orig.weft");
+  g_assert_cmpuint (e->original_modified, !=, 0);
+  g_assert_false (weft_autosave_entry_original_changed (e));
+
+  WeftGraph *g = weft_autosave_entry_load (e, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (count_layers_of_type (g, "Dense"), ==, 2);
+  weft_graph_free (g);
+
+  /* someone rewrote the original meanwhile */
+  struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };
+  g_assert_cmpint (utime (orig, &times), ==, 0);
+  g_assert_true (weft_autosave_entry_original_changed (e));
+  g_unlink (orig);
+  g_assert_true (weft_autosave_entry_original_changed (e));
+
+  weft_autosave_entry_delete (e);
+  g_clear_pointer (&list, g_ptr_array_unref);
+  g_autofree char *weights = g_build_filename (dir, "orig.safetensors", NULL);
+  g_unlink (weights);
+  remove_dir (cache);
+  remove_dir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
+  const char *child = g_getenv ("WEFT_AUTOSAVE_CHILD");
+  if (child != NULL)
+    return child_main (child);
+  self_exe = argv[0];
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ui/autosave/writes-after-an-edit-deletes-on-save-and-close",
                    test_write_and_delete_on_save);
@@ -257,5 +482,9 @@ main (int argc, char **argv)
                    test_killed_process_leaves_restorable_leftover);
   g_test_add_func ("/ui/autosave/leftovers-newest-first-and-delete",
                    test_list_newest_first_and_delete);
+  g_test_add_func ("/ui/autosave/another-process-live-autosave-is-not-a-leftover",
+                   test_other_process_live_autosave_is_not_a_leftover);
+  g_test_add_func ("/ui/autosave/original-changed-since-autosave",
+                   test_original_changed_since_autosave);
   return g_test_run ();
 }

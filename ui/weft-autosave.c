@@ -4,9 +4,13 @@
 #include "weft-autosave.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "weft-file.h"
 #include "weft-test-hook.h"
@@ -23,6 +27,7 @@ struct _WeftAutosave
   guint64       changes;        /* edits seen */
   guint64       saved_changes;  /* edits covered by the file on disk */
   gboolean      on_disk;
+  gboolean      locked;         /* holds the <id>.lock of this autosave (see lock_acquire) */
   GSettings    *settings;
 };
 
@@ -37,8 +42,19 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
-/* Ids of the live autosaves of this process: not leftovers. Main thread only. */
-static GHashTable *live_ids;
+/* Who owns an autosave. Every process holds an exclusive flock() on <id>.lock for each
+ * autosave it writes (a live WeftAutosave) or offers to restore (a listed entry), for as long
+ * as it does. The kernel drops the lock when the process dies, however it dies, so an
+ * autosave whose lock can be taken belongs to nobody: a leftover of a crash. Within one
+ * process the locks are shared and counted here (flock() on a second descriptor of the same
+ * file would conflict with our own first one). Lock path -> HeldLock. Main thread only. */
+typedef struct
+{
+  int   fd;
+  guint refs;
+} HeldLock;
+
+static GHashTable *held_locks;
 
 char *
 weft_autosave_default_directory (void)
@@ -51,6 +67,80 @@ sibling (const char *directory, const char *id, const char *suffix)
 {
   g_autofree char *name = g_strconcat (id, suffix, NULL);
   return g_build_filename (directory, name, NULL);
+}
+
+static gboolean
+lock_held_here (const char *directory, const char *id)
+{
+  g_autofree char *path = sibling (directory, id, ".lock");
+  return held_locks != NULL && g_hash_table_contains (held_locks, path);
+}
+
+/* Takes (or shares, within this process) the lock of id. FALSE when another process holds
+ * it, or when it cannot be created (errno says why). */
+static gboolean
+lock_acquire (const char *directory, const char *id)
+{
+  g_autofree char *path = sibling (directory, id, ".lock");
+  HeldLock *held;
+
+  if (held_locks == NULL)
+    held_locks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  held = g_hash_table_lookup (held_locks, path);
+  if (held != NULL)
+    {
+      held->refs++;
+      return TRUE;
+    }
+  /* A releasing process unlinks the lock file before closing it; a lock won on such an
+   * unlinked file protects nothing, so check that the locked file is still the named one. */
+  for (int attempt = 0; attempt < 8; attempt++)
+    {
+      struct stat fd_st, path_st;
+      int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+      if (fd < 0)
+        return FALSE;
+      if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+        {
+          int saved = errno;
+          close (fd);
+          errno = saved;
+          return FALSE;
+        }
+      if (fstat (fd, &fd_st) == 0 && stat (path, &path_st) == 0
+          && fd_st.st_dev == path_st.st_dev && fd_st.st_ino == path_st.st_ino)
+        {
+          held = g_new0 (HeldLock, 1);
+          held->fd = fd;
+          held->refs = 1;
+          g_hash_table_insert (held_locks, g_steal_pointer (&path), held);
+          return TRUE;
+        }
+      close (fd);
+    }
+  errno = EAGAIN;
+  return FALSE;
+}
+
+/* Drops one reference; the last one removes the lock file too when the autosave itself is
+ * gone, so a crash-free session leaves nothing behind. */
+static void
+lock_release (const char *directory, const char *id)
+{
+  g_autofree char *path = sibling (directory, id, ".lock");
+  HeldLock *held = held_locks != NULL ? g_hash_table_lookup (held_locks, path) : NULL;
+
+  g_return_if_fail (held != NULL);
+  if (--held->refs > 0)
+    return;
+  {
+    g_autofree char *weft = sibling (directory, id, ".weft");
+    if (!g_file_test (weft, G_FILE_TEST_EXISTS))
+      g_unlink (path);
+  }
+  close (held->fd);
+  g_hash_table_remove (held_locks, path);
 }
 
 static void
@@ -93,7 +183,18 @@ write_info (WeftAutosave *self, GError **error)
   if (file != NULL)
     {
       g_autofree char *uri = g_file_get_uri (file);
+      g_autoptr (GFileInfo) fi = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                    G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                    G_FILE_QUERY_INFO_NONE, NULL, NULL);
       g_key_file_set_string (kf, "autosave", "original-uri", uri);
+      /* The original as it was then: a restore can tell whether it changed since. */
+      if (fi != NULL && g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
+        {
+          guint64 usec = g_file_info_get_attribute_uint64 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED)
+                           * G_USEC_PER_SEC
+                         + g_file_info_get_attribute_uint32 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+          g_key_file_set_uint64 (kf, "autosave", "original-modified-usec", usec);
+        }
     }
   g_key_file_set_string (kf, "autosave", "saved", stamp);
   return g_key_file_save_to_file (kf, info, error);
@@ -120,11 +221,25 @@ weft_autosave_save_now (WeftAutosave *self, GError **error)
                    g_strerror (saved));
       return FALSE;
     }
+  /* Ours before anything is written, so that no other Weft offers it as a leftover. */
+  if (!self->locked)
+    {
+      if (!lock_acquire (self->directory, self->id))
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       _("The autosave %s is in use by another Weft: %s"), self->id,
+                       g_strerror (saved));
+          return FALSE;
+        }
+      self->locked = TRUE;
+    }
   /* The info first: a .weft without it still lists (titled by its id), never the reverse. */
   if (!write_info (self, error))
     return FALSE;
-  if (!weft_file_save (weft_document_get_graph (self->document),
-                       weft_document_get_history (self->document), self->path, error))
+  if (!weft_file_save_full (weft_document_get_graph (self->document),
+                            weft_document_get_history (self->document),
+                            weft_document_get_file_meta (self->document), self->path, error))
     return FALSE;
   self->on_disk = TRUE;
   self->saved_changes = self->changes;
@@ -246,8 +361,8 @@ weft_autosave_finalize (GObject *object)
 {
   WeftAutosave *self = WEFT_AUTOSAVE (object);
 
-  if (live_ids != NULL && self->id != NULL)
-    g_hash_table_remove (live_ids, self->id);
+  if (self->locked)
+    lock_release (self->directory, self->id);
   g_free (self->directory);
   g_free (self->id);
   g_free (self->path);
@@ -314,10 +429,23 @@ weft_autosave_new (WeftDocument *document, const char *directory, const char *id
   self->directory = directory != NULL ? g_strdup (directory) : weft_autosave_default_directory ();
   self->id = id != NULL ? g_strdup (id) : g_uuid_string_random ();
   self->path = sibling (self->directory, self->id, ".weft");
-  if (live_ids == NULL)
-    live_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_hash_table_add (live_ids, g_strdup (self->id));
   self->on_disk = g_file_test (self->path, G_FILE_TEST_EXISTS);
+  /* Taking over a leftover (a restore): it is ours from now on. Normally the restoring
+   * entry already holds its lock, which is then shared. */
+  if (self->on_disk)
+    {
+      self->locked = lock_acquire (self->directory, self->id);
+      if (!self->locked)
+        {
+          /* Another running Weft writes that autosave: never touch it; write our own. */
+          g_message ("autosave %s is in use by another process; using a new one", self->id);
+          g_free (self->id);
+          g_free (self->path);
+          self->id = g_uuid_string_random ();
+          self->path = sibling (self->directory, self->id, ".weft");
+          self->on_disk = FALSE;
+        }
+    }
   g_signal_connect (document, "notify::dirty", G_CALLBACK (dirty_changed_cb), self);
   if (weft_document_get_dirty (document))
     {
@@ -334,6 +462,11 @@ weft_autosave_entry_free (WeftAutosaveEntry *entry)
 {
   if (entry == NULL)
     return;
+  if (entry->claimed)
+    {
+      g_autofree char *dir = g_path_get_dirname (entry->path);
+      lock_release (dir, entry->id);
+    }
   g_free (entry->id);
   g_free (entry->path);
   g_free (entry->title);
@@ -363,11 +496,34 @@ weft_autosave_list_leftovers (const char *directory)
     return entries;
   while ((name = g_dir_read_name (d)) != NULL)
     {
+      if (g_str_has_suffix (name, ".lock") && strlen (name) > strlen (".lock"))
+        {
+          /* A lock file without its autosave, from a process killed after a discard and
+           * before its release: removed if nobody holds it (lock_release unlinks it). */
+          g_autofree char *id = g_strndup (name, strlen (name) - strlen (".lock"));
+          g_autofree char *weft = sibling (dir, id, ".weft");
+          if (!g_file_test (weft, G_FILE_TEST_EXISTS) && !lock_held_here (dir, id)
+              && lock_acquire (dir, id))
+            lock_release (dir, id);
+          continue;
+        }
       if (!g_str_has_suffix (name, ".weft") || strlen (name) == strlen (".weft"))
         continue;
       g_autofree char *id = g_strndup (name, strlen (name) - strlen (".weft"));
-      if (live_ids != NULL && g_hash_table_contains (live_ids, id))
+      /* Live or already offered here, or owned by another running Weft: not a leftover.
+       * Otherwise the entry holds the lock until it is freed, so that no other Weft
+       * offers it meanwhile. */
+      if (lock_held_here (dir, id) || !lock_acquire (dir, id))
         continue;
+      /* Deleted by its owner between the listing and the lock. */
+      {
+        g_autofree char *weft = g_build_filename (dir, name, NULL);
+        if (!g_file_test (weft, G_FILE_TEST_EXISTS))
+          {
+            lock_release (dir, id);
+            continue;
+          }
+      }
 
       WeftAutosaveEntry *e = g_new0 (WeftAutosaveEntry, 1);
       g_autoptr (GKeyFile) kf = g_key_file_new ();
@@ -383,7 +539,10 @@ weft_autosave_list_leftovers (const char *directory)
           stamp = g_key_file_get_string (kf, "autosave", "saved", NULL);
           if (stamp != NULL)
             e->saved = g_date_time_new_from_iso8601 (stamp, NULL);
+          e->original_modified = g_key_file_get_uint64 (kf, "autosave",
+                                                        "original-modified-usec", NULL);
         }
+      e->claimed = TRUE;
       if (e->title == NULL)
         e->title = g_strdup (id);
       if (e->saved == NULL)
@@ -398,10 +557,10 @@ weft_autosave_list_leftovers (const char *directory)
 
 WeftGraph *
 weft_autosave_entry_load (const WeftAutosaveEntry *entry, WeftHistory **history_out,
-                          GError **error)
+                          WeftFileMeta *meta_out, GError **error)
 {
   g_return_val_if_fail (entry != NULL, NULL);
-  WeftGraph *graph = weft_file_load (entry->path, history_out, error);
+  WeftGraph *graph = weft_file_load_full (entry->path, history_out, meta_out, error);
   if (graph != NULL)
     weft_graph_analyse (graph);
   return graph;
@@ -412,5 +571,40 @@ weft_autosave_entry_delete (const WeftAutosaveEntry *entry)
 {
   g_return_if_fail (entry != NULL);
   g_autofree char *dir = g_path_get_dirname (entry->path);
+
+  if (entry->claimed)
+    {
+      delete_files (dir, entry->id);   /* the entry's release removes the lock file */
+      return;
+    }
+  /* An entry made by hand: only what nobody else holds. */
+  gboolean took = !lock_held_here (dir, entry->id);
+  if (took && !lock_acquire (dir, entry->id))
+    {
+      g_message ("autosave %s is in use by another process; not deleted", entry->id);
+      return;
+    }
   delete_files (dir, entry->id);
+  if (took)
+    lock_release (dir, entry->id);
+}
+
+gboolean
+weft_autosave_entry_original_changed (const WeftAutosaveEntry *entry)
+{
+  g_return_val_if_fail (entry != NULL, TRUE);
+  if (entry->original_uri == NULL)
+    return FALSE;
+
+  g_autoptr (GFile) file = g_file_new_for_uri (entry->original_uri);
+  g_autoptr (GFileInfo) fi = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  if (fi == NULL || entry->original_modified == 0
+      || !g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
+    return TRUE;   /* gone, or unknown then: ask */
+  guint64 usec = g_file_info_get_attribute_uint64 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED)
+                   * G_USEC_PER_SEC
+                 + g_file_info_get_attribute_uint32 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+  return usec != entry->original_modified;
 }

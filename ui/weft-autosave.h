@@ -52,18 +52,29 @@ typedef struct
   char      *title;         /* the document's title when it was autosaved */
   char      *original_uri;  /* the file the document came from, NULL for an untitled one */
   GDateTime *saved;         /* when it was autosaved */
+  guint64    original_modified;  /* the original's mtime (µs) then; 0 unknown */
+  gboolean   claimed;       /* private: the entry holds the autosave's lock */
 } WeftAutosaveEntry;
 
 void          weft_autosave_entry_free     (WeftAutosaveEntry *entry);   /* NULL-safe */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftAutosaveEntry, weft_autosave_entry_free)
 
-/* Autosaves in directory (NULL = default) that no live WeftAutosave of this process owns,
- * newest first. A GPtrArray of WeftAutosaveEntry* (frees them); empty when there are none. */
+/* Autosaves in directory (NULL = default) that belong to nobody: not written by a live
+ * WeftAutosave of this or any other running process (each holds a lock on its autosave,
+ * which the kernel drops when the process dies), and not already listed by a live entry of
+ * this or another process. Each entry holds that claim until it is freed, so two Wefts
+ * never offer the same leftover. Newest first. A GPtrArray of WeftAutosaveEntry* (frees
+ * them); empty when there are none. */
 GPtrArray    *weft_autosave_list_leftovers (const char *directory);
-/* Reads a leftover back: a new analysed graph (and history/meta, nullable) or NULL. */
+/* Reads a leftover back: a new analysed graph (history and the file's title, description
+ * and data binding: nullable) or NULL. */
 WeftGraph    *weft_autosave_entry_load     (const WeftAutosaveEntry *entry,
                                             WeftHistory **history_out,
+                                            WeftFileMeta *meta_out,
                                             GError      **error);
+/* Whether the entry's original file changed (or vanished, or its time is unknown) since the
+ * autosave was written: then saving over it must be confirmed. FALSE for an untitled one. */
+gboolean      weft_autosave_entry_original_changed (const WeftAutosaveEntry *entry);
 /* Deletes a leftover's files (after it was restored and saved elsewhere, or declined). */
 void          weft_autosave_entry_delete   (const WeftAutosaveEntry *entry);
 
