@@ -56,6 +56,7 @@ start_app () {
   PID=$!
   wait_for 0 'first frame' 20
   wait_for 0 'boxes done' 10
+  wait_for 0 'palette done' 10
   WID=$(xdotool search --sync --onlyvisible --limit 1 --name 'graph\.weft')
   [ -n "$WID" ] || fail "no window"
   eval "$(xdotool getwindowgeometry --shell "$WID")"
