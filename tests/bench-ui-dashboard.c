@@ -10,6 +10,7 @@
 #include <gtk/gtk.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define GAP_PROBE_MS   1
@@ -181,6 +182,11 @@ bench_chart (void)
   for (int smooth = 0; smooth < 2; smooth++)
     {
       weft_loss_chart_set_smoothing (chart, smooth ? 0.9 : 0);
+      if (g_getenv ("BENCH_PNG") != NULL)   /* BENCH_PNG=PREFIX: look at what is timed */
+        {
+          g_autofree char *png = g_strdup_printf ("%s-%d.png", g_getenv ("BENCH_PNG"), smooth);
+          weft_loss_chart_save_png (chart, png, 900, 450, NULL);
+        }
       double t[DRAW_REPEATS], c[DRAW_REPEATS];
       for (int i = 0; i < DRAW_REPEATS; i++)
         {
@@ -211,6 +217,55 @@ bench_chart (void)
     }
   printf ("chart redraw zoomed to 100,000 points: median %.2f ms CPU, %.2f ms wall\n",
           median (c, DRAW_REPEATS), median (t, DRAW_REPEATS));
+
+  /* a new view every time (panning): nothing of the last decimation can be reused */
+  for (int i = 0; i < DRAW_REPEATS; i++)
+    {
+      weft_loss_chart_pan (chart, i % 2 ? -0.01 : 0.01);
+      cairo_t *cr = cairo_create (surface);
+      gint64 a = g_get_monotonic_time (), ac = thread_cpu_us ();
+      weft_loss_chart_draw (chart, cr, 900, 450);
+      cairo_destroy (cr);
+      t[i] = (g_get_monotonic_time () - a) / 1000.0;
+      c[i] = (thread_cpu_us () - ac) / 1000.0;
+    }
+  printf ("chart redraw zoomed to 100,000 points, panned before each draw: median %.2f ms CPU, "
+          "%.2f ms wall\n", median (c, DRAW_REPEATS), median (t, DRAW_REPEATS));
+
+  /* live: 100 steps arrive before each frame, smoothing on, whole run shown */
+  weft_loss_chart_reset_view (chart);
+  weft_loss_chart_set_smoothing (chart, 0.9);
+  weft_loss_chart_set_x_axis (chart, WEFT_CHART_X_STEP);
+  GRand *r2 = g_rand_new_with_seed (2);
+  int step = CHART_POINTS;
+  for (int i = 0; i < DRAW_REPEATS; i++)
+    {
+      gint64 a = g_get_monotonic_time (), ac = thread_cpu_us ();
+      for (int k = 0; k < 100; k++, step++)
+        {
+          WeftStepReport s = { 0 };
+          s.n_heads = 3;
+          s.step = step;
+          s.epoch = step / 1000;
+          s.batch = step % 1000;
+          s.n_batches = 1000;
+          for (int j = 0; j < 3; j++)
+            s.loss[j] = 0.5 * (1 + 0.3 * g_rand_double (r2));
+          s.metric[0] = s.metric[1] = s.metric[2] = NAN;
+          s.total = 0.25 * s.loss[0] + s.loss[1] + 10 * s.loss[2];
+          weft_history_add_step (h, &s);
+        }
+      weft_loss_chart_sync (chart);
+      cairo_t *cr = cairo_create (surface);
+      weft_loss_chart_draw (chart, cr, 900, 450);
+      cairo_destroy (cr);
+      t[i] = (g_get_monotonic_time () - a) / 1000.0;
+      c[i] = (thread_cpu_us () - ac) / 1000.0;
+    }
+  g_rand_free (r2);
+  printf ("chart sync + redraw with 100 new steps per frame at 1,000,000+ points (smoothed + raw): "
+          "median %.2f ms CPU, %.2f ms wall\n", median (c, DRAW_REPEATS),
+          median (t, DRAW_REPEATS));
   cairo_surface_destroy (surface);
   gtk_window_destroy (GTK_WINDOW (win));
   weft_history_free (h);
@@ -226,7 +281,11 @@ main (int argc, char **argv)
       g_printerr ("bench-ui-dashboard: no display (run it under tests/with-xvfb-dbus.sh)\n");
       return 77;
     }
-  bench_chart ();
-  bench_training (samples, epochs);
+  /* BENCH_ONLY=chart or BENCH_ONLY=training runs one half (for profilers) */
+  const char *only = g_getenv ("BENCH_ONLY");
+  if (only == NULL || strcmp (only, "chart") == 0)
+    bench_chart ();
+  if (only == NULL || strcmp (only, "training") == 0)
+    bench_training (samples, epochs);
   return 0;
 }

@@ -185,6 +185,69 @@ test_decimate_matches_brute_force (void)
   g_rand_free (r);
 }
 
+/* The kept decimation, extended as points arrive in uneven chunks (some landing on column
+ * edges, some adding to a column already summarised), equals a fresh one each time, raw
+ * and smoothed; a new view, a cleared series and a smoothing change are not served stale. */
+static void
+test_decimate_cache_follows_appends (void)
+{
+  g_autoptr(WeftLossSeries) src = random_series (20000, 9, 0.01);
+  const double *x = weft_loss_series_get_x (src);
+  const double *y = weft_loss_series_get_y (src);
+  guint n = weft_loss_series_get_n_points (src);
+  g_autoptr(WeftLossSeries) live = weft_loss_series_new ("live", 0, WEFT_LOSS_SERIES_TRAIN);
+  weft_loss_series_set_smoothing (live, 0.8);
+  double a = x[0], b = x[n - 1] + 1;
+  const guint cols = 97;
+  GRand *r = g_rand_new_with_seed (3);
+  guint done = 0;
+  while (done < n)
+    {
+      guint chunk = MIN (n - done, (guint) g_rand_int_range (r, 1, 700));
+      weft_loss_series_append (live, x + done, y + done, chunk);
+      done += chunk;
+      for (int sm = 0; sm < 2; sm++)
+        {
+          WeftLossColumn *got = g_memdup2 (weft_loss_series_peek_decimation (live, a, b, cols, sm),
+                                           cols * sizeof *got);
+          g_autoptr(WeftLossSeries) fresh = weft_loss_series_new ("fresh", 0,
+                                                                  WEFT_LOSS_SERIES_TRAIN);
+          weft_loss_series_set_smoothing (fresh, 0.8);
+          weft_loss_series_append (fresh, x, y, done);
+          const WeftLossColumn *want = weft_loss_series_peek_decimation (fresh, a, b, cols, sm);
+          for (guint k = 0; k < cols; k++)
+            {
+              g_assert_cmpuint (got[k].n, ==, want[k].n);
+              if (want[k].n == 0)
+                continue;
+              g_assert_cmpfloat (got[k].x_first, ==, want[k].x_first);
+              g_assert_cmpfloat (got[k].x_last, ==, want[k].x_last);
+              assert_same_double (got[k].y_first, want[k].y_first);
+              assert_same_double (got[k].y_last, want[k].y_last);
+              assert_same_double (got[k].y_min, want[k].y_min);
+              assert_same_double (got[k].y_max, want[k].y_max);
+            }
+          g_free (got);
+        }
+    }
+  /* another window of the same width is computed anew */
+  const WeftLossColumn *half = weft_loss_series_peek_decimation (live, a, (a + b) / 2, cols, FALSE);
+  guint total = 0;
+  for (guint k = 0; k < cols; k++)
+    total += half[k].n;
+  g_assert_cmpuint (total, ==, weft_loss_series_lower_bound (live, (a + b) / 2));
+  /* a smoothing change recomputes the smoothed values: no stale columns */
+  double before = weft_loss_series_peek_decimation (live, a, b, cols, TRUE)[cols / 2].y_max;
+  weft_loss_series_set_smoothing (live, 0.99);
+  double after = weft_loss_series_peek_decimation (live, a, b, cols, TRUE)[cols / 2].y_max;
+  g_assert_cmpfloat (before, !=, after);
+  weft_loss_series_clear (live);
+  const WeftLossColumn *empty = weft_loss_series_peek_decimation (live, a, b, cols, FALSE);
+  for (guint k = 0; k < cols; k++)
+    g_assert_cmpuint (empty[k].n, ==, 0);
+  g_rand_free (r);
+}
+
 /* A million points: each column's extremes still come out exact (spot checks). */
 static void
 test_decimate_million_points (void)
@@ -336,6 +399,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/loss-series/decimate-matches-brute-force",
                    test_decimate_matches_brute_force);
   g_test_add_func ("/ui/loss-series/decimate-million-points", test_decimate_million_points);
+  g_test_add_func ("/ui/loss-series/decimate-cache-follows-appends",
+                   test_decimate_cache_follows_appends);
   g_test_add_func ("/ui/loss-series/y-range", test_y_range);
   g_test_add_func ("/ui/loss-series/ema-is-debiased", test_ema_is_debiased);
   g_test_add_func ("/ui/loss-series/smoothed-range-and-decimation",

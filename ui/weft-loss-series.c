@@ -6,6 +6,7 @@
 #include "weft-loss-series.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Each pyramid level summarises FANOUT entries of the level below (level 0: raw points). */
 #define FANOUT     16
@@ -18,10 +19,21 @@ typedef struct
   double min_pos;   /* smallest y > 0, for log axes */
 } Extent;
 
+/* The last decimation of a channel: a redraw with the same view and width copies it, and
+ * appended points recompute only the columns from the first new point on. */
 typedef struct
 {
-  GArray *y;                    /* double */
-  GArray *levels[MAX_LEVELS];   /* Extent; level L holds blocks of FANOUT^(L+1) points */
+  WeftLossColumn *columns;
+  guint           n_columns;
+  double          x0, x1;
+  guint           n_points;     /* points the columns summarise; G_MAXUINT: invalid */
+} DecimateCache;
+
+typedef struct
+{
+  GArray        *y;                    /* double */
+  GArray        *levels[MAX_LEVELS];   /* Extent; level L holds blocks of FANOUT^(L+1) points */
+  DecimateCache  cache;
 } Channel;
 
 struct _WeftLossSeries
@@ -78,6 +90,7 @@ channel_init (Channel *c)
   c->y = g_array_new (FALSE, FALSE, sizeof (double));
   for (int l = 0; l < MAX_LEVELS; l++)
     c->levels[l] = g_array_new (FALSE, FALSE, sizeof (Extent));
+  c->cache.n_points = G_MAXUINT;
 }
 
 static void
@@ -86,6 +99,7 @@ channel_clear (Channel *c)
   g_array_set_size (c->y, 0);
   for (int l = 0; l < MAX_LEVELS; l++)
     g_array_set_size (c->levels[l], 0);
+  c->cache.n_points = G_MAXUINT;
 }
 
 static void
@@ -94,6 +108,7 @@ channel_free (Channel *c)
   g_clear_pointer (&c->y, g_array_unref);
   for (int l = 0; l < MAX_LEVELS; l++)
     g_clear_pointer (&c->levels[l], g_array_unref);
+  g_clear_pointer (&c->cache.columns, g_free);
 }
 
 /* Appends one value and completes whichever pyramid blocks it closes. */
@@ -415,24 +430,22 @@ gallop (const double *x, guint n, guint from, double value)
   return lo;
 }
 
-void
-weft_loss_series_decimate (WeftLossSeries *self, double x0, double x1, guint n_columns,
-                           gboolean smoothed, WeftLossColumn *columns)
+/* Columns [first, n_columns) of the decimation of [x0, x1) into n_columns. */
+static void
+decimate_range (WeftLossSeries *self, const Channel *c, double x0, double x1, guint first,
+                guint n_columns, WeftLossColumn *columns)
 {
-  g_return_if_fail (WEFT_IS_LOSS_SERIES (self));
-  g_return_if_fail (n_columns == 0 || columns != NULL);
-
-  const Channel *c = channel_for (self, smoothed);
   const double *x = (const double *) self->x->data;
   const double *y = (const double *) c->y->data;
+  guint n = self->x->len;
   double width = (x1 - x0) / n_columns;
-  guint lo = weft_loss_series_lower_bound (self, x0);
+  guint lo = weft_loss_series_lower_bound (self, first == 0 ? x0 : x0 + width * first);
 
-  for (guint k = 0; k < n_columns; k++)
+  for (guint k = first; k < n_columns; k++)
     {
       WeftLossColumn *col = &columns[k];
       double edge = k + 1 == n_columns ? x1 : x0 + width * (k + 1);
-      guint hi = gallop (x, self->x->len, lo, edge);
+      guint hi = gallop (x, n, lo, edge);
       col->n = hi - lo;
       if (col->n == 0)
         {
@@ -449,4 +462,57 @@ weft_loss_series_decimate (WeftLossSeries *self, double x0, double x1, guint n_c
       col->y_max = e.min <= e.max ? e.max : NAN;
       lo = hi;
     }
+}
+
+const WeftLossColumn *
+weft_loss_series_peek_decimation (WeftLossSeries *self, double x0, double x1, guint n_columns,
+                                  gboolean smoothed)
+{
+  g_return_val_if_fail (WEFT_IS_LOSS_SERIES (self), NULL);
+  g_return_val_if_fail (n_columns > 0, NULL);
+
+  Channel *c = (Channel *) channel_for (self, smoothed);
+  DecimateCache *cache = &c->cache;
+  guint n = self->x->len;
+  guint first = 0;
+  if (cache->n_points <= n && cache->n_columns == n_columns && cache->x0 == x0
+      && cache->x1 == x1)
+    {
+      if (cache->n_points == n)
+        return cache->columns;
+      /* points only ever append: columns left of the first new point keep their summary */
+      double width = (x1 - x0) / n_columns;
+      double xn = g_array_index (self->x, double, cache->n_points);
+      first = xn < x0 ? 0 : xn >= x1 ? n_columns : (guint) MIN ((xn - x0) / width, n_columns - 1);
+      /* the division may round across an edge: step back to the column whose edges hold xn */
+      while (first > 0 && xn < x0 + width * first)
+        first--;
+    }
+  else
+    {
+      if (cache->n_columns != n_columns)
+        {
+          g_free (cache->columns);
+          cache->columns = g_new (WeftLossColumn, n_columns);
+          cache->n_columns = n_columns;
+        }
+      cache->x0 = x0;
+      cache->x1 = x1;
+    }
+  if (first < n_columns)
+    decimate_range (self, c, x0, x1, first, n_columns, cache->columns);
+  cache->n_points = n;
+  return cache->columns;
+}
+
+void
+weft_loss_series_decimate (WeftLossSeries *self, double x0, double x1, guint n_columns,
+                           gboolean smoothed, WeftLossColumn *columns)
+{
+  g_return_if_fail (WEFT_IS_LOSS_SERIES (self));
+  g_return_if_fail (n_columns == 0 || columns != NULL);
+
+  if (n_columns > 0)
+    memcpy (columns, weft_loss_series_peek_decimation (self, x0, x1, n_columns, smoothed),
+            n_columns * sizeof *columns);
 }

@@ -84,5 +84,14 @@ void            weft_loss_series_decimate     (WeftLossSeries *self,
                                                guint           n_columns,
                                                gboolean        smoothed,
                                                WeftLossColumn *columns);
+/* The same, borrowed: the series keeps the last decimation of each channel (raw, smoothed),
+ * so asking again with the same x0, x1 and n_columns costs nothing, and after an append
+ * only the columns from the first new point on are recomputed. Valid until the next call
+ * for the same channel, append, clear or smoothing change. n_columns > 0. */
+const WeftLossColumn *weft_loss_series_peek_decimation (WeftLossSeries *self,
+                                                        double          x0,
+                                                        double          x1,
+                                                        guint           n_columns,
+                                                        gboolean        smoothed);
 
 G_END_DECLS
