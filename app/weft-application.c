@@ -17,6 +17,8 @@ struct _WeftApplication
 
   /* Owned */
   GSettings     *settings;
+
+  gboolean       restore_offered;   /* leftovers of a crash are offered once per process */
 };
 
 G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
@@ -66,10 +68,23 @@ new_window (WeftApplication *self)
   return window;
 }
 
+/* The first window of this process offers to restore what a crash left behind. Later
+ * windows (a second "weft" on the same session activates this one instead of starting)
+ * offer nothing again: this process's own autosaves are live, and what it offered is
+ * claimed until decided or its window closes; then the next start offers it. */
+static void
+offer_restore_once (WeftApplication *self, WeftWindow *window)
+{
+  if (self->restore_offered)
+    return;
+  self->restore_offered = TRUE;
+  weft_window_offer_restore (window);
+}
+
 static void
 weft_application_activate (GApplication *app)
 {
-  new_window (WEFT_APPLICATION (app));
+  offer_restore_once (WEFT_APPLICATION (app), new_window (WEFT_APPLICATION (app)));
 }
 
 /* "weft three-heads" opens the built-in example of that name (as an untitled copy), as the
@@ -101,6 +116,7 @@ weft_application_open (GApplication *app, GFile **files, int n_files, const char
         weft_window_open_example (window, example);
       else
         weft_window_open_file (window, files[i]);
+      offer_restore_once (WEFT_APPLICATION (app), window);
     }
 }
 

@@ -64,6 +64,11 @@ struct _WeftWindow
   GSettings    *settings;         /* NULL outside a WeftApplication */
 
   WeftAutosave *autosave;         /* crash recovery copy of the shown document */
+  GtkWidget    *restore_revealer; /* the offer to restore leftovers of a crash */
+  GtkWidget    *restore_heading;
+  GtkWidget    *restore_rows;
+  GPtrArray    *leftovers;        /* WeftAutosaveEntry* offered (claimed) in the bar */
+  gboolean      confirm_target;   /* restored over an original changed since: Save asks */
   guint         panes_tick;
   AfterSave     after_save;
   gboolean      close_confirmed;
@@ -291,19 +296,18 @@ zoom_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-void
-weft_window_set_document (WeftWindow *self, WeftDocument *document)
+/* autosave_id: the leftover a restored document keeps updating (NULL: a new one). */
+static void
+set_document_full (WeftWindow *self, WeftDocument *document, const char *autosave_id)
 {
-  g_return_if_fail (WEFT_IS_WINDOW (self));
-  g_return_if_fail (WEFT_IS_DOCUMENT (document));
-
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_set_object (&self->document, document);
+  self->confirm_target = FALSE;
   /* unsaved work is copied to the cache after "autosave-interval" seconds; a clean save or
    * closing deletes the copy (WeftAutosave) */
   g_clear_object (&self->autosave);
-  self->autosave = weft_autosave_new (document, NULL, NULL);
+  self->autosave = weft_autosave_new (document, NULL, autosave_id);
   weft_autosave_bind_settings (self->autosave, self->settings);
   g_signal_connect_object (document, "changed", G_CALLBACK (document_changed_cb), self,
                            G_CONNECT_SWAPPED);
@@ -315,6 +319,14 @@ weft_window_set_document (WeftWindow *self, WeftDocument *document)
   if (self->dashboard != NULL)
     weft_dashboard_set_document (WEFT_DASHBOARD (self->dashboard), document);
   document_changed_cb (self);
+}
+
+void
+weft_window_set_document (WeftWindow *self, WeftDocument *document)
+{
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  g_return_if_fail (WEFT_IS_DOCUMENT (document));
+  set_document_full (self, document, NULL);
 }
 
 WeftDocument *
@@ -417,6 +429,7 @@ save_to (WeftWindow *self, GFile *file)
       return FALSE;
     }
   weft_test_hook ("saved");
+  self->confirm_target = FALSE;
   remember (self, file);
   show_toast (self, _("Saved"));
   return TRUE;
@@ -443,7 +456,9 @@ save (WeftWindow *self, AfterSave after)
 {
   GFile *file = weft_document_get_file (self->document);
 
-  if (file == NULL)
+  /* a restored autosave whose original changed since: Save As, the original preselected,
+   * so that overwriting it is a choice */
+  if (file == NULL || self->confirm_target)
     save_as (self, after);
   else if (save_to (self, file))
     after_saved (self, after);
@@ -517,6 +532,298 @@ open_dialog (WeftWindow *self)
   g_clear_object (&self->chooser);
   self->chooser = GTK_NATIVE_DIALOG (chooser);
   gtk_native_dialog_show (self->chooser);
+}
+
+/* ---- restoring the autosaves a crash left behind ---- */
+
+static void
+restore_bar_update (WeftWindow *self)
+{
+  guint n = self->leftovers != NULL ? self->leftovers->len : 0;
+
+  if (n > 0)
+    {
+      g_autofree char *heading =
+        g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                      "Weft did not close properly last time. Unsaved work "
+                                      "of %u graph can be restored.",
+                                      "Weft did not close properly last time. Unsaved work "
+                                      "of %u graphs can be restored.", n), n);
+      gtk_label_set_text (GTK_LABEL (self->restore_heading), heading);
+    }
+  gtk_revealer_set_reveal_child (GTK_REVEALER (self->restore_revealer), n > 0);
+}
+
+/* "~/models/graph.weft, autosaved today at 14:02" */
+static char *
+leftover_subtitle (const WeftAutosaveEntry *entry)
+{
+  g_autoptr (GDateTime) local = g_date_time_to_local (entry->saved);
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *when = NULL;
+  g_autofree char *where = NULL;
+
+  if (g_date_time_get_year (local) == g_date_time_get_year (now)
+      && g_date_time_get_day_of_year (local) == g_date_time_get_day_of_year (now))
+    /* TRANSLATORS: when a graph was autosaved; a g_date_time_format() format.
+     * xgettext:no-c-format */
+    when = g_date_time_format (local, _("today at %H:%M"));
+  else
+    /* TRANSLATORS: when a graph was autosaved; a g_date_time_format() format.
+     * xgettext:no-c-format */
+    when = g_date_time_format (local, _("%-d %B %Y at %H:%M"));
+  if (entry->original_uri != NULL)
+    {
+      g_autoptr (GFile) file = g_file_new_for_uri (entry->original_uri);
+      g_autofree char *path = g_file_get_parse_name (file);
+      const char *home = g_get_home_dir ();
+      if (g_str_has_prefix (path, home) && path[strlen (home)] == '/')
+        where = g_strconcat ("~", path + strlen (home), NULL);
+      else
+        where = g_steal_pointer (&path);
+    }
+  else
+    where = g_strdup (_("never saved"));
+  /* TRANSLATORS: restore offer: the file (or "never saved"), then when it was autosaved */
+  return g_strdup_printf (_("%s, autosaved %s"), where, when ? when : "?");
+}
+
+static WeftAutosaveEntry *
+leftover_for_row (WeftWindow *self, GtkWidget *button, GtkWidget **row_out)
+{
+  GtkWidget *row = g_object_get_data (G_OBJECT (button), "weft-row");
+  WeftAutosaveEntry *entry = g_object_get_data (G_OBJECT (row), "weft-entry");
+
+  *row_out = row;
+  if (self->leftovers == NULL || !g_ptr_array_find (self->leftovers, entry, NULL))
+    return NULL;
+  return entry;
+}
+
+/* The entry was dealt with: its row goes, and the entry (and its claim) with it. */
+static void
+leftover_done (WeftWindow *self, GtkWidget *row, WeftAutosaveEntry *entry)
+{
+  gtk_box_remove (GTK_BOX (self->restore_rows), row);
+  g_ptr_array_remove (self->leftovers, entry);
+  restore_bar_update (self);
+}
+
+static void
+restore_discard_cb (GtkButton *button, WeftWindow *self)
+{
+  GtkWidget *row;
+  WeftAutosaveEntry *entry = leftover_for_row (self, GTK_WIDGET (button), &row);
+
+  if (entry == NULL)
+    return;
+  weft_autosave_entry_delete (entry);
+  weft_test_hook ("restore declined %s", entry->id);
+  leftover_done (self, row, entry);
+}
+
+static void
+restore_cb (GtkButton *button, WeftWindow *self)
+{
+  GtkWidget *row;
+  WeftAutosaveEntry *entry = leftover_for_row (self, GTK_WIDGET (button), &row);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WeftDocument) doc = NULL;
+  WeftHistory *history = NULL;
+  WeftFileMeta meta = { 0 };
+  WeftGraph *graph;
+  WeftWindow *target = self;
+  gboolean changed;
+
+  if (entry == NULL)
+    return;
+  graph = weft_autosave_entry_load (entry, &history, &meta, &error);
+  if (graph == NULL)
+    {
+      /* kept: the user may still discard it, or copy it out of the cache by hand */
+      g_autofree char *text = g_strdup_printf (_("Could not restore “%s”: %s"), entry->title,
+                                               error->message);
+      show_toast (self, text);
+      weft_test_hook ("restore failed %s %s", entry->id, error->message);
+      return;
+    }
+  doc = weft_document_new_for_graph (graph, history);
+  weft_document_set_file_meta (doc, &meta);
+  weft_file_meta_clear (&meta);
+  if (entry->original_uri != NULL)
+    {
+      g_autoptr (GFile) file = g_file_new_for_uri (entry->original_uri);
+      weft_document_set_file (doc, file);
+    }
+  else
+    weft_document_set_display_name (doc, entry->title);
+  /* recovered work is unsaved work: the user saves it (or closes and discards it) */
+  weft_document_mark_modified (doc);
+  changed = weft_autosave_entry_original_changed (entry);
+
+  /* the start view is replaced; work shown already stays, the graph gets its own window */
+  if (!weft_window_is_start_view (self))
+    {
+      GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+      target = app != NULL ? weft_window_new (app)
+                           : g_object_new (WEFT_TYPE_WINDOW, NULL);
+      gtk_window_present (GTK_WINDOW (target));
+    }
+  /* the restored document keeps updating the leftover's files, so that they stay until it
+   * is saved or closed without saving */
+  set_document_full (target, doc, entry->id);
+  target->confirm_target = entry->original_uri != NULL && changed;
+  show_page (target, "editor");
+  weft_test_hook ("autosave restored %s nodes=%d", entry->id,
+                  weft_graph_model_n_nodes (weft_document_get_graph (doc),
+                                            weft_document_get_model (doc)));
+  if (target->confirm_target)
+    {
+      g_autofree char *text =
+        g_strdup_printf (_("“%s” changed since the autosave; Save will ask where to save"),
+                         entry->title);
+      show_toast (target, text);
+    }
+  else
+    show_toast (target, _("Restored; save to keep it"));
+  leftover_done (self, row, entry);
+}
+
+static void
+restore_later_cb (GtkButton *button, WeftWindow *self)
+{
+  /* nothing is deleted: the claims go, and the next start offers them again */
+  weft_test_hook ("restore later");
+  while (self->leftovers != NULL && self->leftovers->len > 0)
+    {
+      GtkWidget *row = gtk_widget_get_first_child (self->restore_rows);
+      g_assert (row != NULL);
+      leftover_done (self, row, g_object_get_data (G_OBJECT (row), "weft-entry"));
+    }
+}
+
+static GtkWidget *
+leftover_row (WeftWindow *self, WeftAutosaveEntry *entry)
+{
+  GtkWidget *row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *title = gtk_label_new (entry->title);
+  g_autofree char *sub = leftover_subtitle (entry);
+  GtkWidget *subtitle = gtk_label_new (sub);
+  GtkWidget *discard = gtk_button_new_with_mnemonic (_("_Discard"));
+  GtkWidget *restore = gtk_button_new_with_mnemonic (_("_Restore"));
+  /* TRANSLATORS: accessible name of a restore offer's button, %s is the graph's title */
+  g_autofree char *restore_name = g_strdup_printf (_("Restore “%s”"), entry->title);
+  /* TRANSLATORS: accessible name of a restore offer's button, %s is the graph's title */
+  g_autofree char *discard_name = g_strdup_printf (_("Discard “%s”"), entry->title);
+
+  gtk_widget_add_css_class (title, "heading");
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_widget_add_css_class (subtitle, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (subtitle), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_START);
+  gtk_box_append (GTK_BOX (texts), title);
+  gtk_box_append (GTK_BOX (texts), subtitle);
+  gtk_widget_set_hexpand (texts, TRUE);
+  gtk_widget_set_valign (texts, GTK_ALIGN_CENTER);
+
+  gtk_widget_set_valign (discard, GTK_ALIGN_CENTER);
+  gtk_widget_set_valign (restore, GTK_ALIGN_CENTER);
+  gtk_widget_add_css_class (restore, "suggested-action");
+  gtk_widget_set_tooltip_text (discard, _("Delete the unsaved work for good"));
+  gtk_widget_set_tooltip_text (restore, _("Open the unsaved work; save it to keep it"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (restore), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  restore_name, -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (discard), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  discard_name, -1);
+  g_object_set_data (G_OBJECT (discard), "weft-row", row);
+  g_object_set_data (G_OBJECT (restore), "weft-row", row);
+  g_object_set_data (G_OBJECT (row), "weft-entry", entry);
+  g_signal_connect (discard, "clicked", G_CALLBACK (restore_discard_cb), self);
+  g_signal_connect (restore, "clicked", G_CALLBACK (restore_cb), self);
+
+  gtk_box_append (GTK_BOX (row), gtk_image_new_from_icon_name ("document-revert-symbolic"));
+  gtk_box_append (GTK_BOX (row), texts);
+  gtk_box_append (GTK_BOX (row), discard);
+  gtk_box_append (GTK_BOX (row), restore);
+  return row;
+}
+
+static GtkWidget *
+build_restore_bar (WeftWindow *self)
+{
+  GtkWidget *card = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  GtkWidget *top = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *later = gtk_button_new_from_icon_name ("window-close-symbolic");
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+
+  self->restore_heading = gtk_label_new (NULL);
+  gtk_label_set_wrap (GTK_LABEL (self->restore_heading), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (self->restore_heading), 0);
+  gtk_widget_set_hexpand (self->restore_heading, TRUE);
+  gtk_widget_add_css_class (later, "flat");
+  gtk_widget_add_css_class (later, "circular");
+  gtk_widget_set_valign (later, GTK_ALIGN_START);
+  gtk_widget_set_tooltip_text (later, _("Decide later: the unsaved work is offered again at "
+                                        "the next start"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (later), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Decide later"), -1);
+  g_signal_connect (later, "clicked", G_CALLBACK (restore_later_cb), self);
+  gtk_box_append (GTK_BOX (top), self->restore_heading);
+  gtk_box_append (GTK_BOX (top), later);
+
+  /* several leftovers scroll past about three rows */
+  self->restore_rows = gtk_box_new (GTK_ORIENTATION_VERTICAL, 8);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), self->restore_rows);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scrolled), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scrolled), 160);
+
+  gtk_widget_add_css_class (card, "card");
+  gtk_widget_set_margin_start (card, 12);
+  gtk_widget_set_margin_end (card, 12);
+  gtk_widget_set_margin_top (card, 8);
+  gtk_widget_set_margin_bottom (card, 8);
+  gtk_widget_set_margin_start (top, 12);
+  gtk_widget_set_margin_end (top, 6);
+  gtk_widget_set_margin_top (top, 6);
+  gtk_widget_set_margin_start (scrolled, 12);
+  gtk_widget_set_margin_end (scrolled, 12);
+  gtk_widget_set_margin_bottom (scrolled, 10);
+  gtk_box_append (GTK_BOX (card), top);
+  gtk_box_append (GTK_BOX (card), scrolled);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (card), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Restore unsaved work"), -1);
+
+  self->restore_revealer = gtk_revealer_new ();
+  gtk_revealer_set_transition_type (GTK_REVEALER (self->restore_revealer),
+                                    GTK_REVEALER_TRANSITION_TYPE_SLIDE_DOWN);
+  gtk_revealer_set_child (GTK_REVEALER (self->restore_revealer), card);
+  return self->restore_revealer;
+}
+
+void
+weft_window_offer_restore (WeftWindow *self)
+{
+  g_autoptr (GPtrArray) found = NULL;
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  /* what another running Weft writes or offers is not listed (weft_autosave_list_leftovers) */
+  found = weft_autosave_list_leftovers (NULL);
+  weft_test_hook ("autosave leftovers %u", found->len);
+  if (self->leftovers == NULL)
+    self->leftovers = g_ptr_array_new_with_free_func ((GDestroyNotify) weft_autosave_entry_free);
+  for (guint i = 0; i < found->len; i++)
+    {
+      WeftAutosaveEntry *entry = g_ptr_array_index (found, i);
+      gtk_box_append (GTK_BOX (self->restore_rows), leftover_row (self, entry));
+      weft_test_hook ("restore offered %s", entry->id);
+    }
+  /* the entries (and their claims) live as long as their rows */
+  g_ptr_array_extend_and_steal (self->leftovers, g_steal_pointer (&found));
+  restore_bar_update (self);
 }
 
 /* Asks what to do with unsaved changes, then continues with `after`. */
@@ -1158,6 +1465,8 @@ weft_window_dispose (GObject *object)
   WeftWindow *self = WEFT_WINDOW (object);
 
   g_clear_object (&self->autosave);
+  /* offered and not decided: kept for the next start (freeing releases the claims) */
+  g_clear_pointer (&self->leftovers, g_ptr_array_unref);
   if (self->panes_tick != 0)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->panes_tick);
   self->panes_tick = 0;
@@ -1190,6 +1499,7 @@ weft_window_init (WeftWindow *self)
 
   gtk_window_set_default_size (GTK_WINDOW (self), 1280, 800);
   gtk_box_append (GTK_BOX (outer), build_header (self));
+  gtk_box_append (GTK_BOX (outer), build_restore_bar (self));
 
   self->palette = weft_palette_new ();
   gtk_widget_set_size_request (self->palette, 200, -1);

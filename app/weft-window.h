@@ -28,5 +28,9 @@ gboolean      weft_window_open_example  (WeftWindow   *self,
 GtkWidget    *weft_window_get_dashboard_area (WeftWindow *self);
 /* TRUE while the start view (recent files, examples) is shown instead of the editor. */
 gboolean      weft_window_is_start_view (WeftWindow   *self);
+/* Offers to restore (or discard) the autosaves that a crash left behind and nobody else
+ * owns or offers, in a bar at the top; a restored graph opens unsaved, in this window when
+ * it shows the start view, else in a new one. */
+void          weft_window_offer_restore (WeftWindow   *self);
 
 G_END_DECLS

@@ -644,6 +644,15 @@ weft_document_get_file (WeftDocument *self)
   return self->file;
 }
 
+void
+weft_document_set_file (WeftDocument *self, GFile *file)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_return_if_fail (file == NULL || G_IS_FILE (file));
+  if (g_set_object (&self->file, file))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FILE]);
+}
+
 gboolean
 weft_document_get_dirty (WeftDocument *self)
 {

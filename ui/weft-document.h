@@ -40,6 +40,10 @@ WeftId        weft_document_get_model       (WeftDocument *self);
 void          weft_document_set_model       (WeftDocument *self,
                                              WeftId        model);
 GFile        *weft_document_get_file        (WeftDocument *self);     /* (nullable) */
+/* Names the file that the content belongs to without reading it (a recovered autosave of
+ * that file): the title, relative data paths and a later save use it. */
+void          weft_document_set_file        (WeftDocument *self,
+                                             GFile        *file);
 gboolean      weft_document_get_dirty       (WeftDocument *self);
 /* Adopts history (nullable, owned from now on) as the training history saved with the
  * graph, freeing the previous one; not an undo entry. Marks the document modified. */
