@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* OpenBLAS extensions; declared here so that the engine also builds against other CBLAS
  * implementations' headers that lack them (cblas.h of OpenBLAS declares them too). */
@@ -12,6 +14,186 @@ extern int   openblas_get_num_threads (void);
 
 /* 0 = not set yet: OpenBLAS starts with one thread per CPU, so the first call must reach it */
 static int blas_threads = 0;
+/* What OpenBLAS was last told; products too small to share get one thread (see below). */
+static int openblas_threads = 0;
+
+/* Multiply-adds below which a product runs on one thread: waking a second thread costs more
+ * than it saves (OpenBLAS itself splits from 262,144 on, so a 256x64x32 Dense product ran at
+ * a third of its one-thread speed on two shared vCPUs). */
+#define THREAD_MIN_MACS ((int64_t) 1 << 22)
+
+/* ---- small products ----
+ * OpenBLAS packs both operands into its own layout before every product; at the shapes of
+ * small Dense layers (32x64x32) the packing, the buffer locks and the call overhead cost more
+ * than the arithmetic. Products up to SMALL_MAX_MACS with at most SMALL_MAX_N columns run on
+ * an AVX-512 kernel of our own that reads A and B in place: four rows of C in registers, B
+ * streamed row by row, one broadcast of A per row and step. */
+#define SMALL_MAX_MACS ((int64_t) 1 << 21)
+#define SMALL_MAX_N    256
+#define PACK_FLOATS    16384            /* B^T or B with a ragged last vector, k * n padded */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_SMALL_KERNEL 1
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include <immintrin.h>
+typedef float V16 __attribute__ ((vector_size (64)));
+
+static _Thread_local float pack_buf[PACK_FLOATS] __attribute__ ((aligned (64)));
+
+__attribute__ ((target ("avx512f"), always_inline)) static inline V16
+v_load (const float *p)
+{
+  return (V16) _mm512_loadu_ps (p);
+}
+
+/* The first `lanes` floats at p, zeros after (masked: never reads past them). */
+__attribute__ ((target ("avx512f"), always_inline)) static inline V16
+v_load_part (const float *p, int lanes)
+{
+  return (V16) _mm512_maskz_loadu_ps ((__mmask16) ((1u << lanes) - 1), p);
+}
+
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+v_store_part (float *p, V16 v, int lanes)
+{
+  _mm512_mask_storeu_ps (p, (__mmask16) ((1u << lanes) - 1), (__m512) v);
+}
+
+/* C[i0..i0+MR, 16*v0 .. 16*(v0+NV)) = alpha * sum_p A(i, p) B[p, :] (+ beta C).
+ * B rows are ldb apart and hold whole vectors (padded by the caller); `lanes_last` valid
+ * lanes in the last vector of C. */
+#define SMALL_BLOCK(MR, NV)                                                                \
+  do                                                                                       \
+    {                                                                                      \
+      V16 acc[MR][NV];                                                                     \
+      _Pragma ("GCC unroll 16") for (int r = 0; r < MR; r++)                                \
+        _Pragma ("GCC unroll 16") for (int v = 0; v < NV; v++)                              \
+          acc[r][v] = (V16) { 0 };                                                         \
+      for (int p = 0; p < k; p++)                                                          \
+        {                                                                                  \
+          const float *bp = b + (size_t) p * ldb + (size_t) 16 * v0;                       \
+          V16 bv[NV];                                                                      \
+          _Pragma ("GCC unroll 16") for (int v = 0; v < NV; v++)                            \
+            bv[v] = v_load (bp + 16 * v);                                                  \
+          _Pragma ("GCC unroll 16") for (int r = 0; r < MR; r++)                            \
+            {                                                                              \
+              float av = trans_a ? a[(size_t) p * lda + i0 + r]                            \
+                                 : a[(size_t) (i0 + r) * lda + p];                         \
+              _Pragma ("GCC unroll 16") for (int v = 0; v < NV; v++)                        \
+                acc[r][v] += av * bv[v];                                                   \
+            }                                                                              \
+        }                                                                                  \
+      _Pragma ("GCC unroll 16") for (int r = 0; r < MR; r++)                                \
+        _Pragma ("GCC unroll 16") for (int v = 0; v < NV; v++)                              \
+          {                                                                                \
+            float *cp = c + (size_t) (i0 + r) * ldc + (size_t) 16 * (v0 + v);              \
+            int lanes = v0 + v == nv - 1 ? lanes_last : 16;                                \
+            V16 res = alpha * acc[r][v];                                                   \
+            if (beta != 0.0f)                                                              \
+              {                                                                            \
+                res += beta * v_load_part (cp, lanes);                                     \
+              }                                                                            \
+            v_store_part (cp, res, lanes);                                                 \
+          }                                                                                \
+    }                                                                                      \
+  while (0)
+
+/* The same for NV vectors of columns, every row block: MR rows at a time, then 4, then 1. */
+#define SMALL_COLUMNS(NV, MR)                                                              \
+  do                                                                                       \
+    {                                                                                      \
+      int i0 = 0;                                                                          \
+      for (; i0 + MR <= m; i0 += MR)                                                       \
+        SMALL_BLOCK (MR, NV);                                                              \
+      for (; i0 + 4 <= m; i0 += 4)                                                         \
+        SMALL_BLOCK (4, NV);                                                               \
+      for (; i0 < m; i0++)                                                                 \
+        SMALL_BLOCK (1, NV);                                                               \
+    }                                                                                      \
+  while (0)
+
+__attribute__ ((target ("avx512f"), always_inline)) static inline void
+small_gemm_body (const bool trans_a, int m, int n, int k, float alpha, const float *a,
+                 int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+  int nv = (n + 15) / 16;
+  int lanes_last = n - 16 * (nv - 1);
+  int v0 = 0;
+  /* 16 accumulators hide the FMA latency and leave room for B and the broadcast in the 32
+   * registers: 4 rows x 4 vectors, 8 x 2 or 16 x 1 */
+  for (; v0 + 4 <= nv; v0 += 4)
+    SMALL_COLUMNS (4, 4);
+  switch (nv - v0)
+    {
+    case 3:
+      SMALL_COLUMNS (3, 5);
+      break;
+    case 2:
+      SMALL_COLUMNS (2, 8);
+      break;
+    case 1:
+      SMALL_COLUMNS (1, 16);
+      break;
+    default:
+      break;
+    }
+}
+
+/* One copy per layout of A, so that the inner loop does not test it. */
+__attribute__ ((target ("avx512f"))) static void
+small_gemm (bool trans_a, int m, int n, int k, float alpha, const float *a, int lda,
+            const float *b, int ldb, float beta, float *c, int ldc)
+{
+  if (trans_a)
+    small_gemm_body (true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    small_gemm_body (false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+static bool
+have_avx512 (void)
+{
+  static int known = -1;
+  if (known < 0)
+    {
+      __builtin_cpu_init ();
+      known = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+    }
+  return known == 1;
+}
+
+/* Runs the product on the small kernel when its shape suits it; false leaves it to BLAS. */
+static bool
+try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+           int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+  if (n > SMALL_MAX_N || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS || !have_avx512 ())
+    return false;
+  int npad = (n + 15) & ~15;
+  if (trans_b || npad != n)
+    {
+      /* B as k rows of whole vectors: transposed, or with its ragged last vector padded */
+      if ((int64_t) k * npad > PACK_FLOATS)
+        return false;
+      float *pb = pack_buf;
+      for (int p = 0; p < k; p++)
+        {
+          float *row = pb + (size_t) p * npad;
+          if (trans_b)
+            for (int j = 0; j < n; j++)
+              row[j] = b[(size_t) j * ldb + p];
+          else
+            memcpy (row, b + (size_t) p * ldb, (size_t) n * sizeof *row);
+          for (int j = n; j < npad; j++)
+            row[j] = 0.0f;
+        }
+      b = pb;
+      ldb = npad;
+    }
+  small_gemm (trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return true;
+}
+#endif
 
 void
 weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
@@ -20,6 +202,16 @@ weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
 {
   if (m <= 0 || n <= 0)
     return;
+#ifdef HAVE_SMALL_KERNEL
+  if (try_small (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    return;
+#endif
+  int want = (int64_t) m * n * k < THREAD_MIN_MACS ? 1 : weft_blas_get_threads ();
+  if (want != openblas_threads)
+    {
+      openblas_set_num_threads (want);
+      openblas_threads = want;
+    }
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                beta, c, ldc);
@@ -31,10 +223,12 @@ weft_blas_set_threads (int threads)
   if (threads < 1)
     threads = 1;
   if (threads != blas_threads)
-    openblas_set_num_threads (threads);
+    {
+      openblas_set_num_threads (threads);
+      openblas_threads = threads;
+    }
   blas_threads = threads;
 }
-
 int
 weft_blas_get_threads (void)
 {
