@@ -54,6 +54,9 @@ weft_conv_chunk (const WeftConvGeom *g, int batch)
   int64_t n = per > 0 ? CONV_COL_BUDGET / per : batch;
   if (n > batch)
     n = batch;
+  /* Chunks split over two threads by image: an even count keeps both equally busy. */
+  if (n < batch && n > 2)
+    n &= ~(int64_t) 1;
   return n < 1 ? 1 : (int) n;
 }
 
@@ -65,48 +68,53 @@ weft_conv_is_pointwise (const WeftConvGeom *g)
 }
 
 void
-weft_im2col (const WeftConvGeom *g, int n, const float *img, float *col)
+weft_im2col_rows (const WeftConvGeom *g, const float *img, int64_t r0, int64_t r1, float *col)
 {
   const size_t c = (size_t) g->in_c;
   const size_t row_len = (size_t) g->k_h * g->k_w * c;
   const size_t img_size = (size_t) g->in_h * g->in_w * c;
+  const int64_t ohw = (int64_t) g->out_h * g->out_w;
 
-  for (int b = 0; b < n; b++)
+  for (int64_t r = r0; r < r1; r++)
     {
+      const int64_t b = r / ohw, p = r % ohw;
+      const int oy = (int) (p / g->out_w), ox = (int) (p % g->out_w);
       const float *src = img + b * img_size;
-      for (int oy = 0; oy < g->out_h; oy++)
-        for (int ox = 0; ox < g->out_w; ox++)
-          {
-            float *dst = col + (((size_t) b * g->out_h + oy) * g->out_w + ox) * row_len;
-            for (int ky = 0; ky < g->k_h; ky++)
-              {
-                int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
-                float *drow = dst + (size_t) ky * g->k_w * c;
-                if (iy < 0 || iy >= g->in_h)
-                  {
-                    memset (drow, 0, (size_t) g->k_w * c * sizeof *drow);
-                    continue;
-                  }
-                int ix0 = ox * g->s_w - g->pad_l;
-                /* Undilated and inside the image: the whole kernel row is one run. */
-                if (g->d_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
-                  {
-                    memcpy (drow, src + ((size_t) iy * g->in_w + ix0) * c,
-                            (size_t) g->k_w * c * sizeof *drow);
-                    continue;
-                  }
-                for (int kx = 0; kx < g->k_w; kx++)
-                  {
-                    int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
-                    if (ix < 0 || ix >= g->in_w)
-                      memset (drow + kx * c, 0, c * sizeof *drow);
-                    else
-                      memcpy (drow + kx * c, src + ((size_t) iy * g->in_w + ix) * c,
-                              c * sizeof *drow);
-                  }
-              }
-          }
+      float *dst = col + (size_t) r * row_len;
+      for (int ky = 0; ky < g->k_h; ky++)
+        {
+          int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
+          float *drow = dst + (size_t) ky * g->k_w * c;
+          if (iy < 0 || iy >= g->in_h)
+            {
+              memset (drow, 0, (size_t) g->k_w * c * sizeof *drow);
+              continue;
+            }
+          int ix0 = ox * g->s_w - g->pad_l;
+          /* Undilated and inside the image: the whole kernel row is one run. */
+          if (g->d_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
+            {
+              memcpy (drow, src + ((size_t) iy * g->in_w + ix0) * c,
+                      (size_t) g->k_w * c * sizeof *drow);
+              continue;
+            }
+          for (int kx = 0; kx < g->k_w; kx++)
+            {
+              int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
+              if (ix < 0 || ix >= g->in_w)
+                memset (drow + kx * c, 0, c * sizeof *drow);
+              else
+                memcpy (drow + kx * c, src + ((size_t) iy * g->in_w + ix) * c,
+                        c * sizeof *drow);
+            }
+        }
     }
+}
+
+void
+weft_im2col (const WeftConvGeom *g, int n, const float *img, float *col)
+{
+  weft_im2col_rows (g, img, 0, (int64_t) n * g->out_h * g->out_w, col);
 }
 
 void

@@ -43,6 +43,10 @@ bool    weft_conv_is_pointwise (const WeftConvGeom *g);
 
 /* col[n images] = receptive fields of img[n images] (zeros for padded cells). */
 void weft_im2col     (const WeftConvGeom *g, int n, const float *img, float *col);
+/* Rows [r0, r1) of the column matrix of img (row r = image r / (out_h*out_w), position
+ * r % (out_h*out_w)), written at col + r * k_h*k_w*in_c. */
+void weft_im2col_rows (const WeftConvGeom *g, const float *img, int64_t r0, int64_t r1,
+                       float *col);
 /* img[n images] += col folded back (the adjoint of weft_im2col). */
 void weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img);
 

@@ -4,6 +4,7 @@
  * depthwise works per channel with direct loops. */
 #include "weft-conv-util.h"
 #include "weft-blas.h"
+#include "weft-parallel.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -385,36 +386,151 @@ conv_ctx_setup (const ConvLayout *L, const WeftOpCtx *ctx, ConvSetup *s)
   return conv_setup (L, ctx->cfg, &ctx->in_shape[0], s, why, sizeof why);
 }
 
-/* ---- Conv1D / Conv2D ---- */
+/* ---- Conv1D / Conv2D ----
+ * With more than one thread each op is one or a few parallel regions (weft-parallel.h) in
+ * which every thread runs im2col, a single-threaded GEMM and the epilogue on its own rows:
+ * OpenBLAS would thread only the GEMM and leave the copies and element-wise passes, a third
+ * of the time, on one thread. */
+
+typedef struct
+{
+  const ConvSetup *s;
+  const WeftOpCtx *ctx;
+  int              K, N, ohw;
+  bool             direct;
+  int              b0, n;    /* current chunk of images */
+  float           *col;
+  const float     *dz;
+} ConvJob;
+
+/* Forward of rows [r0, r1) of the chunk: columns, GEMM, bias and activation. */
+static void
+conv_forward_part (void *data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  const ConvSetup *s = j->s;
+  const WeftOpCtx *ctx = j->ctx;
+  long r0, r1;
+
+  weft_parallel_range ((long) j->n * j->ohw, part, n_parts, &r0, &r1);
+  if (r1 <= r0)
+    return;
+  const float *x = ctx->in[0] + (size_t) j->b0 * s->in_size;
+  const float *a = x + (size_t) r0 * j->K;
+  if (!j->direct)
+    {
+      weft_im2col_rows (&s->g, x, r0, r1, j->col);
+      a = j->col + (size_t) r0 * j->K;
+    }
+  const size_t row = (size_t) j->b0 * j->ohw + r0;
+  float *out = ctx->out + row * j->N;
+  weft_sgemm (false, false, (int) (r1 - r0), j->N, j->K, 1.0f, a, j->K, ctx->w[0], j->N, 0.0f,
+              out, j->N);
+  weft_bias_act_forward (s->act, s->use_bias ? ctx->w[1] : NULL, out,
+                         weft_activation_needs_input (s->act) ? ctx->aux + row * j->N : NULL,
+                         (size_t) (r1 - r0), j->N);
+}
 
 static void
 conv_forward (const ConvSetup *s, const WeftOpCtx *ctx)
 {
   const WeftConvGeom *g = &s->g;
   const int B = ctx->batch;
-  const int K = g->k_h * g->k_w * g->in_c;
-  const int N = s->out_c;
-  const int ohw = g->out_h * g->out_w;
-  const bool direct = weft_conv_is_pointwise (g);
   const int chunk = weft_conv_chunk (g, B);
-  float *col = ctx->scratch + dz_len (s, B);
+  ConvJob j = {
+    .s = s, .ctx = ctx, .K = g->k_h * g->k_w * g->in_c, .N = s->out_c,
+    .ohw = g->out_h * g->out_w, .direct = weft_conv_is_pointwise (g),
+    .col = ctx->scratch + dz_len (s, B),
+  };
+  const int parts = weft_parallel_parts (ctx->threads, (double) B * j.ohw * j.K * j.N);
 
-  for (int b0 = 0; b0 < B; b0 += chunk)
+  for (j.b0 = 0; j.b0 < B; j.b0 += chunk)
     {
-      int n = B - b0 < chunk ? B - b0 : chunk;
-      const float *x = ctx->in[0] + (size_t) b0 * s->in_size;
-      const float *a = x;
-      if (!direct)
-        {
-          weft_im2col (g, n, x, col);
-          a = col;
-        }
-      weft_sgemm (false, false, n * ohw, N, K, 1.0f, a, K, ctx->w[0], N, 0.0f,
-                  ctx->out + (size_t) b0 * s->out_size, N);
+      j.n = B - j.b0 < chunk ? B - j.b0 : chunk;
+      weft_parallel_run (parts, conv_forward_part, &j);
     }
-  weft_bias_act_forward (s->act, s->use_bias ? ctx->w[1] : NULL, ctx->out,
-                         weft_activation_needs_input (s->act) ? ctx->aux : NULL,
-                         (size_t) B * ohw, N);
+}
+
+/* dz for rows [r0, r1) of the batch (the scratch copy; a linear activation uses dout). */
+static void
+conv_act_backward_part (void *data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  const ConvSetup *s = j->s;
+  const WeftOpCtx *ctx = j->ctx;
+  long r0, r1;
+
+  weft_parallel_range ((long) ctx->batch * j->ohw, part, n_parts, &r0, &r1);
+  const size_t off = (size_t) r0 * j->N;
+  weft_act_backward_into (s->act, weft_activation_needs_input (s->act) ? ctx->aux + off : NULL,
+                          ctx->out + off, ctx->dout + off, ctx->scratch + off,
+                          (size_t) (r1 - r0), j->N);
+}
+
+/* dbias for output channels [c0, c1): every row, in row order as one thread would. */
+static void
+conv_bias_backward_part (void *data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  const size_t rows = (size_t) j->ctx->batch * j->ohw;
+  long c0, c1;
+
+  weft_parallel_range (j->N, part, n_parts, &c0, &c1);
+  float *db = j->ctx->dw[1];
+  for (size_t r = 0; r < rows; r++)
+    weft_add_to (db + c0, j->dz + r * j->N + c0, (size_t) (c1 - c0));
+}
+
+static void
+conv_im2col_part (void *data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  long r0, r1;
+
+  weft_parallel_range ((long) j->n * j->ohw, part, n_parts, &r0, &r1);
+  weft_im2col_rows (&j->s->g, j->ctx->in[0] + (size_t) j->b0 * j->s->in_size, r0, r1, j->col);
+}
+
+/* dkernel rows [k0, k1) (receptive-field entries) from the whole chunk. */
+static void
+conv_dkernel_part (void *data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  const WeftOpCtx *ctx = j->ctx;
+  const float *a = j->direct ? ctx->in[0] + (size_t) j->b0 * j->s->in_size : j->col;
+  long k0, k1;
+
+  weft_parallel_range (j->K, part, n_parts, &k0, &k1);
+  if (k1 > k0)
+    weft_sgemm (true, false, (int) (k1 - k0), j->N, j->n * j->ohw, 1.0f, a + k0, j->K,
+                j->dz + (size_t) j->b0 * j->s->out_size, j->N, 1.0f,
+                ctx->dw[0] + (size_t) k0 * j->N, j->N);
+}
+
+/* dx of images [i0, i1) of the chunk (whole images: col2im of neighbouring rows overlaps). */
+static void
+conv_dx_part (void *data, int part, int n_parts)
+{
+  const ConvJob *j = data;
+  const ConvSetup *s = j->s;
+  const WeftOpCtx *ctx = j->ctx;
+  long i0, i1;
+
+  weft_parallel_range (j->n, part, n_parts, &i0, &i1);
+  if (i1 <= i0)
+    return;
+  const int rows = (int) (i1 - i0) * j->ohw;
+  const float *dz = j->dz + (size_t) (j->b0 + i0) * s->out_size;
+  float *dx = ctx->din[0] + (size_t) (j->b0 + i0) * s->in_size;
+  if (j->direct)
+    weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 1.0f, dx, j->K);
+  else
+    {
+      float *col = j->col + (size_t) i0 * j->ohw * j->K;
+      weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 0.0f, col,
+                  j->K);
+      weft_col2im_add (&s->g, (int) (i1 - i0), col, dx);
+    }
 }
 
 static void
@@ -422,45 +538,33 @@ conv_backward (const ConvSetup *s, const WeftOpCtx *ctx)
 {
   const WeftConvGeom *g = &s->g;
   const int B = ctx->batch;
-  const int K = g->k_h * g->k_w * g->in_c;
-  const int N = s->out_c;
-  const int ohw = g->out_h * g->out_w;
-  const bool direct = weft_conv_is_pointwise (g);
   const int chunk = weft_conv_chunk (g, B);
-  float *col = ctx->scratch + dz_len (s, B);
-  const float *dz = weft_act_backward_into (s->act,
-                                            weft_activation_needs_input (s->act) ? ctx->aux : NULL,
-                                            ctx->out, ctx->dout, ctx->scratch,
-                                            (size_t) B * ohw, N);
+  ConvJob j = {
+    .s = s, .ctx = ctx, .K = g->k_h * g->k_w * g->in_c, .N = s->out_c,
+    .ohw = g->out_h * g->out_w, .direct = weft_conv_is_pointwise (g),
+    .col = ctx->scratch + dz_len (s, B),
+    .dz = s->act == WEFT_ACT_LINEAR ? ctx->dout : ctx->scratch,
+  };
+  const double rows = (double) B * j.ohw;
+  const int parts = weft_parallel_parts (ctx->threads, rows * j.K * j.N);
 
+  if (s->act != WEFT_ACT_LINEAR)
+    weft_parallel_run (weft_parallel_parts (ctx->threads, rows * j.N * 8), conv_act_backward_part,
+                       &j);
   if (s->use_bias && ctx->dw[1] != NULL)
-    weft_bias_backward (dz, ctx->dw[1], (size_t) B * ohw, N);
-  for (int b0 = 0; b0 < B; b0 += chunk)
+    weft_parallel_run (weft_parallel_parts (ctx->threads, rows * j.N * 4),
+                       conv_bias_backward_part, &j);
+  for (j.b0 = 0; j.b0 < B; j.b0 += chunk)
     {
-      int n = B - b0 < chunk ? B - b0 : chunk;
-      const float *x = ctx->in[0] + (size_t) b0 * s->in_size;
-      const float *dzc = dz + (size_t) b0 * s->out_size;
-      float *dx = ctx->din[0] != NULL ? ctx->din[0] + (size_t) b0 * s->in_size : NULL;
+      j.n = B - j.b0 < chunk ? B - j.b0 : chunk;
       if (ctx->dw[0] != NULL)
         {
-          const float *a = x;
-          if (!direct)
-            {
-              weft_im2col (g, n, x, col);
-              a = col;
-            }
-          weft_sgemm (true, false, K, N, n * ohw, 1.0f, a, K, dzc, N, 1.0f, ctx->dw[0], N);
+          if (!j.direct)
+            weft_parallel_run (parts, conv_im2col_part, &j);
+          weft_parallel_run (parts, conv_dkernel_part, &j);
         }
-      if (dx != NULL)
-        {
-          if (direct)
-            weft_sgemm (false, true, n * ohw, K, N, 1.0f, dzc, N, ctx->w[0], N, 1.0f, dx, K);
-          else
-            {
-              weft_sgemm (false, true, n * ohw, K, N, 1.0f, dzc, N, ctx->w[0], N, 0.0f, col, K);
-              weft_col2im_add (g, n, col, dx);
-            }
-        }
+      if (ctx->din[0] != NULL)
+        weft_parallel_run (parts, conv_dx_part, &j);
     }
 }
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "weft-blas.h"
+#include "weft-conv-util.h"
+#include "weft-parallel.h"
 
 static size_t
 shape_size (const WeftShape *s)
@@ -83,17 +85,59 @@ merge_count (const WeftOpCtx *ctx)
   return (size_t) ctx->batch * shape_size (&ctx->out_shape);
 }
 
+/* Element ranges of one merge, split over threads for large tensors (weft-parallel.h). */
+typedef struct
+{
+  const WeftOpCtx *ctx;
+  const float     *scales;
+} MergeJob;
+
+static int
+merge_parts (const WeftOpCtx *ctx)
+{
+  return weft_parallel_parts (ctx->threads, (double) merge_count (ctx) * (ctx->n_in + 1) * 2);
+}
+
+static void
+add_part (void *data, int part, int n_parts)
+{
+  const WeftOpCtx *ctx = ((const MergeJob *) data)->ctx;
+  long i0, i1;
+  weft_parallel_range ((long) merge_count (ctx), part, n_parts, &i0, &i1);
+  float *y = ctx->out + i0;
+  memcpy (y, ctx->in[0] + i0, (size_t) (i1 - i0) * sizeof *y);
+  for (int k = 1; k < ctx->n_in; k++)
+    weft_add_to (y, ctx->in[k] + i0, (size_t) (i1 - i0));
+}
+
 static void
 add_forward (const WeftOpCtx *ctx)
 {
-  size_t n = merge_count (ctx);
-  float *y = ctx->out;
-  memcpy (y, ctx->in[0], n * sizeof *y);
-  for (int k = 1; k < ctx->n_in; k++)
+  MergeJob j = { ctx, NULL };
+  weft_parallel_run (merge_parts (ctx), add_part, &j);
+}
+
+static void
+linear_backward_part (void *data, int part, int n_parts)
+{
+  const MergeJob *j = data;
+  const WeftOpCtx *ctx = j->ctx;
+  long i0, i1;
+  weft_parallel_range ((long) merge_count (ctx), part, n_parts, &i0, &i1);
+  const float *dy = ctx->dout + i0;
+  const size_t n = (size_t) (i1 - i0);
+  for (int k = 0; k < ctx->n_in; k++)
     {
-      const float *x = ctx->in[k];
-      for (size_t i = 0; i < n; i++)
-        y[i] += x[i];
+      float *dx = ctx->din[k];
+      float s = j->scales[k];
+      if (dx == NULL)
+        continue;
+      dx += i0;
+      if (s == 1.0f)
+        weft_add_to (dx, dy, n);
+      else
+        for (size_t i = 0; i < n; i++)
+          dx[i] += s * dy[i];
     }
 }
 
@@ -101,16 +145,8 @@ add_forward (const WeftOpCtx *ctx)
 static void
 linear_backward (const WeftOpCtx *ctx, const float *scales)
 {
-  size_t n = merge_count (ctx);
-  for (int k = 0; k < ctx->n_in; k++)
-    {
-      float *dx = ctx->din[k];
-      float s = scales[k];
-      if (dx == NULL)
-        continue;
-      for (size_t i = 0; i < n; i++)
-        dx[i] += s * ctx->dout[i];
-    }
+  MergeJob j = { ctx, scales };
+  weft_parallel_run (merge_parts (ctx), linear_backward_part, &j);
 }
 
 static void
@@ -540,8 +576,7 @@ concat_backward (const WeftOpCtx *ctx)
           if (dx != NULL)
             {
               dx += o * inner[i];
-              for (size_t j = 0; j < inner[i]; j++)
-                dx[j] += dy[j];
+              weft_add_to (dx, dy, inner[i]);
             }
           dy += inner[i];
         }

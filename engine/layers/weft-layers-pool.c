@@ -4,6 +4,7 @@
  * TensorFlow) is found again from the input. Average pooling with 'same' divides by the
  * number of real cells in the window, never counting padding. */
 #include "weft-conv-util.h"
+#include "weft-parallel.h"
 
 #include <float.h>
 #include <limits.h>
@@ -153,12 +154,29 @@ window (const WeftConvGeom *g, int oy, int ox, int *y0, int *y1, int *x0, int *x
   *x1 = xs + g->k_w > g->in_w ? g->in_w : xs + g->k_w;
 }
 
-static void
-pool_run (const PoolLayout *L, const WeftConvGeom *g, const WeftOpCtx *ctx, bool backward)
+/* Channels handled together by the max pools: the window is walked once per block, with the
+ * channels contiguous in the inner loop. */
+#define MAX_BLOCK 64
+
+typedef struct
 {
+  const PoolLayout   *L;
+  const WeftConvGeom *g;
+  const WeftOpCtx    *ctx;
+  bool                backward;
+} PoolJob;
+
+/* Samples [b0, b1) of a windowed pool. Max keeps the first maximum in window order. */
+static void
+pool_run_range (const PoolJob *j, int b0, int b1)
+{
+  const PoolLayout *L = j->L;
+  const WeftConvGeom *g = j->g;
+  const WeftOpCtx *ctx = j->ctx;
+  const bool backward = j->backward;
   const int C = g->in_c;
   const size_t in_size = (size_t) g->in_h * g->in_w * C;
-  for (int b = 0; b < ctx->batch; b++)
+  for (int b = b0; b < b1; b++)
     {
       const float *x = ctx->in[0] + b * in_size;
       float *dx = backward ? ctx->din[0] + b * in_size : NULL;
@@ -189,27 +207,53 @@ pool_run (const PoolLayout *L, const WeftConvGeom *g, const WeftOpCtx *ctx, bool
                     ctx->out[o + c] *= inv;
                 continue;
               }
-            for (int c = 0; c < C; c++)
+            for (int c0 = 0; c0 < C; c0 += MAX_BLOCK)
               {
-                float best = -FLT_MAX;
-                size_t best_at = ((size_t) y0 * g->in_w + x0) * C + c;
+                const int cb = C - c0 < MAX_BLOCK ? C - c0 : MAX_BLOCK;
+                float best[MAX_BLOCK];
+                size_t best_at[MAX_BLOCK];
+                for (int c = 0; c < cb; c++)
+                  {
+                    best[c] = -FLT_MAX;
+                    best_at[c] = ((size_t) y0 * g->in_w + x0) * C + c0 + c;
+                  }
                 for (int iy = y0; iy < y1; iy++)
                   for (int ix = x0; ix < x1; ix++)
                     {
-                      size_t at = ((size_t) iy * g->in_w + ix) * C + c;
-                      if (x[at] > best)
-                        {
-                          best = x[at];
-                          best_at = at;
-                        }
+                      size_t at = ((size_t) iy * g->in_w + ix) * C + c0;
+                      for (int c = 0; c < cb; c++)
+                        if (x[at + c] > best[c])
+                          {
+                            best[c] = x[at + c];
+                            best_at[c] = at + c;
+                          }
                     }
                 if (backward)
-                  dx[best_at] += ctx->dout[o + c];
+                  for (int c = 0; c < cb; c++)
+                    dx[best_at[c]] += ctx->dout[o + c0 + c];
                 else
-                  ctx->out[o + c] = x[best_at];
+                  for (int c = 0; c < cb; c++)
+                    ctx->out[o + c0 + c] = x[best_at[c]];
               }
           }
     }
+}
+
+static void
+pool_part (void *data, int part, int n_parts)
+{
+  const PoolJob *j = data;
+  long b0, b1;
+  weft_parallel_range (j->ctx->batch, part, n_parts, &b0, &b1);
+  pool_run_range (j, (int) b0, (int) b1);
+}
+
+static void
+pool_run (const PoolLayout *L, const WeftConvGeom *g, const WeftOpCtx *ctx, bool backward)
+{
+  PoolJob j = { L, g, ctx, backward };
+  double work = (double) ctx->batch * g->out_h * g->out_w * g->in_c * g->k_h * g->k_w;
+  weft_parallel_run (weft_parallel_parts (ctx->threads, work), pool_part, &j);
 }
 
 static void
@@ -250,16 +294,15 @@ global_infer (const PoolLayout *L, const WeftOpArgs *args, WeftShape *out, char 
   return true;
 }
 
+/* Samples [b0, b1) of a global pool. */
 static void
-global_run (const PoolLayout *L, const WeftOpCtx *ctx, bool backward)
+global_run_range (const PoolLayout *L, const WeftOpCtx *ctx, bool backward, int b0, int b1)
 {
   const WeftShape *in = &ctx->in_shape[0];
   const int C = in->dims[L->rank];
   const size_t P = (size_t) (weft_shape_size (in) / C);
   const float inv = 1.0f / (float) P;
-  if (backward && ctx->din[0] == NULL)
-    return;
-  for (int b = 0; b < ctx->batch; b++)
+  for (int b = b0; b < b1; b++)
     {
       const float *x = ctx->in[0] + b * P * C;
       float *o = ctx->out + (size_t) b * C;
@@ -282,18 +325,63 @@ global_run (const PoolLayout *L, const WeftOpCtx *ctx, bool backward)
             o[c] *= inv;
           continue;
         }
-      for (int c = 0; c < C; c++)
+      /* First maximum over positions, channels in blocks (contiguous inner loop). */
+      for (int c0 = 0; c0 < C; c0 += MAX_BLOCK)
         {
-          size_t best = 0;
+          const int cb = C - c0 < MAX_BLOCK ? C - c0 : MAX_BLOCK;
+          float best[MAX_BLOCK];
+          size_t best_p[MAX_BLOCK];
+          for (int c = 0; c < cb; c++)
+            {
+              best[c] = x[c0 + c];
+              best_p[c] = 0;
+            }
           for (size_t p = 1; p < P; p++)
-            if (x[p * C + c] > x[best * C + c])
-              best = p;
-          if (backward)
-            ctx->din[0][b * P * C + best * C + c] += ctx->dout[(size_t) b * C + c];
-          else
-            o[c] = x[best * C + c];
+            {
+              const float *xp = x + p * C + c0;
+              for (int c = 0; c < cb; c++)
+                if (xp[c] > best[c])
+                  {
+                    best[c] = xp[c];
+                    best_p[c] = p;
+                  }
+            }
+          for (int c = 0; c < cb; c++)
+            {
+              if (backward)
+                ctx->din[0][b * P * C + best_p[c] * C + c0 + c] += ctx->dout[(size_t) b * C + c0
+                                                                              + c];
+              else
+                o[c0 + c] = x[best_p[c] * C + c0 + c];
+            }
         }
     }
+}
+
+typedef struct
+{
+  const PoolLayout *L;
+  const WeftOpCtx  *ctx;
+  bool              backward;
+} GlobalJob;
+
+static void
+global_part (void *data, int part, int n_parts)
+{
+  const GlobalJob *j = data;
+  long b0, b1;
+  weft_parallel_range (j->ctx->batch, part, n_parts, &b0, &b1);
+  global_run_range (j->L, j->ctx, j->backward, (int) b0, (int) b1);
+}
+
+static void
+global_run (const PoolLayout *L, const WeftOpCtx *ctx, bool backward)
+{
+  if (backward && ctx->din[0] == NULL)
+    return;
+  GlobalJob j = { L, ctx, backward };
+  double work = (double) ctx->batch * weft_shape_size (&ctx->in_shape[0]) * 2;
+  weft_parallel_run (weft_parallel_parts (ctx->threads, work), global_part, &j);
 }
 
 static void
