@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static void
 remove_id (WeftId *items, int *n, WeftId id)
@@ -1864,6 +1866,112 @@ weft_graph_validate (WeftGraph *graph, WeftError *error)
                            "model '%s' has no inputs", m->name);
   weft_error_clear (error);
   return true;
+}
+
+uint64_t
+weft_memory_budget (void)
+{
+  double budget = 0;
+  long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
+  static const int limits[] = { RLIMIT_AS, RLIMIT_DATA };
+
+  if (pages > 0 && page > 0)
+    budget = (double) pages * (double) page;
+  for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+    {
+      struct rlimit rl;
+      if (getrlimit (limits[i], &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+          && (budget == 0 || (double) rl.rlim_cur < budget))
+        budget = (double) rl.rlim_cur;
+    }
+  return (uint64_t) budget;
+}
+
+#define GIB(bytes) ((bytes) / (1024.0 * 1024.0 * 1024.0))
+
+bool
+weft_graph_check_memory (WeftGraph *graph, int batch, uint64_t budget, WeftError *error)
+{
+  if (budget == 0)
+    budget = weft_memory_budget ();
+  weft_graph_analyse (graph);
+  if (budget == 0 || batch < 1)
+    {
+      weft_error_clear (error);
+      return true;
+    }
+
+  /* doubles: a hostile file's products overflow 64-bit integers */
+  double total = 0, worst = 0, worst_count = 0;
+  const Layer *worst_layer = NULL;
+  const Node *worst_node = NULL;
+  for (int i = 0; i < graph->n_layers; i++)
+    {
+      const Layer *l = graph_layer (graph, graph->layers[i]);
+      if (!l->weights_known)
+        continue;
+      double params = 0;
+      for (int k = 0; k < l->n_weights; k++)
+        {
+          double c = 1;
+          for (int d = 0; d < l->weights[k].spec.shape.rank; d++)
+            c *= (double) l->weights[k].spec.shape.dims[d];
+          params += c;
+        }
+      double bytes = 3.0 * sizeof (float) * params;
+      total += bytes;
+      if (bytes > worst)
+        worst = bytes, worst_count = params, worst_layer = l;
+    }
+  for (int i = 0; i < graph->n_models; i++)
+    {
+      const Model *m = graph_model (graph, graph->models[i]);
+      for (int j = 0; j < m->n_nodes; j++)
+        {
+          const Node *n = graph_node (graph, m->nodes[j]);
+          double values = 0;
+          for (int q = 0; n != NULL && q < n->n_out_shapes; q++)
+            if (n->out_known[q])
+              values += (double) weft_shape_size (&n->out_shapes[q]);
+          double bytes = 2.0 * sizeof (float) * (double) batch * values;
+          total += bytes;
+          if (bytes > worst)
+            worst = bytes, worst_count = values, worst_layer = NULL, worst_node = n;
+        }
+    }
+  if (total <= (double) budget)
+    {
+      weft_error_clear (error);
+      return true;
+    }
+
+  if (worst_layer != NULL)
+    {
+      /* point at a call of the layer, for the canvas */
+      WeftId at = WEFT_ID_NONE;
+      for (int i = 0; i < graph->n_models && at == WEFT_ID_NONE; i++)
+        {
+          const Model *m = graph_model (graph, graph->models[i]);
+          for (int j = 0; j < m->n_nodes && at == WEFT_ID_NONE; j++)
+            if (graph_node (graph, m->nodes[j])->callee == worst_layer->id)
+              at = m->nodes[j];
+        }
+      return weft_error_set (error, WEFT_ERROR_NO_MEMORY, at, -1,
+                             "training needs at least %.1f GiB of memory, more than the %.1f "
+                             "GiB available: layer '%s' alone needs %.1f GiB for its %.0f "
+                             "parameters", GIB (total), GIB ((double) budget),
+                             worst_layer->name, GIB (worst), worst_count);
+    }
+  const Layer *callee = worst_node != NULL ? graph_layer (graph, worst_node->callee) : NULL;
+  const Model *callee_model = worst_node != NULL ? graph_model (graph, worst_node->callee) : NULL;
+  return weft_error_set (error, WEFT_ERROR_NO_MEMORY,
+                         worst_node != NULL ? worst_node->id : WEFT_ID_NONE, -1,
+                         "training needs at least %.1f GiB of memory, more than the %.1f GiB "
+                         "available: the output of '%s' alone needs %.1f GiB for %.0f values "
+                         "per sample at batch size %d", GIB (total), GIB ((double) budget),
+                         callee != NULL ? callee->name
+                                        : callee_model != NULL ? callee_model->name : "?",
+                         GIB (worst), worst_count, batch);
 }
 
 static void

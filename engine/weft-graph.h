@@ -177,6 +177,18 @@ bool        weft_graph_node_shape       (const WeftGraph *graph, WeftId node, in
                                          WeftShape *shape);
 /* Errors of the main model only, the first into *error: what training needs. */
 bool        weft_graph_validate         (WeftGraph *graph, WeftError *error);
+/* Whether training the main model with batch samples per step fits in budget bytes of
+ * memory (0: this computer's, see weft_memory_budget). Counted from below, before anything
+ * is allocated: three floats per parameter (the weights, the training copy, the gradients)
+ * and two per value of every call's output (value, gradient) for each sample. A hostile
+ * file that claims a layer of 2^31 parameters or an activation of billions of values is
+ * refused here, naming the biggest layer or call and what it needs ("layer 'd': 24.0 GiB
+ * for 2147483647 parameters"), instead of being killed for memory later. Analyses first. */
+bool        weft_graph_check_memory     (WeftGraph *graph, int batch, uint64_t budget,
+                                         WeftError *error);
+/* Bytes this process may use: the physical memory, or less when an address-space or data
+ * limit (ulimit -v / -d) is lower; 0 when unknown. */
+uint64_t    weft_memory_budget          (void);
 /* Parameters of a layer or model (shared layers once); false when shapes are unknown. */
 bool        weft_graph_count_params     (const WeftGraph *graph, WeftId layer_or_model,
                                          int64_t *trainable, int64_t *non_trainable);

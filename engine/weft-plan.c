@@ -339,7 +339,8 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
                       "batch size %d is outside 1..16777216", max_batch);
       return NULL;
     }
-  if (!weft_graph_validate (graph, error))
+  /* sizes a hostile file claims are refused before the weights are allocated */
+  if (!weft_graph_validate (graph, error) || !weft_graph_check_memory (graph, max_batch, 0, error))
     return NULL;
   weft_graph_init_weights (graph, seed);
 

@@ -17,6 +17,7 @@
 #include "weft-file.h"
 #include "weft-keras-import.h"
 #include "weft-npy.h"
+#include "weft-plan.h"
 #include "weft-safetensors.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -159,6 +160,82 @@ test_weft_models_nested_100_deep (void)
   g_test_message ("-> %s", error->message);
   g_assert_true (strstr (error->message, "deep") != NULL
                  || strstr (error->message, "contain itself") != NULL);
+}
+
+/* A file that loads (every weight under the loader's 2^31 cap, nothing allocated yet) but
+ * would need tens of GiB once training allocates: refused at compile time with the layer or
+ * call to blame, never killed for memory. */
+static void
+assert_plan_refused (const char *json, const char *needle)
+{
+  g_autoptr (GError) error = NULL;
+  WeftGraph *g = weft_file_load_data (json, strlen (json), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (g);
+  WeftError e = { 0 };
+  g_assert_true (weft_graph_validate (g, &e));
+
+  /* against a stated budget of 16 GiB: the same answer on any machine */
+  g_assert_false (weft_graph_check_memory (g, 32, (uint64_t) 16 << 30, &e));
+  g_assert_cmpint (e.code, ==, WEFT_ERROR_NO_MEMORY);
+  g_test_message ("-> %s", e.message);
+  if (strstr (e.message, needle) == NULL || strstr (e.message, "GiB") == NULL)
+    g_error ("'%s' does not mention '%s' and GiB", e.message, needle);
+  g_assert_cmpint (e.node, !=, WEFT_ID_NONE);
+
+  /* training itself, with what this process may use (1 GiB in the capped child) */
+  if (weft_memory_budget () > ((uint64_t) 24 << 30))
+    g_test_message ("more than 24 GiB available (sanitizer build without the cap): the "
+                    "plan is not built here");
+  else
+    {
+      WeftError pe = { 0 };
+      g_assert_null (weft_plan_new (g, 32, 1, &pe));
+      g_assert_cmpint (pe.code, ==, WEFT_ERROR_NO_MEMORY);
+      g_test_message ("-> (plan) %s", pe.message);
+      g_assert_nonnull (strstr (pe.message, needle));
+    }
+  weft_graph_free (g);
+}
+
+static void
+test_weft_layer_of_2_31_parameters (void)
+{
+  if (!in_capped_child ())
+    return;
+  /* Dense(10^6) (the most units it takes) on 2147 inputs: a kernel of 2.147 * 10^9 floats,
+   * just under the loader's cap of 2^31, about 24 GiB to train */
+  g_autofree char *json = one_model_weft ("[2147]", "Flatten", "1000000");
+  assert_plan_refused (json, "layer 'd' alone needs");
+}
+
+static void
+test_weft_activation_of_10_8_values (void)
+{
+  if (!in_capped_child ())
+    return;
+  /* 10^8 values per sample (the most an Input dimension takes): at batch size 32, 24 GiB
+   * for the input's values and gradients, while the layers are small */
+  g_autofree char *json = one_model_weft ("[100000000]", "Flatten", "1");
+  assert_plan_refused (json, "the output of 'x' alone needs");
+}
+
+/* A sane model fits, at its batch size and in the 1 GiB cap. */
+static void
+test_weft_sane_model_fits (void)
+{
+  if (!in_capped_child ())
+    return;
+  g_autofree char *json = one_model_weft ("[784]", "Flatten", "10");
+  g_autoptr (GError) error = NULL;
+  WeftGraph *g = weft_file_load_data (json, strlen (json), NULL, NULL, &error);
+  g_assert_no_error (error);
+  WeftError e = { 0 };
+  g_assert_true (weft_graph_check_memory (g, 32, 0, &e));
+  WeftPlan *p = weft_plan_new (g, 32, 1, &e);
+  g_assert_nonnull (p);
+  weft_plan_free (p);
+  weft_graph_free (g);
 }
 
 /* ---- safetensors ---- */
@@ -431,6 +508,11 @@ main (int argc, char **argv)
   g_test_add_func ("/io/limits/weft/kernel-of-10^12-elements", test_weft_kernel_of_10_12_elements);
   g_test_add_func ("/io/limits/weft/shape-products-that-overflow", test_weft_shape_product_overflow);
   g_test_add_func ("/io/limits/weft/models-nested-100-deep", test_weft_models_nested_100_deep);
+  g_test_add_func ("/io/limits/weft/layer-of-2^31-parameters-refused-before-training",
+                   test_weft_layer_of_2_31_parameters);
+  g_test_add_func ("/io/limits/weft/activation-of-10^8-values-refused-before-training",
+                   test_weft_activation_of_10_8_values);
+  g_test_add_func ("/io/limits/weft/sane-model-fits", test_weft_sane_model_fits);
   g_test_add_func ("/io/limits/safetensors/10^12-elements-and-header-beyond-the-file",
                    test_safetensors_limits);
   g_test_add_func ("/io/limits/npy/10^12-elements-and-header-beyond-the-file", test_npy_limits);
