@@ -455,6 +455,24 @@ test_original_changed_since_autosave (void)
   struct utimbuf times = { .actime = 1000000000, .modtime = 1000000000 };
   g_assert_cmpint (utime (orig, &times), ==, 0);
   g_assert_true (weft_autosave_entry_original_changed (e));
+
+  /* Restored and autosaved again, the leftover keeps the time from before the crash: after
+   * a second crash the change of the original is still noticed. */
+  {
+    g_autoptr (WeftDocument) restored = weft_document_new ();
+    weft_document_set_file (restored, file);
+    weft_document_mark_modified (restored);
+    g_autoptr (WeftAutosave) as = weft_autosave_new (restored, cache, e->id);
+    g_assert_cmpstr (weft_autosave_get_id (as), ==, e->id);
+    g_assert_true (weft_autosave_save_now (as, &error));
+    g_assert_no_error (error);
+    g_autofree char *info = g_build_filename (cache, "other-live.info", NULL);
+    g_autoptr (GKeyFile) kf = g_key_file_new ();
+    g_assert_true (g_key_file_load_from_file (kf, info, G_KEY_FILE_NONE, NULL));
+    g_assert_cmpuint (g_key_file_get_uint64 (kf, "autosave", "original-modified-usec", NULL),
+                      ==, e->original_modified);
+  }
+
   g_unlink (orig);
   g_assert_true (weft_autosave_entry_original_changed (e));
 

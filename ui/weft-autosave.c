@@ -28,6 +28,7 @@ struct _WeftAutosave
   guint64       saved_changes;  /* edits covered by the file on disk */
   gboolean      on_disk;
   gboolean      locked;         /* holds the <id>.lock of this autosave (see lock_acquire) */
+  guint64       original_then;  /* a restored leftover's original mtime (µs), kept until saved */
   GSettings    *settings;
 };
 
@@ -167,6 +168,7 @@ weft_autosave_discard (WeftAutosave *self)
     }
   self->on_disk = FALSE;
   self->saved_changes = self->changes;
+  self->original_then = 0;   /* saved (or closed): the original is the user's own now */
 }
 
 static gboolean
@@ -187,8 +189,12 @@ write_info (WeftAutosave *self, GError **error)
                                                     G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
                                                     G_FILE_QUERY_INFO_NONE, NULL, NULL);
       g_key_file_set_string (kf, "autosave", "original-uri", uri);
-      /* The original as it was then: a restore can tell whether it changed since. */
-      if (fi != NULL && g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
+      /* The original as it was then: a restore can tell whether it changed since. Work
+       * restored from a leftover keeps the time recorded before the crash, so that a change
+       * of the original meanwhile is still noticed after a second crash. */
+      if (self->original_then != 0)
+        g_key_file_set_uint64 (kf, "autosave", "original-modified-usec", self->original_then);
+      else if (fi != NULL && g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
         {
           guint64 usec = g_file_info_get_attribute_uint64 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED)
                            * G_USEC_PER_SEC
@@ -435,7 +441,15 @@ weft_autosave_new (WeftDocument *document, const char *directory, const char *id
   if (self->on_disk)
     {
       self->locked = lock_acquire (self->directory, self->id);
-      if (!self->locked)
+      if (self->locked)
+        {
+          g_autoptr (GKeyFile) kf = g_key_file_new ();
+          g_autofree char *info = sibling (self->directory, self->id, ".info");
+          if (g_key_file_load_from_file (kf, info, G_KEY_FILE_NONE, NULL))
+            self->original_then = g_key_file_get_uint64 (kf, "autosave",
+                                                         "original-modified-usec", NULL);
+        }
+      else
         {
           /* Another running Weft writes that autosave: never touch it; write our own. */
           g_message ("autosave %s is in use by another process; using a new one", self->id);
