@@ -196,6 +196,43 @@ weft_activation_forward (WeftActivation act, const float *x, float *y, size_t n,
     }
 }
 
+/* x += bias on every row of `width`, then y = act(x): the output pass of a layer that
+ * computed x = input * kernel. relu and linear, the common cases, take one pass. */
+WEFT_VECTOR_CLONES void
+weft_activation_forward_bias (WeftActivation act, float *x, const float *bias, float *y,
+                              size_t n, int width)
+{
+  size_t w = width > 0 ? (size_t) width : n;
+  if (bias == NULL || w == 0)
+    {
+      weft_activation_forward (act, x, y, n, width);
+      return;
+    }
+  WEFT_CHECK (n % w == 0);
+  if (act == WEFT_ACT_RELU || act == WEFT_ACT_LINEAR)
+    {
+      bool relu = act == WEFT_ACT_RELU;
+      for (size_t r = 0; r < n; r += w)
+        {
+          float *xr = x + r, *yr = y + r;
+          if (relu)
+            for (size_t j = 0; j < w; j++)
+              {
+                float v = xr[j] + bias[j];
+                yr[j] = v > 0.0f ? v : 0.0f;
+              }
+          else
+            for (size_t j = 0; j < w; j++)
+              yr[j] = xr[j] + bias[j];
+        }
+      return;
+    }
+  for (size_t r = 0; r < n; r += w)
+    for (size_t j = 0; j < w; j++)
+      x[r + j] += bias[j];
+  weft_activation_forward (act, x, y, n, width);
+}
+
 /* The derivative per activation; the switch sits outside the loops so that each loop
  * vectorises. D(i) is act'(.) at element i; OP applies it. */
 #define FOR_EACH_DERIVATIVE(OP)                                                            \
@@ -273,11 +310,11 @@ weft_activation_backward (WeftActivation act, const float *x, const float *y,
       WEFT_CHECK (n % w == 0);
       for (size_t r = 0; r + w <= n; r += w)
         {
-          double dot = 0.0;
+          float dot = 0.0f;
           for (size_t j = 0; j < w; j++)
-            dot += (double) dy[r + j] * y[r + j];
+            dot += dy[r + j] * y[r + j];
           for (size_t j = 0; j < w; j++)
-            dx[r + j] += y[r + j] * (dy[r + j] - (float) dot);
+            dx[r + j] += y[r + j] * (dy[r + j] - dot);
         }
       return;
     }
@@ -289,33 +326,46 @@ weft_activation_backward (WeftActivation act, const float *x, const float *y,
 }
 
 WEFT_VECTOR_CLONES void
-weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y,
-                              float *dy, size_t n, int width)
+weft_activation_grad (WeftActivation act, const float *x, const float *y, const float *dy,
+                      float *g, size_t n, int width)
 {
   WEFT_CHECK ((unsigned) act < WEFT_ACT_COUNT);
   check_input (act, x);
   if (act == WEFT_ACT_LINEAR)
-    return;
+    {
+      if (g != dy)
+        memcpy (g, dy, n * sizeof *g);
+      return;
+    }
   if (act == WEFT_ACT_SOFTMAX)
     {
       size_t w = width > 0 ? (size_t) width : n;
       if (w == 0)
         return;
       WEFT_CHECK (n % w == 0);
+      /* float, not double: a row is a few dozen terms of one sign-mixed sum whose result
+       * is rounded to float anyway */
       for (size_t r = 0; r + w <= n; r += w)
         {
-          double dot = 0.0;
+          float dot = 0.0f;
           for (size_t j = 0; j < w; j++)
-            dot += (double) dy[r + j] * y[r + j];
+            dot += dy[r + j] * y[r + j];
           for (size_t j = 0; j < w; j++)
-            dy[r + j] = y[r + j] * (dy[r + j] - (float) dot);
+            g[r + j] = y[r + j] * (dy[r + j] - dot);
         }
       return;
     }
   const float *s = x != NULL ? x : y;
-#define MUL_DY(i, d) dy[i] *= (d)
-  FOR_EACH_DERIVATIVE (MUL_DY)
-#undef MUL_DY
+#define SET_G(i, d) g[i] = (d) * dy[i]
+  FOR_EACH_DERIVATIVE (SET_G)
+#undef SET_G
+}
+
+void
+weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y,
+                              float *dy, size_t n, int width)
+{
+  weft_activation_grad (act, x, y, dy, dy, n, width);
 }
 
 bool

@@ -32,6 +32,13 @@ void weft_activation_forward  (WeftActivation act, const float *x, float *y, siz
  * softplus, which use x). x may equal NULL only for activations that do not need it. */
 void weft_activation_backward (WeftActivation act, const float *x, const float *y,
                                const float *dy, float *dx, size_t n, int width);
+/* x += bias per row of `width` (bias may be NULL), then y = act(x); x keeps the
+ * pre-activation when x != y. The output pass of Dense/Conv after the product. */
+void weft_activation_forward_bias (WeftActivation act, float *x, const float *bias, float *y,
+                                   size_t n, int width);
+/* g = act'(.) * dy (assigns; g == dy allowed), for layers that fuse bias + activation. */
+void weft_activation_grad (WeftActivation act, const float *x, const float *y,
+                           const float *dy, float *g, size_t n, int width);
 /* Multiply dy by act'(.) in place (dy := dy * act'), for layers that fuse bias + activation. */
 void weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y,
                                    float *dy, size_t n, int width);

@@ -8,7 +8,10 @@
  *  - forward writes out (and may save state in aux for backward).
  *  - backward ADDS into din[i] (may be NULL: no gradient wanted for that input) and into
  *    dw[k] (NULL when the weights are frozen or in inference). Never assign: fan-out and
- *    shared layers rely on accumulation. dout is read-only.
+ *    shared layers rely on accumulation. dout is read-only. The one exception: an op with
+ *    WEFT_OP_ASSIGNS_GRADS must ASSIGN (overwrite every value of) din[i] / dw[k] when
+ *    din_assign[i] / dw_assign[k] is set; the plan sets them for the first writer of a
+ *    gradient in a backward pass and leaves that buffer unzeroed (it may hold anything).
  *  - forward and backward never allocate: aux and scratch are sized by aux_size/scratch_size.
  *  - integer inputs (token ids) arrive as floats holding exact integers. */
 #pragma once
@@ -107,6 +110,10 @@ typedef struct
   float            *scratch;   /* scratch_size(batch) floats, shared, clobbered between calls */
   WeftRng          *rng;       /* for dropout and other stochastic layers */
   int               threads;   /* threads the op may use for its own element-wise work */
+  /* Only for ops with WEFT_OP_ASSIGNS_GRADS (false elsewhere): this call is the first to
+   * write din[i] / dw[k] in this backward pass, which must then assign, not add. */
+  bool              din_assign[WEFT_MAX_INPUTS];
+  bool              dw_assign[WEFT_MAX_WEIGHTS];
 } WeftOpCtx;
 
 enum
@@ -115,6 +122,8 @@ enum
   WEFT_OP_MERGE     = 1 << 1, /* variadic merge: palette group "Merge" */
   WEFT_OP_IDENTITY_INFERENCE = 1 << 2, /* output == input when not training (Dropout) */
   WEFT_OP_INT_INPUT = 1 << 3, /* expects integer ids (Embedding) */
+  WEFT_OP_ASSIGNS_GRADS = 1 << 4, /* backward honours din_assign / dw_assign (see above):
+                                     the plan then skips zeroing those gradients */
 };
 
 #define WEFT_VARIADIC (-1)

@@ -31,6 +31,8 @@ typedef struct
   int               out;
   float            *aux;
   size_t            aux_n;
+  bool              din_assign[WEFT_MAX_INPUTS]; /* first writer of that gradient (op flag) */
+  bool              dw_assign;                   /* first writer of its layer's gradients */
 } Exec;
 
 typedef struct
@@ -66,6 +68,11 @@ struct _WeftPlan
   WeftHead       *heads;
   char          (*output_names)[WEFT_NAME_MAX + 8];
   float         **out_grad;
+  bool           *out_assign;   /* first head on its tensor: copy, not add */
+  int            *zero_tensors; /* gradients no op assigns: zeroed before each backward */
+  int             n_zero_tensors;
+  int            *zero_slices;  /* trainable weight gradients no op assigns */
+  int             n_zero_slices;
   float          *arena;
   size_t          arena_n;
   float          *scratch;
@@ -315,6 +322,9 @@ weft_plan_free (WeftPlan *plan)
     for (int j = 0; j < plan->n_outputs; j++)
       free (plan->out_grad[j]);
   free (plan->out_grad);
+  free (plan->out_assign);
+  free (plan->zero_tensors);
+  free (plan->zero_slices);
   free (plan->arena);
   free (plan->scratch);
   free (plan);
@@ -328,6 +338,70 @@ exec_args (const WeftPlan *p, const Exec *e, WeftShape *in_shapes)
   WeftOpArgs args = { .cfg = e->cfg, .in = in_shapes, .n_in = e->n_in,
                       .out = &p->tensors[e->out].shape };
   return args;
+}
+
+/* Who writes each gradient first in a backward pass (the heads' copies, then the calls in
+ * reverse order): an op with WEFT_OP_ASSIGNS_GRADS assigns it, and only the gradients
+ * nobody assigns are zeroed before each pass (zeroing every activation and weight gradient
+ * cost more than the small models' products). */
+static bool
+plan_grad_writers (WeftPlan *p)
+{
+  bool *assigned = calloc ((size_t) p->n_tensors + 1, sizeof *assigned);
+  bool *seen = calloc ((size_t) p->n_tensors + 1, sizeof *seen);
+  bool *layer_seen = calloc ((size_t) p->n_layers + 1, sizeof *layer_seen);
+  bool *layer_assigned = calloc ((size_t) p->n_layers + 1, sizeof *layer_assigned);
+  p->out_assign = calloc ((size_t) p->n_outputs + 1, sizeof *p->out_assign);
+  p->zero_tensors = calloc ((size_t) p->n_tensors + 1, sizeof *p->zero_tensors);
+  p->zero_slices = calloc ((size_t) p->n_slices + 1, sizeof *p->zero_slices);
+  bool ok = assigned && seen && layer_seen && layer_assigned && p->out_assign
+            && p->zero_tensors && p->zero_slices;
+  if (!ok)
+    goto out;
+  for (int j = 0; j < p->n_outputs; j++)
+    {
+      int t = p->output_tensor[j];
+      if (!seen[t])
+        p->out_assign[j] = assigned[t] = true;
+      seen[t] = true;
+    }
+  for (int i = p->n_exec - 1; i >= 0; i--)
+    {
+      Exec *e = &p->exec[i];
+      if (e->op->backward == NULL)
+        continue;
+      bool assigns = (e->op->flags & WEFT_OP_ASSIGNS_GRADS) != 0;
+      for (int q = 0; q < e->n_in; q++)
+        {
+          int t = e->in[q], uses = 0;
+          for (int r = 0; r < e->n_in; r++)
+            uses += e->in[r] == t;
+          /* a call that reads one tensor twice adds its second gradient to the first */
+          if (!seen[t] && assigns && uses == 1)
+            e->din_assign[q] = assigned[t] = true;
+          seen[t] = true;
+        }
+      if (!layer_seen[e->layer])
+        {
+          e->dw_assign = layer_assigned[e->layer] = assigns;
+          layer_seen[e->layer] = true;
+        }
+    }
+  for (int t = 0; t < p->n_tensors; t++)
+    if (!p->tensors[t].is_input && !assigned[t])
+      p->zero_tensors[p->n_zero_tensors++] = t;
+  for (int i = 0; i < p->n_layers; i++)
+    for (int k = 0; k < p->layers[i].n_w; k++)
+      if (!layer_assigned[i] && p->layers[i].trainable && p->layers[i].spec[k].trainable)
+        for (int s = 0; s < p->n_slices; s++)
+          if (p->slices[s].offset == p->layers[i].off[k])
+            p->zero_slices[p->n_zero_slices++] = s;
+out:
+  free (assigned);
+  free (seen);
+  free (layer_seen);
+  free (layer_assigned);
+  return ok;
 }
 
 WeftPlan *
@@ -477,6 +551,8 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
       memset (p->out_grad[j], 0,
               (size_t) max_batch * p->tensors[p->output_tensor[j]].size * sizeof (float));
     }
+  if (!plan_grad_writers (p))
+    goto oom;
   return p;
 
 oom:
@@ -576,6 +652,7 @@ fill_ctx (WeftPlan *p, const Exec *e, WeftOpCtx *ctx, int batch, bool training, 
       ctx->in[q] = t->val;
       ctx->in_shape[q] = t->shape;
       ctx->din[q] = grads && !t->is_input ? t->grad : NULL;
+      ctx->din_assign[q] = ctx->din[q] != NULL && e->din_assign[q];
     }
   Tensor *o = &p->tensors[e->out];
   ctx->out = o->val;
@@ -585,6 +662,7 @@ fill_ctx (WeftPlan *p, const Exec *e, WeftOpCtx *ctx, int batch, bool training, 
     {
       ctx->w[k] = p->params + pl->off[k];
       ctx->dw[k] = grads && pl->trainable && pl->spec[k].trainable ? p->grads + pl->off[k] : NULL;
+      ctx->dw_assign[k] = ctx->dw[k] != NULL && e->dw_assign;
     }
   ctx->aux = e->aux;
   ctx->scratch = p->scratch;
@@ -609,17 +687,28 @@ void
 weft_plan_backward (WeftPlan *plan, int batch)
 {
   WEFT_CHECK (batch >= 1 && batch <= plan->max_batch);
-  for (int t = 0; t < plan->n_tensors; t++)
-    if (!plan->tensors[t].is_input)
-      memset (plan->tensors[t].grad, 0, (size_t) batch * plan->tensors[t].size * sizeof (float));
-  memset (plan->grads, 0, plan->n_params * sizeof (float));
+  for (int z = 0; z < plan->n_zero_tensors; z++)
+    {
+      const Tensor *t = &plan->tensors[plan->zero_tensors[z]];
+      memset (t->grad, 0, (size_t) batch * t->size * sizeof (float));
+    }
+  for (int z = 0; z < plan->n_zero_slices; z++)
+    {
+      const WeftParamSlice *s = &plan->slices[plan->zero_slices[z]];
+      memset (plan->grads + s->offset, 0, s->count * sizeof (float));
+    }
   for (int j = 0; j < plan->n_outputs; j++)
     {
       Tensor *t = &plan->tensors[plan->output_tensor[j]];
       size_t n = (size_t) batch * t->size;
       const float *g = plan->out_grad[j];
-      for (size_t i = 0; i < n; i++)
-        t->grad[i] += g[i];
+      if (t->is_input)
+        continue;
+      if (plan->out_assign[j])
+        memcpy (t->grad, g, n * sizeof *g);
+      else
+        for (size_t i = 0; i < n; i++)
+          t->grad[i] += g[i];
     }
   WeftOpCtx ctx;
   for (int i = plan->n_exec - 1; i >= 0; i--)

@@ -186,18 +186,15 @@ dense_forward (const WeftOpCtx *ctx)
   int rows = (int) (total / (size_t) units);
   float *z = weft_activation_needs_input (act) ? ctx->aux : ctx->out;
 
-  if (use_bias)
-    {
-      const float *bias = ctx->w[1];
-      for (int r = 0; r < rows; r++)
-        memcpy (z + (size_t) r * units, bias, (size_t) units * sizeof *z);
-    }
-  weft_sgemm (false, false, rows, units, in, 1.0f, ctx->in[0], in, ctx->w[0], units,
-              use_bias ? 1.0f : 0.0f, z, units);
-  if (act != WEFT_ACT_LINEAR || z != ctx->out)
-    weft_activation_forward (act, z, ctx->out, total, units);
+  weft_sgemm (false, false, rows, units, in, 1.0f, ctx->in[0], in, ctx->w[0], units, 0.0f, z,
+              units);
+  /* bias and activation in one pass over the product while it is in cache */
+  if (use_bias || act != WEFT_ACT_LINEAR)
+    weft_activation_forward_bias (act, z, use_bias ? ctx->w[1] : NULL, ctx->out, total, units);
 }
 
+/* Every gradient is assigned when the plan says this call writes it first (see weft-op.h),
+ * added otherwise: beta 0 or 1 in the products. */
 static void
 dense_backward (const WeftOpCtx *ctx)
 {
@@ -211,19 +208,26 @@ dense_backward (const WeftOpCtx *ctx)
 
   if (act != WEFT_ACT_LINEAR)
     {
-      float *s = ctx->scratch;
-      memcpy (s, ctx->dout, total * sizeof *s);
-      weft_activation_grad_inplace (act, weft_activation_needs_input (act) ? ctx->aux : NULL,
-                                    ctx->out, s, total, units);
-      g = s;
+      weft_activation_grad (act, weft_activation_needs_input (act) ? ctx->aux : NULL, ctx->out,
+                            ctx->dout, ctx->scratch, total, units);
+      g = ctx->scratch;
     }
   if (ctx->dw[0] != NULL)
-    weft_sgemm (true, false, in, units, rows, 1.0f, ctx->in[0], in, g, units, 1.0f,
-                ctx->dw[0], units);
+    weft_sgemm (true, false, in, units, rows, 1.0f, ctx->in[0], in, g, units,
+                ctx->dw_assign[0] ? 0.0f : 1.0f, ctx->dw[0], units);
   if (use_bias && ctx->dw[1] != NULL)
     {
       float *db = ctx->dw[1];
-      for (int r = 0; r < rows; r++)
+      int r = 0;
+      if (ctx->dw_assign[1])
+        {
+          if (rows > 0)
+            memcpy (db, g, (size_t) units * sizeof *db);
+          else
+            memset (db, 0, (size_t) units * sizeof *db);
+          r = 1;
+        }
+      for (; r < rows; r++)
         {
           const float *gr = g + (size_t) r * units;
           for (int j = 0; j < units; j++)
@@ -231,8 +235,8 @@ dense_backward (const WeftOpCtx *ctx)
         }
     }
   if (ctx->din[0] != NULL)
-    weft_sgemm (false, true, rows, in, units, 1.0f, g, units, ctx->w[0], units, 1.0f,
-                ctx->din[0], in);
+    weft_sgemm (false, true, rows, in, units, 1.0f, g, units, ctx->w[0], units,
+                ctx->din_assign[0] ? 0.0f : 1.0f, ctx->din[0], in);
 }
 
 const WeftOpDesc weft_dense_op = {
@@ -244,6 +248,7 @@ const WeftOpDesc weft_dense_op = {
   .n_params = 3,
   .min_inputs = 1,
   .max_inputs = 1,
+  .flags = WEFT_OP_ASSIGNS_GRADS,
   .infer = dense_infer,
   .weights = dense_weights,
   .aux_size = dense_aux_size,
