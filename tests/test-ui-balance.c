@@ -164,6 +164,62 @@ test_paint (void)
   weft_history_free (h);
 }
 
+/* The incremental band, synced after each of several uneven batches of steps, paints the
+ * same pixels as the full pass over the run; a new run starts it over. */
+static void
+test_band_matches_full_paint (void)
+{
+  const char *names[2] = { "a", "b" };
+  float weights[2] = { 1, 3 };
+  WeftHistory *h = weft_history_new (2, names, weights, NULL);
+  WeftLossBalanceBand *band = weft_loss_balance_band_new ();
+  cairo_surface_t *full = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 97, 30);
+  cairo_surface_t *inc = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 97, 30);
+  int step = 0, sizes[] = { 1, 5, 50, 3, 200, 17, 1000 };
+  for (int round = 0; round < 2; round++)
+    {
+      if (round == 1)
+        weft_history_begin_run (h);
+      for (guint b = 0; b < G_N_ELEMENTS (sizes); b++)
+        {
+          for (int i = 0; i < sizes[b]; i++, step++)
+            {
+              WeftStepReport r = { 0 };
+              r.n_heads = 2;
+              r.step = step;
+              r.n_batches = 10;
+              r.loss[0] = 1 + step % 7;
+              r.loss[1] = step % 5 == 0 ? NAN : 0.1 * (step % 11);
+              r.metric[0] = r.metric[1] = NAN;
+              r.total = r.loss[0] + 3 * r.loss[1];
+              g_assert_true (weft_history_add_step (h, &r));
+            }
+          g_assert_cmpuint (weft_loss_balance_band_sync (band, h), ==, (size_t) sizes[b]);
+          cairo_t *cr = cairo_create (full);
+          weft_loss_balance_paint (cr, 97, 30, h, -1, NULL, FALSE);
+          cairo_destroy (cr);
+          cr = cairo_create (inc);
+          weft_loss_balance_band_paint (band, cr, 97, 30, FALSE);
+          cairo_destroy (cr);
+          cairo_surface_flush (full);
+          cairo_surface_flush (inc);
+          int stride = cairo_image_surface_get_stride (full);
+          g_assert_cmpint (stride, ==, cairo_image_surface_get_stride (inc));
+          const guint8 *a = cairo_image_surface_get_data (full);
+          const guint8 *c = cairo_image_surface_get_data (inc);
+          int differing = 0;
+          for (int i = 0; i < stride * 30; i++)
+            differing += abs ((int) a[i] - (int) c[i]) > 2;   /* summation order only */
+          g_assert_cmpint (differing, ==, 0);
+        }
+      g_assert_cmpuint (weft_loss_balance_band_sync (band, h), ==, 0);
+    }
+  cairo_surface_destroy (full);
+  cairo_surface_destroy (inc);
+  weft_loss_balance_band_free (band);
+  weft_history_free (h);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -174,5 +230,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/balance/shares-sum-to-one", test_shares_sum_to_one);
   g_test_add_func ("/ui/balance/recent-losses-window", test_recent_losses_window);
   g_test_add_func ("/ui/balance/paint", test_paint);
+  g_test_add_func ("/ui/balance/band-matches-full-paint", test_band_matches_full_paint);
   return g_test_run ();
 }

@@ -31,6 +31,7 @@ struct _WeftDashboard
   char                *status;
   float                suggested[WEFT_MAX_HEADS];
   int                  n_suggested;
+  WeftLossBalanceBand *balance_band;   /* share sums of the shown run, grown per report */
 
   /* Borrowed */
   WeftHistory         *history;
@@ -80,6 +81,7 @@ struct _WeftDashboard
   int        share_rows;
   int        share_epochs;
   int        share_last_epoch;
+  gboolean   epoch_pending;     /* an epoch ended since the last progress report */
 };
 
 G_DEFINE_FINAL_TYPE (WeftDashboard, weft_dashboard, GTK_TYPE_WIDGET)
@@ -202,6 +204,15 @@ format_seconds (double s, char *buf, size_t len)
 /* ---- history --------------------------------------------------------------------------- */
 
 /* Whether history's heads are the model's, by name and count. */
+/* The band's sums belong to one history: start over whenever another one is shown (a freed
+ * history's address may come back for a new one). */
+static void
+reset_balance_band (WeftDashboard *self)
+{
+  weft_loss_balance_band_free (self->balance_band);
+  self->balance_band = weft_loss_balance_band_new ();
+}
+
 static gboolean
 history_fits (WeftDashboard *self, WeftHistory *h)
 {
@@ -253,6 +264,7 @@ choose_history (WeftDashboard *self, gboolean for_training)
   if (h != self->history || h == NULL)
     {
       self->history = h;
+      reset_balance_band (self);
       weft_loss_chart_set_history (WEFT_LOSS_CHART (self->chart), h);
       if (h != NULL)
         weft_test_hook ("history shown heads=%d runs=%d steps=%zu epochs=%zu",
@@ -367,8 +379,10 @@ static void
 draw_balance (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 {
   WeftDashboard *self = data;
-  weft_loss_balance_paint (cr, width, height, self->history, -1, NULL,
-                           widget_is_dark (GTK_WIDGET (area)));
+  /* reads only the steps added since the last frame */
+  weft_loss_balance_band_sync (self->balance_band, self->history);
+  weft_loss_balance_band_paint (self->balance_band, cr, width, height,
+                                widget_is_dark (GTK_WIDGET (area)));
 }
 
 static void
@@ -933,7 +947,15 @@ progress_cb (WeftTrainingSession *session, WeftDashboard *self)
 {
   WeftTrainingProgress p;
   weft_training_session_get_progress (session, &p);
+  /* once per delivered batch of reports (at most one per frame), each O(new rows) */
   weft_loss_chart_sync (WEFT_LOSS_CHART (self->chart));
+  gtk_widget_queue_draw (self->balance_area);
+  if (self->epoch_pending)
+    {
+      self->epoch_pending = FALSE;
+      update_metrics (self);
+      update_share (self);
+    }
   char elapsed[32], eta[32];
   format_seconds (p.elapsed, elapsed, sizeof elapsed);
   format_seconds (p.eta, eta, sizeof eta);
@@ -956,11 +978,8 @@ epoch_cb (WeftTrainingSession *session, int epoch, WeftDashboard *self)
   if (self->history != NULL)
     weft_test_hook ("training epoch=%d heads=%d steps=%zu", epoch + 1,
                     weft_history_n_heads (self->history), weft_history_n_steps (self->history));
-  weft_loss_chart_sync (WEFT_LOSS_CHART (self->chart));
-  update_metrics (self);
-  update_share (self);
-  /* the band reads every step of the run: once per epoch, not per frame */
-  gtk_widget_queue_draw (self->balance_area);
+  /* short epochs arrive many to a report: the widgets follow once, in progress_cb */
+  self->epoch_pending = TRUE;
 }
 
 static void
@@ -1237,6 +1256,7 @@ document_changed_cb (WeftDocument *doc, WeftDashboard *self)
       weft_training_session_stop (self->session);
       weft_training_session_set_history (self->session, NULL);
       self->history = NULL;
+      reset_balance_band (self);
       weft_loss_chart_set_history (WEFT_LOSS_CHART (self->chart), NULL);
     }
   update_buttons (self);
@@ -1261,6 +1281,7 @@ weft_dashboard_set_document (WeftDashboard *self, WeftDocument *document)
   g_set_object (&self->document, document);
   g_clear_pointer (&self->own_history, weft_history_free);
   self->history = NULL;
+  reset_balance_band (self);
   g_clear_pointer (&self->shown_heads_key, g_free);
   weft_loss_chart_set_history (WEFT_LOSS_CHART (self->chart), NULL);
   if (document != NULL)
@@ -1597,6 +1618,7 @@ weft_dashboard_finalize (GObject *object)
   g_clear_pointer (&self->status, g_free);
   g_clear_pointer (&self->shown_heads_key, g_free);
   g_clear_pointer (&self->share_history, g_array_unref);
+  g_clear_pointer (&self->balance_band, weft_loss_balance_band_free);
 
   G_OBJECT_CLASS (weft_dashboard_parent_class)->finalize (object);
 }
@@ -1621,6 +1643,7 @@ weft_dashboard_init (WeftDashboard *self)
   self->metric_rows = -1;
   self->share_history = g_array_new (FALSE, FALSE, sizeof (WeftGradientShare));
   self->share_last_epoch = -1;
+  self->balance_band = weft_loss_balance_band_new ();
   g_signal_connect (self->session, "progress", G_CALLBACK (progress_cb), self);
   g_signal_connect (self->session, "epoch", G_CALLBACK (epoch_cb), self);
   g_signal_connect (self->session, "finished", G_CALLBACK (finished_cb), self);

@@ -44,6 +44,24 @@ void     weft_loss_balance_paint         (cairo_t           *cr,
                                           const float       *weights,
                                           gboolean           dark);
 
+/* The same band kept up to date as steps arrive: prefix sums of each head's share over the
+ * steps of the history's current run (with its loss weights), so a redraw costs O(width)
+ * and a sync O(new steps), however long the run. */
+typedef struct _WeftLossBalanceBand WeftLossBalanceBand;
+
+WeftLossBalanceBand *weft_loss_balance_band_new   (void);
+void                 weft_loss_balance_band_free  (WeftLossBalanceBand *band);  /* NULL-safe */
+/* Reads the steps added since the last sync; a different history, a new run or changed
+ * weights start over. Returns the number of steps read. history may be NULL. */
+size_t               weft_loss_balance_band_sync  (WeftLossBalanceBand *band,
+                                                   const WeftHistory   *history);
+/* Paints what weft_loss_balance_paint paints for the synced steps. */
+void                 weft_loss_balance_band_paint (WeftLossBalanceBand *band,
+                                                   cairo_t             *cr,
+                                                   double               width,
+                                                   double               height,
+                                                   gboolean             dark);
+
 /* A row is shared when at least two heads send it a non-zero gradient. */
 gboolean weft_loss_balance_row_is_shared (const WeftGradientShare *row);
 

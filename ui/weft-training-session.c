@@ -118,7 +118,9 @@ schedule_flush_locked (WeftTrainingSession *self)
   if (self->flush_source != NULL)
     return;
   self->flush_source = g_timeout_source_new (FLUSH_INTERVAL_MS);
-  g_source_set_priority (self->flush_source, G_PRIORITY_DEFAULT_IDLE);
+  /* before GTK's layout and redraw (G_PRIORITY_HIGH_IDLE + 10 / + 20): each frame shows the
+   * reports that arrived before it, and continuous redraws cannot starve the delivery */
+  g_source_set_priority (self->flush_source, G_PRIORITY_HIGH_IDLE);
   g_source_set_callback (self->flush_source, flush_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->flush_source, "[weft] training reports");
   g_source_attach (self->flush_source, NULL);
