@@ -8,14 +8,16 @@
 
 /* Saved state (aux), for B rows, T steps, u units, G gate blocks:
  *   flags [2]         whether the forward applied input / recurrent dropout
- *   pre  [B, T, G*u]  gate pre-activations, indexed by time (rows line up with x)
- *   act  [B, T, G*u]  activated gates
+ *   pre  [T, B, G*u]  gate pre-activations, indexed by time: one step is one contiguous
+ *                     block (a [B, T] layout spreads a step over B rows T*G*u apart, and the
+ *                     per-step passes then miss the cache and TLB on every row)
+ *   act  [T, B, G*u]  activated gates
  *   hs   [T+1, B, u]  states by processing step; hs[0] = 0; rows 0..T*B line up with dR
  *   LSTM: cs [T+1, B, u] cell states, acs [T, B, u] act(c)
  *   GRU:  rh [T, B, u] reset_after: h·Uh + bh (before r); else r*h (the input of Uh)
  *   dropout: xmask [B, in], xd [B, T, in] (the masked input);
  *   recurrent_dropout: hmask [B, u], hsm [T, B, u] (masked states entering the products)
- * Scratch: dG [B, T, G*u] (by time), dR [T, B, G*u] (by step), dh, dc [B, u], tmp [B, G*u],
+ * Scratch: dG [T, B, G*u] (by time), dR [T, B, G*u] (by step), dh, dc [B, u], tmp [B, G*u],
  * with dropout dxd [B, T, in]. */
 
 typedef struct
@@ -118,6 +120,39 @@ gate_activation (WeftActivation act, const float *x, float *y, int n, int width)
       memcpy (&v, x + i, sizeof (float) * m);
       v = act == WEFT_ACT_SIGMOID ? v_sigmoid (v) : v_tanh (v);
       memcpy (y + i, &v, sizeof (float) * m);
+    }
+}
+
+/* One LSTM step of back-propagation for every row, with Keras' default activations (tanh,
+ * sigmoid gates) whose derivatives come from the saved outputs: one pass per row instead of a
+ * call per gate block. Same formulas as the general path below. */
+GATE_CLONES static void
+lstm_backward_step_default (int batch, int u, size_t ld, const float *act, const float *cp,
+                            const float *ac, const float *dh, float *dc, float *dg, float *dr)
+{
+  const int gu = 4 * u;
+  for (int b = 0; b < batch; b++)
+    {
+      const float *ab = act + b * ld;
+      const float *dhb = dh + (size_t) b * u, *cpb = cp + (size_t) b * u;
+      const float *acb = ac + (size_t) b * u;
+      float *dcb = dc + (size_t) b * u, *dgb = dg + b * ld, *drb = dr + (size_t) b * gu;
+
+      for (int j = 0; j < u; j++)
+        {
+          const float i = ab[j], f = ab[u + j], g = ab[2 * u + j], o = ab[3 * u + j];
+          const float a = acb[j];
+          const float d = dcb[j] + (1.0f - a * a) * (dhb[j] * o);
+          const float gi = (i * (1.0f - i)) * (d * g);
+          const float gf = (f * (1.0f - f)) * (d * cpb[j]);
+          const float gg = (1.0f - g * g) * (d * i);
+          const float go = (o * (1.0f - o)) * (dhb[j] * a);
+          dgb[j] = drb[j] = gi;
+          dgb[u + j] = drb[u + j] = gf;
+          dgb[2 * u + j] = drb[2 * u + j] = gg;
+          dgb[3 * u + j] = drb[3 * u + j] = go;
+          dcb[j] = d * f;
+        }
     }
 }
 
@@ -291,7 +326,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
 {
   const int T = cell->steps, u = cell->units, in = cell->in_dim;
   const int G = weft_rnn_gates (cell), gu = G * u;
-  const size_t ld = (size_t) T * gu; /* row stride of pre/act per batch row */
+  const size_t ld = (size_t) gu; /* row stride of pre/act within a step */
   const float *kernel = w[0], *rkernel = w[1], *bias = cell->use_bias ? w[2] : NULL;
   RnnAux a;
   RnnScratch sc;
@@ -323,8 +358,10 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
   if (rdp)
     draw_mask (rng, cell->recurrent_dropout, a.hmask, (size_t) batch * u);
 
-  /* All time steps' input projection at once: [B*T, in] x [in, G*u]. */
-  weft_sgemm (false, false, batch * T, gu, in, 1.0f, x, in, kernel, gu, 0.0f, a.pre, gu);
+  /* Input projection, one GEMM per time step: x[:, t, :] is B rows T*in apart. */
+  for (int t = 0; t < T; t++)
+    weft_sgemm (false, false, batch, gu, in, 1.0f, x + (size_t) t * in, T * in, kernel, gu,
+                0.0f, a.pre + (size_t) t * batch * gu, gu);
   if (bias != NULL)
     for (size_t r = 0; r < (size_t) batch * T; r++)
       {
@@ -339,7 +376,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
   for (int s = 0; s < T; s++)
     {
       const int t = time_of (cell, s);
-      float *pre = a.pre + (size_t) t * gu, *act = a.act + (size_t) t * gu;
+      float *pre = a.pre + (size_t) t * batch * gu, *act = a.act + (size_t) t * batch * gu;
       const float *hp = a.hs + (size_t) s * batch * u;
       float *hn = a.hs + (size_t) (s + 1) * batch * u;
       /* The state as it enters the recurrent products (masked by recurrent dropout). */
@@ -467,7 +504,7 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
 {
   const int T = cell->steps, u = cell->units, in = cell->in_dim;
   const int G = weft_rnn_gates (cell), gu = G * u;
-  const size_t ld = (size_t) T * gu;
+  const size_t ld = (size_t) gu;
   const float *kernel = w[0], *rkernel = w[1];
   float *dkernel = dw[0], *drkernel = dw[1], *dbias = cell->use_bias ? dw[2] : NULL;
   RnnAux a;
@@ -487,10 +524,11 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
   for (int s = T - 1; s >= 0; s--)
     {
       const int t = time_of (cell, s);
-      const float *pre = a.pre + (size_t) t * gu, *act = a.act + (size_t) t * gu;
+      const float *pre = a.pre + (size_t) t * batch * gu;
+      const float *act = a.act + (size_t) t * batch * gu;
       const float *hp = a.hs + (size_t) s * batch * u;
       const float *hr = rdp ? a.hsm + (size_t) s * batch * u : hp;
-      float *dg = sc.dg + (size_t) t * gu;
+      float *dg = sc.dg + (size_t) t * batch * gu;
       float *dr = sc.dr + (size_t) s * batch * gu;
       float *dh = sc.dh;
 
@@ -531,31 +569,34 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
             const float *cn = a.cs + (size_t) (s + 1) * batch * u;
             const float *ac = a.acs + (size_t) s * batch * u;
 
-            for (int b = 0; b < batch; b++)
-              {
-                const float *pb = pre + b * ld, *ab = act + b * ld;
-                const float *dhb = dh + (size_t) b * u, *cpb = cp + (size_t) b * u;
-                const float *acb = ac + (size_t) b * u;
-                float *dcb = sc.dc + (size_t) b * u, *dgb = dg + b * ld, *tmp = sc.tmp;
+            if (cell->act == WEFT_ACT_TANH && cell->rec_act == WEFT_ACT_SIGMOID)
+              lstm_backward_step_default (batch, u, ld, act, cp, ac, dh, sc.dc, dg, dr);
+            else
+              for (int b = 0; b < batch; b++)
+                {
+                  const float *pb = pre + b * ld, *ab = act + b * ld;
+                  const float *dhb = dh + (size_t) b * u, *cpb = cp + (size_t) b * u;
+                  const float *acb = ac + (size_t) b * u;
+                  float *dcb = sc.dc + (size_t) b * u, *dgb = dg + b * ld, *tmp = sc.tmp;
 
-                for (int j = 0; j < u; j++)
-                  tmp[j] = dhb[j] * ab[3 * u + j];
-                weft_activation_backward (cell->act, cn + (size_t) b * u, acb, tmp, dcb, u, u);
-                for (int j = 0; j < u; j++)
-                  {
-                    dgb[j] = dcb[j] * ab[2 * u + j];         /* i */
-                    dgb[u + j] = dcb[j] * cpb[j];            /* f */
-                    dgb[2 * u + j] = dcb[j] * ab[j];         /* c */
-                    dgb[3 * u + j] = dhb[j] * acb[j];        /* o */
-                    dcb[j] *= ab[u + j];
-                  }
-                weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
-                weft_activation_grad_inplace (cell->act, pb + 2 * u, ab + 2 * u, dgb + 2 * u,
-                                              u, u);
-                weft_activation_grad_inplace (cell->rec_act, pb + 3 * u, ab + 3 * u,
-                                              dgb + 3 * u, u, u);
-                memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
-              }
+                  for (int j = 0; j < u; j++)
+                    tmp[j] = dhb[j] * ab[3 * u + j];
+                  weft_activation_backward (cell->act, cn + (size_t) b * u, acb, tmp, dcb, u, u);
+                  for (int j = 0; j < u; j++)
+                    {
+                      dgb[j] = dcb[j] * ab[2 * u + j];         /* i */
+                      dgb[u + j] = dcb[j] * cpb[j];            /* f */
+                      dgb[2 * u + j] = dcb[j] * ab[j];         /* c */
+                      dgb[3 * u + j] = dhb[j] * acb[j];        /* o */
+                      dcb[j] *= ab[u + j];
+                    }
+                  weft_activation_grad_inplace (cell->rec_act, pb, ab, dgb, 2 * u, u);
+                  weft_activation_grad_inplace (cell->act, pb + 2 * u, ab + 2 * u, dgb + 2 * u,
+                                                u, u);
+                  weft_activation_grad_inplace (cell->rec_act, pb + 3 * u, ab + 3 * u,
+                                                dgb + 3 * u, u, u);
+                  memcpy (dr + (size_t) b * gu, dgb, sizeof (float) * gu);
+                }
             weft_sgemm (false, true, batch, u, gu, 1.0f, dr, gu, rkernel, gu, 0.0f,
                         rdp ? dhr : dh, u);
             if (rdp)
@@ -646,23 +687,28 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
 
   const int rows = batch * T;
   const float *hrec = rdp ? a.hsm : a.hs;
-  if (dx != NULL && dp)
+  const float *xin = dp ? a.xd : x;
+  /* dG is by time, x by sample: one GEMM per time step, x[:, t, :] being B rows T*in apart. */
+  for (int t = 0; t < T; t++)
     {
-      weft_sgemm (false, true, rows, in, gu, 1.0f, sc.dg, gu, kernel, gu, 0.0f, sc.dxd, in);
-      for (int b = 0; b < batch; b++)
-        for (int t = 0; t < T; t++)
-          {
-            const size_t r = ((size_t) b * T + t) * in;
-            const float *m = a.xmask + (size_t) b * in;
-            for (int i = 0; i < in; i++)
-              dx[r + i] += sc.dxd[r + i] * m[i];
-          }
+      const float *dgt = sc.dg + (size_t) t * batch * gu;
+      const size_t xo = (size_t) t * in;
+      if (dx != NULL)
+        weft_sgemm (false, true, batch, in, gu, 1.0f, dgt, gu, kernel, gu, dp ? 0.0f : 1.0f,
+                    (dp ? sc.dxd : dx) + xo, T * in);
+      if (dkernel != NULL)
+        weft_sgemm (true, false, in, gu, batch, 1.0f, xin + xo, T * in, dgt, gu, 1.0f, dkernel,
+                    gu);
     }
-  else if (dx != NULL)
-    weft_sgemm (false, true, rows, in, gu, 1.0f, sc.dg, gu, kernel, gu, 1.0f, dx, in);
-  if (dkernel != NULL)
-    weft_sgemm (true, false, in, gu, rows, 1.0f, dp ? a.xd : x, in, sc.dg, gu, 1.0f, dkernel,
-                gu);
+  if (dx != NULL && dp)
+    for (int b = 0; b < batch; b++)
+      for (int t = 0; t < T; t++)
+        {
+          const size_t r = ((size_t) b * T + t) * in;
+          const float *m = a.xmask + (size_t) b * in;
+          for (int i = 0; i < in; i++)
+            dx[r + i] += sc.dxd[r + i] * m[i];
+        }
   if (drkernel != NULL)
     {
       if (gru_before)
