@@ -6,7 +6,9 @@
  *             widget's full GTK path (snapshot + GSK render) (target <= 8 ms)
  *   drag    - a real pointer drag (xdotool): time from each motion event's dispatch to the end
  *             of the frame that shows it (target: under one frame)
- * Run: tests/with-xvfb-dbus.sh BUILD/tests/bench-canvas   (OPENBLAS_CORETYPE=SkylakeX) */
+ * Run: tests/with-xvfb-dbus.sh BUILD/tests/bench-canvas   (OPENBLAS_CORETYPE=SkylakeX)
+ * `bench-canvas --painter-only [fitted|100]` runs the painter figures alone, without a display
+ * (for valgrind --tool=callgrind and perf). */
 #include "config.h"
 
 #include <glib/gstdio.h>
@@ -212,31 +214,37 @@ bench_painter (WeftDocument *doc, const WeftCanvasScene *scene, gboolean fitted,
   cairo_surface_destroy (surface);
 }
 
-/* Snapshot of the widget plus rendering with the window's GSK renderer. */
+/* The widget's snapshot plus rendering with the window's GSK renderer. The view moves by a
+ * pixel every time (as in a pan), so that each snapshot paints the whole canvas again rather
+ * than reusing the canvas' still layer. */
 static void
-bench_widget (Bench *b, GArray *out)
+bench_widget (Bench *b, const WeftCanvasView *view, GArray *out)
 {
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (b->canvas));
   int w = gtk_widget_get_width (b->canvas), h = gtk_widget_get_height (b->canvas);
 
   for (int i = 0; i < N_REPEATS; i++)
     {
-      gint64 t0 = cpu_now ();
-      GdkPaintable *p = gtk_widget_paintable_new (b->canvas);
-      GtkSnapshot *s = gtk_snapshot_new ();
+      WeftCanvasView v = *view;
+      gint64 t0;
+      GtkSnapshot *s;
       GskRenderNode *node;
       GdkTexture *tex;
       double ms;
 
-      gdk_paintable_snapshot (p, s, w, h);
+      v.offset_x += i % 2;
+      weft_graph_canvas_set_view (WEFT_GRAPH_CANVAS (b->canvas), &v);
+      t0 = cpu_now ();
+      s = gtk_snapshot_new ();
+      GTK_WIDGET_GET_CLASS (b->canvas)->snapshot (b->canvas, s);
       node = gtk_snapshot_free_to_node (s);
       tex = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
       ms = cpu_ms_since (t0);
       g_array_append_val (out, ms);
       g_object_unref (tex);
       gsk_render_node_unref (node);
-      g_object_unref (p);
     }
+  weft_graph_canvas_set_view (WEFT_GRAPH_CANVAS (b->canvas), view);
 }
 
 static char *
@@ -261,6 +269,32 @@ report (const char *what, GArray *v, double target)
            max, v->len, target > 0 ? (median <= target ? "  OK" : "  OVER TARGET") : "");
 }
 
+static int
+painter_only (const char *which)
+{
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (double));
+  WeftGraph *graph = build_graph ();
+  g_autoptr (WeftDocument) doc = weft_document_new_for_graph (graph, NULL);
+  WeftCanvasScene *scene = weft_canvas_scene_new ();
+
+  weft_canvas_scene_build (scene, weft_document_get_graph (doc), weft_document_get_model (doc),
+                           NULL);
+  g_print ("machine load average: %s", load_average ());
+  if (which == NULL || g_str_equal (which, "fitted"))
+    {
+      bench_painter (doc, scene, TRUE, times);
+      report ("redraw: painter 1280x800, all 1,000 nodes visible", times, 8);
+      g_array_set_size (times, 0);
+    }
+  if (which == NULL || g_str_equal (which, "100"))
+    {
+      bench_painter (doc, scene, FALSE, times);
+      report ("redraw: painter 1280x800, 100 % zoom", times, 8);
+    }
+  weft_canvas_scene_free (scene);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -277,6 +311,8 @@ main (int argc, char **argv)
   gint64 cpu0;
   int n_nodes;
 
+  if (argc > 1 && g_str_equal (argv[1], "--painter-only"))
+    return painter_only (argc > 2 ? argv[2] : NULL);
   if (!gtk_init_check ())
     {
       g_printerr ("bench-canvas needs a display (run it under tests/with-xvfb-dbus.sh)\n");
@@ -336,8 +372,23 @@ main (int argc, char **argv)
   bench_painter (doc, scene, FALSE, times);
   report ("redraw: painter 1280x800, 100 % zoom", times, 8);
   g_array_set_size (times, 0);
-  bench_widget (&b, times);
-  report ("redraw: widget snapshot + GSK render (window renderer)", times, 8);
+  {
+    WeftCanvasView opened = *weft_graph_canvas_get_view (WEFT_GRAPH_CANVAS (b.canvas));
+    WeftCanvasView full = opened;
+    WeftRect bounds;
+
+    g_print ("%-58s %.3f\n", "canvas opened at zoom", opened.zoom);
+    bench_widget (&b, &opened, times);
+    report ("redraw: widget snapshot + GSK render, as opened", times, 8);
+    g_array_set_size (times, 0);
+    weft_canvas_scene_bounds (scene, &bounds);
+    full.zoom = 1;
+    full.offset_x = -bounds.x + 20;
+    full.offset_y = -bounds.y + 20;
+    bench_widget (&b, &full, times);
+    report ("redraw: widget snapshot + GSK render, 100 % zoom", times, 8);
+    wait_painted (&b);
+  }
 
   /* drag the node in the middle of the canvas with the real pointer */
   {

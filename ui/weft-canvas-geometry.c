@@ -51,7 +51,7 @@ weft_canvas_scene_add_node (WeftCanvasScene *scene, WeftId id, double x, double 
                             double width, double height, int n_inputs, int n_outputs)
 {
   WeftCanvasNode node = { id, x, y, width, height, MAX (n_inputs, 0), MAX (n_outputs, 0),
-                          FALSE };
+                          FALSE, FALSE };
   guint i;
 
   g_return_val_if_fail (scene != NULL, NULL);
@@ -356,6 +356,24 @@ weft_canvas_view_fit (WeftCanvasView *view, const WeftRect *bounds, double viewp
   view->zoom = CLAMP (MIN (zoom, 1.0), WEFT_CANVAS_MIN_ZOOM, WEFT_CANVAS_MAX_ZOOM);
   view->offset_x = viewport_width / 2 - (bounds->x + bounds->width / 2) * view->zoom;
   view->offset_y = viewport_height / 2 - (bounds->y + bounds->height / 2) * view->zoom;
+}
+
+void
+weft_canvas_view_open (WeftCanvasView *view, const WeftRect *bounds, double viewport_width,
+                       double viewport_height, double margin, double min_zoom)
+{
+  weft_canvas_view_fit (view, bounds, viewport_width, viewport_height, margin);
+  if (view->zoom >= min_zoom || view->zoom < min_zoom / 2)
+    return;
+  view->zoom = CLAMP (min_zoom, WEFT_CANVAS_MIN_ZOOM, WEFT_CANVAS_MAX_ZOOM);
+  if (bounds->width * view->zoom <= viewport_width - 2 * margin)
+    view->offset_x = viewport_width / 2 - (bounds->x + bounds->width / 2) * view->zoom;
+  else
+    view->offset_x = margin - bounds->x * view->zoom;
+  if (bounds->height * view->zoom <= viewport_height - 2 * margin)
+    view->offset_y = viewport_height / 2 - (bounds->y + bounds->height / 2) * view->zoom;
+  else
+    view->offset_y = margin - bounds->y * view->zoom;
 }
 
 double

@@ -35,6 +35,7 @@ typedef struct
   int      n_inputs;
   int      n_outputs;
   gboolean selected;
+  gboolean moving;             /* being dragged: painted on a layer of its own */
 } WeftCanvasNode;
 
 typedef struct
@@ -130,6 +131,12 @@ void             weft_canvas_view_pan         (WeftCanvasView *view, double dx, 
 void             weft_canvas_view_fit         (WeftCanvasView *view, const WeftRect *bounds,
                                                double viewport_width, double viewport_height,
                                                double margin);
+/* The view a graph opens at: as fit, but never below min_zoom unless even min_zoom / 2 would
+ * not fit (a large graph is shown whole). Content that fits is centred on that axis; content
+ * wider (taller) than the viewport starts at the margin, so its inputs (left) stay in view. */
+void             weft_canvas_view_open        (WeftCanvasView *view, const WeftRect *bounds,
+                                               double viewport_width, double viewport_height,
+                                               double margin, double min_zoom);
 double           weft_canvas_snap             (double value);
 
 /* ---- automatic layout ---- */

@@ -266,42 +266,64 @@ weft_canvas_paint_options_init (WeftCanvasPaintOptions *options)
   options->hover_node = WEFT_ID_NONE;
 }
 
-/* One layout reused for every text of a paint: a new PangoContext per text dominated the
- * redraw of large graphs. Painting happens on the main thread only. */
-static cairo_t     *paint_cr;
-static PangoLayout *paint_layout;
+/* Text layouts are cached across paints, keyed by their text and style: shaping text was most
+ * of a redraw at 100 %. All layouts share one PangoContext, updated from each paint's cairo_t;
+ * when its transform or font options change, Pango re-lays the cached layouts out lazily
+ * (translation alone, as in panning and dragging, changes nothing). The cache is dropped
+ * whole when it grows past LAYOUT_CACHE_MAX entries. Painting holds paint_lock, so that a
+ * thumbnail painted off the main thread never shares a layout with the canvas. */
+#define LAYOUT_CACHE_MAX 4096
 
-static PangoLayout *
-new_layout (cairo_t *cr)
+G_LOCK_DEFINE_STATIC (paint_lock);
+static PangoContext *paint_context;
+static GHashTable   *layout_cache;   /* key string -> PangoLayout */
+
+static void
+layouts_prepare (cairo_t *cr)
 {
-  PangoLayout *layout = pango_cairo_create_layout (cr);
-  PangoContext *context = pango_layout_get_context (layout);
-  cairo_font_options_t *fo = cairo_font_options_create ();
-
-  /* hinting off: text must scale smoothly with the zoom */
-  cairo_font_options_set_hint_metrics (fo, CAIRO_HINT_METRICS_OFF);
-  cairo_font_options_set_hint_style (fo, CAIRO_HINT_STYLE_NONE);
-  pango_cairo_context_set_font_options (context, fo);
-  cairo_font_options_destroy (fo);
-  pango_layout_context_changed (layout);
-  return layout;
+  if (paint_context == NULL)
+    {
+      cairo_font_options_t *fo = cairo_font_options_create ();
+      paint_context = pango_font_map_create_context (pango_cairo_font_map_get_default ());
+      /* hinting off: text must scale smoothly with the zoom */
+      cairo_font_options_set_hint_metrics (fo, CAIRO_HINT_METRICS_OFF);
+      cairo_font_options_set_hint_style (fo, CAIRO_HINT_STYLE_NONE);
+      pango_cairo_context_set_font_options (paint_context, fo);
+      cairo_font_options_destroy (fo);
+      layout_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+    }
+  pango_cairo_update_context (cr, paint_context);
+  if (g_hash_table_size (layout_cache) > LAYOUT_CACHE_MAX)
+    g_hash_table_remove_all (layout_cache);
 }
 
+/* Borrowed from the cache: text in `family` at `size` graph units, ellipsized at `width`
+ * (<= 0: no limit) and aligned in it. */
 static PangoLayout *
-make_layout (cairo_t *cr, const char *family, double size, gboolean bold, double width)
+get_layout (const char *family, const char *text, double size, gboolean bold, double width,
+            PangoAlignment align)
 {
+  char stack_key[256];
+  g_autofree char *heap_key = NULL;
+  const char *key;
   PangoLayout *layout;
   PangoFontDescription *desc;
 
-  if (cr == paint_cr && paint_layout != NULL)
-    {
-      layout = g_object_ref (paint_layout);
-      pango_layout_set_width (layout, -1);
-      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_NONE);
-      pango_layout_set_alignment (layout, PANGO_ALIGN_LEFT);
-    }
+  if (width <= 0)
+    align = PANGO_ALIGN_LEFT;
+  if (g_snprintf (stack_key, sizeof stack_key, "%s\x1f%g\x1f%d\x1f%g\x1f%d\x1f%s",
+                  family != NULL ? family : "Sans", size, bold, MAX (width, 0), align, text)
+      < (int) sizeof stack_key)
+    key = stack_key;
   else
-    layout = new_layout (cr);
+    key = heap_key = g_strdup_printf ("%s\x1f%g\x1f%d\x1f%g\x1f%d\x1f%s",
+                                      family != NULL ? family : "Sans", size, bold,
+                                      MAX (width, 0), align, text);
+  layout = g_hash_table_lookup (layout_cache, key);
+  if (layout != NULL)
+    return layout;
+
+  layout = pango_layout_new (paint_context);
   desc = pango_font_description_new ();
   pango_font_description_set_family (desc, family != NULL ? family : "Sans");
   pango_font_description_set_absolute_size (desc, size * PANGO_SCALE);
@@ -312,7 +334,11 @@ make_layout (cairo_t *cr, const char *family, double size, gboolean bold, double
     {
       pango_layout_set_width (layout, (int) (width * PANGO_SCALE));
       pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+      pango_layout_set_alignment (layout, align);
     }
+  pango_layout_set_text (layout, text, -1);
+  g_hash_table_insert (layout_cache, heap_key != NULL ? g_steal_pointer (&heap_key)
+                                                      : g_strdup (key), layout);
   return layout;
 }
 
@@ -320,28 +346,22 @@ static void
 draw_text (cairo_t *cr, const WeftCanvasPaintOptions *o, const char *text, double x, double y,
            double size, gboolean bold, double width, PangoAlignment align)
 {
-  PangoLayout *layout = make_layout (cr, o->font, size, bold, width);
+  PangoLayout *layout = get_layout (o->font, text, size, bold, width, align);
 
-  pango_layout_set_text (layout, text, -1);
-  if (width > 0)
-    pango_layout_set_alignment (layout, align);
   cairo_move_to (cr, x, y);
   pango_cairo_show_layout (cr, layout);
-  g_object_unref (layout);
 }
 
 static void
 text_size (cairo_t *cr, const WeftCanvasPaintOptions *o, const char *text, double size,
-           double *w, double *h)
+           gboolean bold, double *w, double *h)
 {
-  PangoLayout *layout = make_layout (cr, o->font, size, FALSE, -1);
+  PangoLayout *layout = get_layout (o->font, text, size, bold, -1, PANGO_ALIGN_LEFT);
   int pw, ph;
 
-  pango_layout_set_text (layout, text, -1);
   pango_layout_get_size (layout, &pw, &ph);
   *w = (double) pw / PANGO_SCALE;
   *h = (double) ph / PANGO_SCALE;
-  g_object_unref (layout);
 }
 
 static void
@@ -353,6 +373,42 @@ rounded_rect (cairo_t *cr, double x, double y, double w, double h, double r)
   cairo_arc (cr, x + r, y + h - r, r, G_PI / 2, G_PI);
   cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
   cairo_close_path (cr);
+}
+
+/* The top `h` of a rounded rectangle `w` wide: rounded top corners, square bottom. */
+static void
+header_path (cairo_t *cr, double x, double y, double w, double h, double r)
+{
+  cairo_new_sub_path (cr);
+  cairo_move_to (cr, x, y + h);
+  cairo_arc (cr, x + r, y + r, r, G_PI, 3 * G_PI / 2);
+  cairo_arc (cr, x + w - r, y + r, r, -G_PI / 2, 0);
+  cairo_line_to (cr, x + w, y + h);
+  cairo_close_path (cr);
+}
+
+/* The left `sw` (< r) of a rounded rectangle `h` high: the column cut by the corner arcs. */
+static void
+stripe_path (cairo_t *cr, double x, double y, double sw, double h, double r)
+{
+  double a = acos ((r - sw) / r);
+
+  cairo_new_sub_path (cr);
+  cairo_arc_negative (cr, x + r, y + r, r, G_PI + a, G_PI);
+  cairo_arc_negative (cr, x + r, y + h - r, r, G_PI, G_PI - a);
+  cairo_close_path (cr);
+}
+
+/* What stroking rounded_rect (x, y, w, h, r) with a line `lw` wide covers, as two sub-paths
+ * to fill with the even-odd rule (cheaper than the stroker). */
+static void
+ring_path (cairo_t *cr, double x, double y, double w, double h, double r, double lw)
+{
+  double d = lw / 2;
+
+  cairo_new_path (cr);
+  rounded_rect (cr, x - d, y - d, w + lw, h + lw, r + d);
+  rounded_rect (cr, x + d, y + d, w - lw, h - lw, MAX (r - d, 0.01));
 }
 
 static void
@@ -419,7 +475,7 @@ draw_wire (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftGra
     return;
   shape_label (graph, wire->src, wire->src_port, label, sizeof label);
   mid = weft_canvas_cubic_point (c, 0.5);
-  text_size (cr, o, label, 9, &tw, &th);
+  text_size (cr, o, label, 9, FALSE, &tw, &th);
   rounded_rect (cr, mid.x - tw / 2 - 5, mid.y - th / 2 - 1, tw + 10, th + 2, (th + 2) / 2);
   set_rgb (cr, t->label_bg, 0.95);
   cairo_fill_preserve (cr);
@@ -476,12 +532,84 @@ draw_port (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftPoi
     }
 }
 
+/* All ports of a box: the ones in the normal state as one fill and one stroke per colour,
+ * the few highlighted while a wire is dragged one by one. */
+static void
+draw_ports (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o,
+            const WeftCanvasNode *n, Rgb in_colour, Rgb out_colour)
+{
+  double r = WEFT_CANVAS_PORT_RADIUS - 1;
+  int n_ports = n->n_inputs + n->n_outputs;
+  gboolean plain[64];
+  gboolean any = FALSE;
+
+  for (int k = 0; k < n_ports; k++)
+    {
+      gboolean is_input = k < n->n_inputs;
+      int port = is_input ? k : k - n->n_inputs;
+      WeftCanvasPortState state = o->port_state == NULL
+                                  ? WEFT_CANVAS_PORT_NORMAL
+                                  : o->port_state (n->id, port, is_input, o->port_state_data);
+      gboolean normal = state == WEFT_CANVAS_PORT_NORMAL;
+      if (k < (int) G_N_ELEMENTS (plain))
+        plain[k] = normal;
+      if (!normal || k >= (int) G_N_ELEMENTS (plain))
+        draw_port (cr, t, o, is_input ? weft_canvas_input_port (n, port)
+                                      : weft_canvas_output_port (n, port),
+                   is_input ? in_colour : out_colour, n->id, port, is_input);
+      else
+        any = TRUE;
+    }
+  if (!any)
+    return;
+  /* a disc of the ring's colour, the body colour inside: what filling and stroking the port
+   * circle drew, with two opaque fills per colour instead of a stroke per port */
+  for (int pass = 0; pass < 3; pass++)
+    {
+      gboolean drawn = FALSE;
+      cairo_new_path (cr);
+      for (int k = 0; k < MIN (n_ports, (int) G_N_ELEMENTS (plain)); k++)
+        {
+          gboolean is_input = k < n->n_inputs;
+          WeftPoint p;
+          if (!plain[k] || (pass == 0 && !is_input) || (pass == 1 && is_input))
+            continue;
+          p = is_input ? weft_canvas_input_port (n, k) : weft_canvas_output_port (n, k - n->n_inputs);
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, p.x, p.y, pass < 2 ? r + 1 : r - 1, 0, 2 * G_PI);
+          drawn = TRUE;
+        }
+      if (!drawn)
+        continue;
+      set_rgb (cr, pass == 0 ? in_colour : pass == 1 ? out_colour : t->body, 1);
+      cairo_fill (cr);
+    }
+}
+
+/* The rule above a box's footer: a hairline filled as a rectangle (round caps included). */
+static void
+footer_line (cairo_t *cr, const Theme *t, const WeftCanvasNode *n)
+{
+  cairo_new_path (cr);
+  cairo_rectangle (cr, n->x + 3.5, n->y + n->height - WEFT_CANVAS_FOOTER_HEIGHT,
+                   n->width - 3, 1);
+  set_rgb (cr, t->border, 0.6);
+  cairo_fill (cr);
+}
+
 static void
 draw_box (cairo_t *cr, const Theme *t, const WeftCanvasNode *n, Rgb colour, gboolean error,
           gboolean hover)
 {
-  /* soft shadow */
+  Rgb tint = { colour.r * 0.16 + t->body.r * 0.84, colour.g * 0.16 + t->body.g * 0.84,
+               colour.b * 0.16 + t->body.b * 0.84 };
+
+  /* Every layer is opaque but the shadow, and the shadow covers only the sliver outside the
+   * box: blending is what costs on large boxes. The outlines are rings filled, not stroked. */
+  cairo_new_path (cr);
   rounded_rect (cr, n->x + 1, n->y + 2, n->width, n->height, CORNER);
+  rounded_rect (cr, n->x, n->y, n->width, n->height, CORNER);
+  cairo_set_fill_rule (cr, CAIRO_FILL_RULE_EVEN_ODD);
   cairo_set_source_rgba (cr, 0, 0, 0, 0.08);
   cairo_fill (cr);
 
@@ -489,42 +617,38 @@ draw_box (cairo_t *cr, const Theme *t, const WeftCanvasNode *n, Rgb colour, gboo
   set_rgb (cr, t->body, 1);
   cairo_fill (cr);
 
-  /* header band tinted with the group colour */
-  cairo_save (cr);
-  rounded_rect (cr, n->x, n->y, n->width, n->height, CORNER);
-  cairo_clip (cr);
-  cairo_rectangle (cr, n->x, n->y, n->width, WEFT_CANVAS_HEADER_HEIGHT);
-  set_rgb (cr, colour, 0.16);
+  /* header band tinted with the group colour (pre-mixed with the body) and the stripe on the
+   * left edge, as paths that follow the rounded corners (no clip) */
+  header_path (cr, n->x, n->y, n->width, WEFT_CANVAS_HEADER_HEIGHT, CORNER);
+  set_rgb (cr, tint, 1);
   cairo_fill (cr);
-  cairo_rectangle (cr, n->x, n->y, 4, n->height);
+  stripe_path (cr, n->x, n->y, 4, n->height, CORNER);
   set_rgb (cr, colour, 1);
   cairo_fill (cr);
-  cairo_restore (cr);
 
-  rounded_rect (cr, n->x + 0.5, n->y + 0.5, n->width - 1, n->height - 1, CORNER);
   if (n->selected)
     {
+      ring_path (cr, n->x + 0.5, n->y + 0.5, n->width - 1, n->height - 1, CORNER, 2.5);
       set_rgb (cr, accent, 1);
-      cairo_set_line_width (cr, 2.5);
     }
   else if (error)
     {
+      ring_path (cr, n->x + 0.5, n->y + 0.5, n->width - 1, n->height - 1, CORNER, 2);
       set_rgb (cr, error_red, 1);
-      cairo_set_line_width (cr, 2);
     }
   else
     {
+      ring_path (cr, n->x + 0.5, n->y + 0.5, n->width - 1, n->height - 1, CORNER, 1);
       set_rgb (cr, hover ? t->dim : t->border, 1);
-      cairo_set_line_width (cr, 1);
     }
-  cairo_stroke (cr);
+  cairo_fill (cr);
   if (n->selected && error)
     {
-      rounded_rect (cr, n->x + 3, n->y + 3, n->width - 6, n->height - 6, CORNER - 2);
+      ring_path (cr, n->x + 3, n->y + 3, n->width - 6, n->height - 6, CORNER - 2, 1.5);
       set_rgb (cr, error_red, 1);
-      cairo_set_line_width (cr, 1.5);
-      cairo_stroke (cr);
+      cairo_fill (cr);
     }
+  cairo_set_fill_rule (cr, CAIRO_FILL_RULE_WINDING);
 }
 
 static void
@@ -533,7 +657,7 @@ draw_badge (cairo_t *cr, const WeftCanvasPaintOptions *o, double cx, double cy, 
 {
   double tw, th, w;
 
-  text_size (cr, o, text, 9, &tw, &th);
+  text_size (cr, o, text, 9, TRUE, &tw, &th);
   w = MAX (tw + 10, th + 4);
   rounded_rect (cr, cx - w / 2, cy - (th + 4) / 2, w, th + 4, (th + 4) / 2);
   set_rgb (cr, colour, 1);
@@ -562,28 +686,107 @@ node_colour (WeftGraph *graph, WeftId node)
   return category_colour (is_model ? "Models" : op != NULL ? op->category : NULL);
 }
 
-static gboolean
-wire_visible (const WeftCanvasScene *scene, const WeftCanvasWire *wire, const WeftRect *visible,
-              WeftPoint c[4])
+/* Graph-space box around a wire: the curve stays inside its control points' hull; the label
+ * may stick out. */
+static WeftRect
+wire_box (const WeftPoint c[4])
 {
   WeftRect box;
 
-  if (!weft_canvas_scene_wire_cubic (scene, wire, c))
-    return FALSE;
-  /* the curve stays inside its control points' hull; the label may stick out */
   box.x = MIN (MIN (c[0].x, c[1].x), MIN (c[2].x, c[3].x)) - 40;
   box.y = MIN (MIN (c[0].y, c[1].y), MIN (c[2].y, c[3].y)) - 12;
   box.width = MAX (MAX (c[0].x, c[1].x), MAX (c[2].x, c[3].x)) - box.x + 40;
   box.height = MAX (MAX (c[0].y, c[1].y), MAX (c[2].y, c[3].y)) - box.y + 12;
+  return box;
+}
+
+static WeftRect
+node_box (const WeftCanvasNode *n)
+{
+  return (WeftRect) { n->x - 12, n->y - 12, n->width + 24, n->height + 24 };
+}
+
+static gboolean
+wire_moving (const WeftCanvasScene *scene, const WeftCanvasWire *wire)
+{
+  const WeftCanvasNode *a = weft_canvas_scene_lookup (scene, wire->src);
+  const WeftCanvasNode *b = weft_canvas_scene_lookup (scene, wire->dst);
+
+  return (a != NULL && a->moving) || (b != NULL && b->moving);
+}
+
+static gboolean
+wire_visible (const WeftCanvasScene *scene, const WeftCanvasWire *wire, const WeftRect *visible,
+              WeftCanvasLayer layer, WeftPoint c[4])
+{
+  WeftRect box;
+
+  if (layer != WEFT_CANVAS_LAYER_ALL
+      && wire_moving (scene, wire) != (layer == WEFT_CANVAS_LAYER_MOVING))
+    return FALSE;
+  if (!weft_canvas_scene_wire_cubic (scene, wire, c))
+    return FALSE;
+  box = wire_box (c);
   return weft_canvas_rect_intersects (&box, visible);
 }
 
 static gboolean
-node_visible (const WeftCanvasNode *n, const WeftRect *visible)
+node_visible (const WeftCanvasNode *n, const WeftRect *visible, WeftCanvasLayer layer)
 {
-  WeftRect box = { n->x - 12, n->y - 12, n->width + 24, n->height + 24 };
+  WeftRect box = node_box (n);
 
+  if (layer != WEFT_CANVAS_LAYER_ALL && n->moving != (layer == WEFT_CANVAS_LAYER_MOVING))
+    return FALSE;
   return weft_canvas_rect_intersects (&box, visible);
+}
+
+static void
+rect_union (WeftRect *acc, gboolean *any, const WeftRect *r)
+{
+  if (!*any)
+    *acc = *r;
+  else
+    {
+      double x2 = MAX (acc->x + acc->width, r->x + r->width);
+      double y2 = MAX (acc->y + acc->height, r->y + r->height);
+      acc->x = MIN (acc->x, r->x);
+      acc->y = MIN (acc->y, r->y);
+      acc->width = x2 - acc->x;
+      acc->height = y2 - acc->y;
+    }
+  *any = TRUE;
+}
+
+gboolean
+weft_canvas_moving_bounds (const WeftCanvasScene *scene, WeftRect *bounds)
+{
+  gboolean any = FALSE;
+  WeftRect acc = { 0 };
+
+  g_return_val_if_fail (scene != NULL && bounds != NULL, FALSE);
+  for (guint i = 0; i < scene->nodes->len; i++)
+    {
+      const WeftCanvasNode *n = &g_array_index (scene->nodes, WeftCanvasNode, i);
+      if (n->moving)
+        {
+          WeftRect box = node_box (n);
+          rect_union (&acc, &any, &box);
+        }
+    }
+  if (!any)
+    return FALSE;
+  for (guint i = 0; i < scene->wires->len; i++)
+    {
+      const WeftCanvasWire *wire = &g_array_index (scene->wires, WeftCanvasWire, i);
+      WeftPoint c[4];
+      if (wire_moving (scene, wire) && weft_canvas_scene_wire_cubic (scene, wire, c))
+        {
+          WeftRect box = wire_box (c);
+          rect_union (&acc, &any, &box);
+        }
+    }
+  *bounds = acc;
+  return TRUE;
 }
 
 /* The whole graph far away: boxes in their group colour, selection and error outlines and
@@ -591,7 +794,7 @@ node_visible (const WeftCanvasNode *n, const WeftRect *visible)
  * fills and strokes whatever the size of the graph. */
 static void
 paint_simple (cairo_t *cr, const Theme *t, WeftGraph *graph, WeftId model,
-              const WeftCanvasScene *scene, const WeftRect *visible)
+              const WeftCanvasScene *scene, const WeftRect *visible, WeftCanvasLayer layer)
 {
   g_autoptr (GPtrArray) shown = g_ptr_array_new ();
   gboolean any;
@@ -604,7 +807,7 @@ paint_simple (cairo_t *cr, const Theme *t, WeftGraph *graph, WeftId model,
           const WeftCanvasWire *wire = &g_array_index (scene->wires, WeftCanvasWire, i);
           WeftPoint c[4];
           if ((WEFT_CANVAS_IS_HEAD_ID (wire->dst) || wire->selected) != (pass == 1)
-              || !wire_visible (scene, wire, visible, c))
+              || !wire_visible (scene, wire, visible, layer, c))
             continue;
           cairo_move_to (cr, c[0].x, c[0].y);
           cairo_curve_to (cr, c[1].x, c[1].y, c[2].x, c[2].y, c[3].x, c[3].y);
@@ -621,7 +824,7 @@ paint_simple (cairo_t *cr, const Theme *t, WeftGraph *graph, WeftId model,
   for (guint i = 0; i < scene->nodes->len; i++)
     {
       const WeftCanvasNode *n = &g_array_index (scene->nodes, WeftCanvasNode, i);
-      if (!node_visible (n, visible))
+      if (!node_visible (n, visible, layer))
         continue;
       if (WEFT_CANVAS_IS_HEAD_ID (n->id)
           ? WEFT_CANVAS_HEAD_INDEX (n->id) >= weft_graph_model_n_outputs (graph, model)
@@ -738,11 +941,7 @@ draw_node (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftGra
     }
 
   /* footer: parameter count left, output shape right */
-  cairo_move_to (cr, n->x + 4, n->y + n->height - WEFT_CANVAS_FOOTER_HEIGHT + 0.5);
-  cairo_line_to (cr, n->x + n->width, n->y + n->height - WEFT_CANVAS_FOOTER_HEIGHT + 0.5);
-  set_rgb (cr, t->border, 0.6);
-  cairo_set_line_width (cr, 1);
-  cairo_stroke (cr);
+  footer_line (cr, t, n);
   if (weft_graph_count_params (graph, callee, &trainable, &frozen))
     {
       count = weft_canvas_format_count (trainable + frozen);
@@ -790,10 +989,7 @@ draw_node (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftGra
       }
   }
 
-  for (int k = 0; k < n->n_inputs; k++)
-    draw_port (cr, t, o, weft_canvas_input_port (n, k), t->dim, n->id, k, TRUE);
-  for (int k = 0; k < n->n_outputs; k++)
-    draw_port (cr, t, o, weft_canvas_output_port (n, k), colour, n->id, k, FALSE);
+  draw_ports (cr, t, o, n, t->dim, colour);
 }
 
 static void
@@ -826,11 +1022,7 @@ draw_head (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftGra
   draw_text (cr, o, weight, n->x + PAD,
              n->y + WEFT_CANVAS_HEADER_HEIGHT + 4 + WEFT_CANVAS_LINE_HEIGHT, 10, FALSE, inner,
              PANGO_ALIGN_LEFT);
-  cairo_move_to (cr, n->x + 4, n->y + n->height - WEFT_CANVAS_FOOTER_HEIGHT + 0.5);
-  cairo_line_to (cr, n->x + n->width, n->y + n->height - WEFT_CANVAS_FOOTER_HEIGHT + 0.5);
-  set_rgb (cr, t->border, 0.6);
-  cairo_set_line_width (cr, 1);
-  cairo_stroke (cr);
+  footer_line (cr, t, n);
   shape_label (graph, head->node, head->port, shape, sizeof shape);
   set_rgb (cr, t->text, 1);
   draw_text (cr, o, shape, n->x + n->width / 2,
@@ -838,7 +1030,7 @@ draw_head (cairo_t *cr, const Theme *t, const WeftCanvasPaintOptions *o, WeftGra
              PANGO_ALIGN_RIGHT);
   if (no_loss)
     draw_badge (cr, o, n->x + n->width - PAD - 8, n->y + 14, error_red, "!");
-  draw_port (cr, t, o, weft_canvas_input_port (n, 0), colour, n->id, 0, TRUE);
+  draw_ports (cr, t, o, n, colour, colour);
 }
 
 void
@@ -852,8 +1044,9 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
 
   g_return_if_fail (cr != NULL && graph != NULL && scene != NULL && o != NULL);
 
+  G_LOCK (paint_lock);
   cairo_save (cr);
-  if (o->width > 0 && o->height > 0)
+  if (o->width > 0 && o->height > 0 && o->layer != WEFT_CANVAS_LAYER_MOVING)
     {
       set_rgb (cr, t->background, 1);
       cairo_paint (cr);
@@ -869,25 +1062,24 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
   /* text smaller than ~4 px on screen is unreadable: draw plain boxes instead */
   simple = scale_of (cr) < WEFT_CANVAS_DETAIL_ZOOM;   /* the view zoom is in the matrix now */
 
-  g_clear_object (&paint_layout);
-  paint_cr = cr;
-  paint_layout = simple ? NULL : new_layout (cr);
+  if (!simple)
+    layouts_prepare (cr);
 
   if (simple)
-    paint_simple (cr, t, graph, model, scene, &visible);
+    paint_simple (cr, t, graph, model, scene, &visible, o->layer);
   else
     {
       for (guint i = 0; i < scene->wires->len; i++)
         {
           const WeftCanvasWire *wire = &g_array_index (scene->wires, WeftCanvasWire, i);
           WeftPoint c[4];
-          if (wire_visible (scene, wire, &visible, c))
+          if (wire_visible (scene, wire, &visible, o->layer, c))
             draw_wire (cr, t, o, graph, scene, wire);
         }
       for (guint i = 0; i < scene->nodes->len; i++)
         {
           const WeftCanvasNode *n = &g_array_index (scene->nodes, WeftCanvasNode, i);
-          if (!node_visible (n, &visible))
+          if (!node_visible (n, &visible, o->layer))
             continue;
           if (WEFT_CANVAS_IS_HEAD_ID (n->id))
             {
@@ -898,10 +1090,8 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
             draw_node (cr, t, o, graph, n);
         }
     }
-  g_clear_object (&paint_layout);
-  paint_cr = NULL;
 
-  if (o->drag_wire)
+  if (o->drag_wire && o->layer != WEFT_CANVAS_LAYER_MOVING)
     {
       WeftPoint c[4];
       weft_canvas_wire_cubic (o->drag_from, o->drag_to, c);
@@ -911,7 +1101,7 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
       cairo_set_line_width (cr, 2.5);
       cairo_stroke (cr);
     }
-  if (o->rubber_band)
+  if (o->rubber_band && o->layer != WEFT_CANVAS_LAYER_MOVING)
     {
       WeftRect r = weft_canvas_rect_from_points (o->band_a, o->band_b);
       cairo_rectangle (cr, r.x, r.y, r.width, r.height);
@@ -922,6 +1112,7 @@ weft_canvas_paint (cairo_t *cr, WeftGraph *graph, WeftId model, const WeftCanvas
       cairo_stroke (cr);
     }
   cairo_restore (cr);
+  G_UNLOCK (paint_lock);
 }
 
 /* ---- export ---- */

@@ -42,6 +42,15 @@ typedef WeftCanvasPortState (*WeftCanvasPortStateFunc) (WeftId   node,
                                                         gboolean is_input,
                                                         gpointer user_data);
 
+/* Which part of the scene a paint draws. A drag of nodes paints the still part once and
+ * only the moving part (boxes marked `moving` and the wires touching them) per frame. */
+typedef enum
+{
+  WEFT_CANVAS_LAYER_ALL,
+  WEFT_CANVAS_LAYER_STILL,        /* all but the moving boxes and their wires */
+  WEFT_CANVAS_LAYER_MOVING,       /* only those: no background, grid, drag wire or band */
+} WeftCanvasLayer;
+
 typedef struct
 {
   WeftCanvasView          view;          /* graph -> device transform */
@@ -59,6 +68,7 @@ typedef struct
   WeftCanvasPortStateFunc port_state;
   gpointer                port_state_data;
   WeftId                  hover_node;    /* WEFT_ID_NONE for none */
+  WeftCanvasLayer         layer;
 } WeftCanvasPaintOptions;
 
 void      weft_canvas_paint_options_init (WeftCanvasPaintOptions *options);
@@ -68,6 +78,11 @@ void      weft_canvas_paint              (cairo_t                      *cr,
                                           WeftId                        model,
                                           const WeftCanvasScene        *scene,
                                           const WeftCanvasPaintOptions *options);
+
+/* Graph-space box around everything WEFT_CANVAS_LAYER_MOVING draws (shadows, ports, wire
+ * labels included); FALSE when no box is moving. */
+gboolean  weft_canvas_moving_bounds      (const WeftCanvasScene        *scene,
+                                          WeftRect                     *bounds);
 
 /* Text helpers shared with the inspector: "1,234" (grouped as LC_NUMERIC says, "1.234" in
  * German; a comma in the C locale) and a parameter value as Keras writes

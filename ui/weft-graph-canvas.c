@@ -13,6 +13,9 @@
 #include "weft-test-hook.h"
 
 #define FIT_MARGIN   40.0
+/* A graph opens at least this large (titles ~9 px, settings ~7.5 px on screen) unless it is
+ * too big for that to show much of it. */
+#define OPEN_ZOOM    0.75
 #define PASTE_OFFSET 40.0
 #define CLICK_SLOP   3.0
 
@@ -31,9 +34,19 @@ struct _WeftGraphCanvas
   GtkWidget           *quick_entry;
   GtkWidget           *quick_list;
   char                *hover_reason;
+  /* The canvas paints into image surfaces of its own and hands them to GTK as textures: the
+   * still part is kept across frames (a drag of nodes repaints only the moving part, and GSK
+   * sees an unchanged texture), and the Cairo renderer on X11 never replays thousands of
+   * shapes through XRender. */
+  GskRenderNode       *still;          /* kept: an unchanged node is no damage to GSK */
+  gboolean             still_valid;
+  WeftCanvasView       still_view;
+  int                  still_width, still_height, still_scale;
+  gboolean             still_dark, still_split;
 
   WeftCanvasView       view;
   gboolean             view_ready;
+  gboolean             view_opening;    /* a pending placement is an opening (legible zoom) */
   gboolean             first_frame;
   int                  selected_wire;   /* index into scene->wires or -1 */
 
@@ -120,6 +133,14 @@ report_error (WeftGraphCanvas *self, const GError *error)
     return;
   weft_test_hook ("error %s", error->message);
   g_signal_emit (self, signals[ERROR], 0, error->message);
+}
+
+/* Something drawn changed: the still layer must be painted again. */
+static void
+redraw (WeftGraphCanvas *self)
+{
+  self->still_valid = FALSE;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
 static gboolean
@@ -225,7 +246,7 @@ selection_changed (WeftGraphCanvas *self)
     g_array_index (self->scene->wires, WeftCanvasWire, i).selected = (int) i == self->selected_wire;
   update_accessible (self);
   update_actions (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  redraw (self);
   weft_test_hook ("selected %u", self->selection->len);
   g_signal_emit (self, signals[SELECTION_CHANGED], 0);
 }
@@ -271,7 +292,7 @@ rebuild (WeftGraphCanvas *self)
       update_actions (self);
     }
   self->hook_boxes = TRUE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  redraw (self);
 }
 
 /* Test hook: where each box and its first ports are, in window coordinates. */
@@ -308,6 +329,8 @@ document_changed_cb (WeftGraphCanvas *self)
   rebuild (self);
 }
 
+static void place_view (WeftGraphCanvas *self, gboolean opening);
+
 /* ---- painting ---- */
 
 static WeftCanvasPortState
@@ -340,8 +363,9 @@ prefers_dark (WeftGraphCanvas *self)
   return (fg.red + fg.green + fg.blue) / 3 > 0.5;
 }
 
-static void
-draw_reason (WeftGraphCanvas *self, cairo_t *cr, int width)
+/* The hover reason's box (widget coordinates) and text while a wire is dragged. */
+static PangoLayout *
+reason_layout (WeftGraphCanvas *self, int width, graphene_rect_t *box)
 {
   PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), self->hover_reason);
   int tw, th;
@@ -352,13 +376,137 @@ draw_reason (WeftGraphCanvas *self, cairo_t *cr, int width)
   pango_layout_get_pixel_size (layout, &tw, &th);
   if (x + tw + 16 > width)
     x = MAX (4, width - tw - 16);
-  cairo_rectangle (cr, x - 6, y - 4, tw + 12, th + 8);
+  graphene_rect_init (box, x - 6, y - 4, tw + 12, th + 8);
+  return layout;
+}
+
+static void
+draw_reason (WeftGraphCanvas *self, cairo_t *cr, int width)
+{
+  graphene_rect_t box;
+  PangoLayout *layout = reason_layout (self, width, &box);
+
+  cairo_rectangle (cr, box.origin.x, box.origin.y, box.size.width, box.size.height);
   cairo_set_source_rgba (cr, 0.75, 0.11, 0.16, 0.95);
   cairo_fill (cr);
   cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_move_to (cr, x, y);
+  cairo_move_to (cr, box.origin.x + 6, box.origin.y + 4);
   pango_cairo_show_layout (cr, layout);
   g_object_unref (layout);
+}
+
+static void
+free_surface (gpointer surface)
+{
+  cairo_surface_destroy (surface);
+}
+
+/* A render node showing the widget-space rectangle (x, y, w, h) of `o`, painted at `scale`
+ * device pixels per unit into an image surface. The GL renderer gets it as a texture (uploaded
+ * once per node). The Cairo renderer gets a Cairo node that paints the image: GTK 4.8 converts
+ * a texture to a Cairo surface through floats, pixel by pixel (~40 ms for a window). */
+static GskRenderNode *
+paint_node (WeftGraphCanvas *self, const WeftCanvasPaintOptions *o, int x, int y, int w, int h,
+            int scale, gboolean reason)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w * scale,
+                                                         h * scale);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (GTK_WIDGET (self)));
+  graphene_rect_t bounds = GRAPHENE_RECT_INIT (x, y, w, h);
+  GskRenderNode *node;
+  cairo_t *cr;
+
+  cairo_surface_set_device_scale (surface, scale, scale);
+  cr = cairo_create (surface);
+  cairo_translate (cr, -x, -y);
+  weft_canvas_paint (cr, graph_of (self), model_of (self), self->scene, o);
+  if (reason)
+    draw_reason (self, cr, gtk_widget_get_width (GTK_WIDGET (self)));
+  cairo_destroy (cr);
+  cairo_surface_flush (surface);
+
+  if (renderer == NULL || GSK_IS_CAIRO_RENDERER (renderer))
+    {
+      node = gsk_cairo_node_new (&bounds);
+      cr = gsk_cairo_node_get_draw_context (node);
+      cairo_set_source_surface (cr, surface, x, y);
+      cairo_paint (cr);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+    }
+  else
+    {
+      int stride = cairo_image_surface_get_stride (surface);
+      g_autoptr (GBytes) bytes = g_bytes_new_with_free_func (cairo_image_surface_get_data (surface),
+                                                             (gsize) stride * h * scale,
+                                                             free_surface, surface);
+      g_autoptr (GdkTexture) texture = gdk_memory_texture_new (w * scale, h * scale,
+                                                               GDK_MEMORY_DEFAULT, bytes,
+                                                               stride);
+      node = gsk_texture_node_new (texture, &bounds);
+    }
+  return node;
+}
+
+static void
+union_points (graphene_rect_t *acc, gboolean *any, const WeftPoint *pts, int n, double pad)
+{
+  for (int i = 0; i < n; i++)
+    {
+      graphene_rect_t r = GRAPHENE_RECT_INIT (pts[i].x - pad, pts[i].y - pad, 2 * pad, 2 * pad);
+      if (*any)
+        graphene_rect_union (acc, &r, acc);
+      else
+        *acc = r;
+      *any = TRUE;
+    }
+}
+
+/* Widget-space box of what the moving layer draws: moving boxes and their wires, the wire
+ * being dragged, the rubber band and the hover reason. FALSE when there is none. */
+static gboolean
+moving_layer_box (WeftGraphCanvas *self, const WeftCanvasPaintOptions *o, int width,
+                  int height, graphene_rect_t *box)
+{
+  gboolean any = FALSE;
+  WeftRect r;
+  graphene_rect_t all = GRAPHENE_RECT_INIT (0, 0, width, height);
+
+  if (weft_canvas_moving_bounds (self->scene, &r))
+    {
+      WeftPoint corners[2] = { weft_canvas_view_to_screen (&o->view, (WeftPoint) { r.x, r.y }),
+                               weft_canvas_view_to_screen (&o->view, (WeftPoint) { r.x + r.width,
+                                                                                  r.y + r.height }) };
+      union_points (box, &any, corners, 2, 2);
+    }
+  if (o->drag_wire)
+    {
+      WeftPoint c[4];
+      weft_canvas_wire_cubic (o->drag_from, o->drag_to, c);
+      for (int i = 0; i < 4; i++)
+        c[i] = weft_canvas_view_to_screen (&o->view, c[i]);
+      union_points (box, &any, c, 4, 4);
+    }
+  if (o->rubber_band)
+    {
+      WeftPoint c[2] = { weft_canvas_view_to_screen (&o->view, o->band_a),
+                         weft_canvas_view_to_screen (&o->view, o->band_b) };
+      union_points (box, &any, c, 2, 2);
+    }
+  if (self->drag == WEFT_CANVAS_DRAG_WIRE && self->hover_reason != NULL)
+    {
+      graphene_rect_t reason;
+      g_object_unref (reason_layout (self, width, &reason));
+      if (any)
+        graphene_rect_union (box, &reason, box);
+      else
+        *box = reason;
+      any = TRUE;
+    }
+  if (!any || !graphene_rect_intersection (box, &all, box))
+    return FALSE;
+  graphene_rect_round_extents (box, box);
+  return box->size.width >= 1 && box->size.height >= 1;
 }
 
 static void
@@ -366,15 +514,17 @@ weft_graph_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   WeftGraphCanvas *self = WEFT_GRAPH_CANVAS (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
+  gboolean split = self->drag == WEFT_CANVAS_DRAG_MOVE_NODES && self->drag_moved;
   WeftCanvasPaintOptions o;
-  cairo_t *cr;
+  graphene_rect_t box;
 
   if (width <= 0 || height <= 0)
     return;
   if (!self->view_ready && self->document != NULL)
     {
       self->view_ready = TRUE;
-      weft_graph_canvas_fit (self);
+      place_view (self, self->view_opening);
     }
   weft_canvas_paint_options_init (&o);
   o.view = self->view;
@@ -404,14 +554,41 @@ weft_graph_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       o.band_b = self->band_b;
     }
 
-  cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  if (self->document != NULL)
-    weft_canvas_paint (cr, graph_of (self), model_of (self), self->scene, &o);
-  if (self->drag == WEFT_CANVAS_DRAG_WIRE && self->hover_reason != NULL)
-    draw_reason (self, cr, width);
-  cairo_destroy (cr);
+  if (self->document == NULL)
+    {
+      g_clear_pointer (&self->still, gsk_render_node_unref);
+      return;
+    }
+  if (self->still == NULL || !self->still_valid || self->still_width != width
+      || self->still_height != height || self->still_scale != scale || self->still_dark != o.dark
+      || self->still_split != split
+      || memcmp (&self->still_view, &self->view, sizeof self->view) != 0)
+    {
+      o.layer = WEFT_CANVAS_LAYER_STILL;
+      g_clear_pointer (&self->still, gsk_render_node_unref);
+      self->still = paint_node (self, &o, 0, 0, width, height, scale, FALSE);
+      self->still_valid = TRUE;
+      self->still_view = self->view;
+      self->still_width = width;
+      self->still_height = height;
+      self->still_scale = scale;
+      self->still_dark = o.dark;
+      self->still_split = split;
+    }
+  gtk_snapshot_append_node (snapshot, self->still);
 
-  if (!self->first_frame && self->document != NULL)
+  if (moving_layer_box (self, &o, width, height, &box))
+    {
+      GskRenderNode *moving;
+      o.layer = WEFT_CANVAS_LAYER_MOVING;
+      moving = paint_node (self, &o, box.origin.x, box.origin.y, box.size.width,
+                           box.size.height, scale,
+                           self->drag == WEFT_CANVAS_DRAG_WIRE && self->hover_reason != NULL);
+      gtk_snapshot_append_node (snapshot, moving);
+      gsk_render_node_unref (moving);
+    }
+
+  if (!self->first_frame)
     {
       self->first_frame = TRUE;
       self->hook_boxes = TRUE;
@@ -423,27 +600,55 @@ weft_graph_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 
 /* ---- view ---- */
 
-void
-weft_graph_canvas_fit (WeftGraphCanvas *self)
+/* Fits the whole graph (opening: at a legible zoom at least, see OPEN_ZOOM), now or, before
+ * the widget has a size, at its first frame. */
+static void
+place_view (WeftGraphCanvas *self, gboolean opening)
 {
   WeftRect bounds;
-  int w, h;
+  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
 
-  g_return_if_fail (WEFT_IS_GRAPH_CANVAS (self));
-  w = gtk_widget_get_width (GTK_WIDGET (self));
-  h = gtk_widget_get_height (GTK_WIDGET (self));
+  self->view_opening = opening;
   if (w <= 0 || h <= 0)
     {
       self->view_ready = FALSE;
       return;
     }
-  if (weft_canvas_scene_bounds (self->scene, &bounds))
-    weft_canvas_view_fit (&self->view, &bounds, w, h, FIT_MARGIN);
-  else
+  if (!weft_canvas_scene_bounds (self->scene, &bounds))
     weft_canvas_view_init (&self->view);
+  else if (opening)
+    weft_canvas_view_open (&self->view, &bounds, w, h, FIT_MARGIN, OPEN_ZOOM);
+  else
+    weft_canvas_view_fit (&self->view, &bounds, w, h, FIT_MARGIN);
   weft_test_hook ("view zoom=%.3f", self->view.zoom);
   self->hook_boxes = TRUE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  redraw (self);
+}
+
+static void
+open_view (WeftGraphCanvas *self)
+{
+  place_view (self, TRUE);
+}
+
+void
+weft_graph_canvas_fit (WeftGraphCanvas *self)
+{
+  g_return_if_fail (WEFT_IS_GRAPH_CANVAS (self));
+  place_view (self, FALSE);
+}
+
+void
+weft_graph_canvas_set_view (WeftGraphCanvas *self, const WeftCanvasView *view)
+{
+  g_return_if_fail (WEFT_IS_GRAPH_CANVAS (self));
+  g_return_if_fail (view != NULL);
+  self->view = *view;
+  self->view.zoom = CLAMP (view->zoom, WEFT_CANVAS_MIN_ZOOM, WEFT_CANVAS_MAX_ZOOM);
+  self->view_ready = TRUE;
+  self->hook_boxes = TRUE;
+  weft_test_hook ("view zoom=%.3f", self->view.zoom);
+  redraw (self);
 }
 
 WeftPoint
@@ -459,7 +664,7 @@ zoom_at (WeftGraphCanvas *self, double x, double y, double factor)
 {
   weft_canvas_view_zoom_at (&self->view, (WeftPoint) { x, y }, factor);
   weft_test_hook ("view zoom=%.3f", self->view.zoom);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  redraw (self);
 }
 
 /* ---- commands ---- */
@@ -728,7 +933,7 @@ select_step (WeftGraphCanvas *self, int step)
     if (w > 0 && h > 0 && (a.x < 0 || a.y < 0 || b.x > w || b.y > h))
       {
         weft_canvas_view_pan (&self->view, w / 2.0 - (a.x + b.x) / 2, h / 2.0 - (a.y + b.y) / 2);
-        gtk_widget_queue_draw (GTK_WIDGET (self));
+        redraw (self);
       }
   }
 }
@@ -796,14 +1001,14 @@ action_cb (GtkWidget *widget, const char *action, GVariant *param)
         {
           set_selection (self, NULL, 0);
           weft_document_set_model (self->document, callee);
-          weft_graph_canvas_fit (self);
+          open_view (self);
         }
     }
   else if (g_str_equal (action, "graph.close-model"))
     {
       set_selection (self, NULL, 0);
       weft_document_set_model (self->document, weft_graph_get_main_model (graph_of (self)));
-      weft_graph_canvas_fit (self);
+      open_view (self);
     }
   else if (g_str_equal (action, "graph.add-head") && node != WEFT_ID_NONE)
     {
@@ -1058,6 +1263,7 @@ drag_begin_cb (GtkGestureDrag *gesture, double x, double y, WeftGraphCanvas *sel
       self->wire_to = p;
       self->wire_target = FALSE;
       compute_port_reasons (self);
+      self->still_valid = FALSE;
       weft_test_hook ("wire-begin %d:%d", hit.node, hit.port);
       break;
     case WEFT_CANVAS_HIT_NODE:
@@ -1134,13 +1340,17 @@ drag_update_cb (GtkGestureDrag *gesture, double ox, double oy, WeftGraphCanvas *
         (void) anchor;
         self->move_dx = weft_canvas_snap (o0.x + ox / self->view.zoom) - o0.x;
         self->move_dy = weft_canvas_snap (o0.y + oy / self->view.zoom) - o0.y;
+        /* only the moved boxes change; nothing is analysed again until the drop */
         for (guint i = 0; i < self->move_ids->len; i++)
           {
             WeftCanvasNode *n = weft_canvas_scene_lookup (self->scene,
                                                           g_array_index (self->move_ids, WeftId, i));
             WeftPoint o = g_array_index (self->move_origins, WeftPoint, i);
+            if (n == NULL)
+              continue;
             n->x = o.x + self->move_dx;
             n->y = o.y + self->move_dy;
+            n->moving = TRUE;
           }
       }
       break;
@@ -1153,6 +1363,9 @@ drag_update_cb (GtkGestureDrag *gesture, double ox, double oy, WeftGraphCanvas *
         gint64 key;
         gpointer reason = NULL;
         gboolean known = FALSE;
+        gboolean had_target = self->wire_target;
+        WeftId old_node = self->target_node;
+        int old_port = self->target_port;
 
         self->wire_to = p;
         self->wire_target = FALSE;
@@ -1173,6 +1386,10 @@ drag_update_cb (GtkGestureDrag *gesture, double ox, double oy, WeftGraphCanvas *
           }
         else if (known)
           self->hover_reason = g_strdup (reason);
+        /* the target port is highlighted on the still layer */
+        if (had_target != self->wire_target
+            || (self->wire_target && (old_node != self->target_node || old_port != self->target_port)))
+          self->still_valid = FALSE;
       }
       break;
     case WEFT_CANVAS_DRAG_RUBBER_BAND:
@@ -1181,6 +1398,8 @@ drag_update_cb (GtkGestureDrag *gesture, double ox, double oy, WeftGraphCanvas *
     case WEFT_CANVAS_DRAG_NONE:
       return;
     }
+  /* moving boxes, the wire's end and the band are painted on the moving layer: the still
+   * one stays (a pan changes the view, which repaints it anyway) */
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -1241,6 +1460,9 @@ drag_end_cb (GtkGestureDrag *gesture, double ox, double oy, WeftGraphCanvas *sel
   WeftCanvasDragState state = self->drag;
 
   self->drag = WEFT_CANVAS_DRAG_NONE;
+  for (guint i = 0; i < self->scene->nodes->len; i++)
+    g_array_index (self->scene->nodes, WeftCanvasNode, i).moving = FALSE;
+  self->still_valid = FALSE;
   switch (state)
     {
     case WEFT_CANVAS_DRAG_MOVE_NODES:
@@ -1285,7 +1507,7 @@ drag_end_cb (GtkGestureDrag *gesture, double ox, double oy, WeftGraphCanvas *sel
     case WEFT_CANVAS_DRAG_NONE:
       break;
     }
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  redraw (self);
 }
 
 static void
@@ -1334,7 +1556,7 @@ motion_cb (GtkEventControllerMotion *motion, double x, double y, WeftGraphCanvas
   if (hover != self->hover_node)
     {
       self->hover_node = hover;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
+      redraw (self);
     }
 }
 
@@ -1345,7 +1567,7 @@ leave_cb (GtkEventControllerMotion *motion, WeftGraphCanvas *self)
   if (self->hover_node != WEFT_ID_NONE)
     {
       self->hover_node = WEFT_ID_NONE;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
+      redraw (self);
     }
 }
 
@@ -1361,7 +1583,7 @@ scroll_cb (GtkEventControllerScroll *scroll, double dx, double dy, WeftGraphCanv
       if (mods & GDK_SHIFT_MASK)
         dx = dy, dy = 0;
       weft_canvas_view_pan (&self->view, -dx * 40, -dy * 40);
-      gtk_widget_queue_draw (GTK_WIDGET (self));
+      redraw (self);
     }
   return TRUE;
 }
@@ -1530,6 +1752,7 @@ weft_graph_canvas_finalize (GObject *object)
   g_array_unref (self->move_origins);
   g_hash_table_unref (self->port_reasons);
   g_free (self->hover_reason);
+  g_clear_pointer (&self->still, gsk_render_node_unref);
   G_OBJECT_CLASS (weft_graph_canvas_parent_class)->finalize (object);
 }
 
@@ -1721,7 +1944,7 @@ weft_graph_canvas_set_document (WeftGraphCanvas *self, WeftDocument *document)
   self->selected_wire = -1;
   rebuild (self);
   self->view_ready = FALSE;
-  weft_graph_canvas_fit (self);
+  open_view (self);
   selection_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOCUMENT]);
 }

@@ -40,7 +40,12 @@ WeftId        weft_graph_canvas_get_focus_node (WeftGraphCanvas *self);
 const WeftCanvasView  *weft_graph_canvas_get_view  (WeftGraphCanvas *self);
 const WeftCanvasScene *weft_graph_canvas_get_scene (WeftGraphCanvas *self);
 WeftCanvasDragState    weft_graph_canvas_get_drag_state (WeftGraphCanvas *self);
+/* Shows the whole graph (the F key). A document set on the canvas opens fitted too, but
+ * never smaller than a legible zoom unless it is large. */
 void          weft_graph_canvas_fit           (WeftGraphCanvas *self);
+/* Sets the view transform (zoom clamped), e.g. 100 % at a given offset. */
+void          weft_graph_canvas_set_view      (WeftGraphCanvas      *self,
+                                               const WeftCanvasView *view);
 /* Adds a layer of `type` (or places model "model:NAME") centred at a graph point. */
 WeftId        weft_graph_canvas_add_at        (WeftGraphCanvas *self,
                                                const char      *type,
