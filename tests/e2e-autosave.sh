@@ -143,7 +143,7 @@ crash () {
 }
 
 CACHE=$XDG_CACHE_HOME/weft/autosave
-echo "1..7"
+echo "1..8"
 # 1. an edit is autosaved
 start_app "$WORK/graph.weft"
 wait_for 0 'boxes done' 10
@@ -216,9 +216,44 @@ wait_for $m "restore declined $ID2" 10
 ls "$CACHE"/$ID2.* >/dev/null 2>&1 && fail "Discard left files: $(ls "$CACHE")"
 echo "ok 6 - Discard deletes the leftover"
 
-# 7. nothing is offered at the next start; the cache holds nothing
+# 7. the original changes after the autosave: restored, Save asks where instead of overwriting
+crash
+start_app "$WORK/graph.weft"
+wait_for 0 'boxes done' 10
+m=$(mark)
+drop_dense 300
+wait_for $m 'autosave written [-0-9a-f]+' 10
+ID3=$(last $m 'autosave written' | sed -E 's/.*autosave written ([-0-9a-f]+).*/\1/')
+crash
+cp "$WORK/graph.weft" "$WORK/before.weft"
+touch -d '2001-01-01 00:00' "$WORK/graph.weft"
+start_app
+wait_for 0 "restore offered $ID3" 10
+m=$(mark)
+atspi_click $PID "Restore “graph.weft”"
+wait_for $m "autosave restored $ID3" 10
+wait_for $m 'toast .*changed since the autosave' 10
+WID=$(xdotool search --sync --onlyvisible --limit 1 --name 'graph\.weft')
+xdotool windowfocus --sync "$WID" 2>/dev/null
+xdotool key ctrl+s
+for _ in $(seq 1 100); do xdotool search --onlyvisible --name '^Save Graph$' >/dev/null 2>&1 && break; sleep 0.05; done
+xdotool search --onlyvisible --name '^Save Graph$' >/dev/null 2>&1 || fail "Save did not ask where to save"
+import -window root "$OUT/save-asks.png" 2>/dev/null
+tail -n +$((m + 1)) "$LOG" | grep -q '^weft-test: saved$' && fail "Save overwrote the changed original"
+cmp -s "$WORK/graph.weft" "$WORK/before.weft" || fail "the original was written"
+xdotool key Escape
+[ -f "$CACHE/$ID3.weft" ] || fail "the leftover went before the user chose"
+echo "ok 7 - restored over an original changed since, Save asks where to save"
+
+# 8. not decided: offered again at the next start; Discard; then nothing is offered
+crash
+start_app
+wait_for 0 "restore offered $ID3" 10
+m=$(mark)
+atspi_click $PID "Discard “graph.weft”"
+wait_for $m "restore declined $ID3" 10
 crash
 start_app
 wait_for 0 'autosave leftovers 0' 10
 [ -z "$(ls -A "$CACHE" 2>/dev/null | grep -v '\.lock$')" ] || fail "files left in the cache: $(ls "$CACHE")"
-echo "ok 7 - the next start offers nothing"
+echo "ok 8 - an undecided leftover is offered again; once discarded, nothing is offered"
