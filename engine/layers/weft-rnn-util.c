@@ -123,6 +123,20 @@ gate_activation (WeftActivation act, const float *x, float *y, int n, int width)
     }
 }
 
+V_INLINE vf
+v_load (const float *p)
+{
+  vf v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+V_INLINE void
+v_store (float *p, vf v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
 /* One LSTM step of back-propagation for every row, with Keras' default activations (tanh,
  * sigmoid gates) whose derivatives come from the saved outputs: one pass per row instead of a
  * call per gate block. Same formulas as the general path below. */
@@ -137,8 +151,29 @@ lstm_backward_step_default (int batch, int u, size_t ld, const float *act, const
       const float *dhb = dh + (size_t) b * u, *cpb = cp + (size_t) b * u;
       const float *acb = ac + (size_t) b * u;
       float *dcb = dc + (size_t) b * u, *dgb = dg + b * ld, *drb = dr + (size_t) b * gu;
+      int j = 0;
 
-      for (int j = 0; j < u; j++)
+      /* 16 units at a time, then the same formulas one by one */
+      for (; j + VF_LANES <= u; j += VF_LANES)
+        {
+          const vf i = v_load (ab + j), f = v_load (ab + u + j), g = v_load (ab + 2 * u + j);
+          const vf o = v_load (ab + 3 * u + j), a = v_load (acb + j), dhv = v_load (dhb + j);
+          const vf d = v_load (dcb + j) + (1.0f - a * a) * (dhv * o);
+          const vf gi = (i * (1.0f - i)) * (d * g);
+          const vf gf = (f * (1.0f - f)) * (d * v_load (cpb + j));
+          const vf gg = (1.0f - g * g) * (d * i);
+          const vf go = (o * (1.0f - o)) * (dhv * a);
+          v_store (dgb + j, gi);
+          v_store (drb + j, gi);
+          v_store (dgb + u + j, gf);
+          v_store (drb + u + j, gf);
+          v_store (dgb + 2 * u + j, gg);
+          v_store (drb + 2 * u + j, gg);
+          v_store (dgb + 3 * u + j, go);
+          v_store (drb + 3 * u + j, go);
+          v_store (dcb + j, d * f);
+        }
+      for (; j < u; j++)
         {
           const float i = ab[j], f = ab[u + j], g = ab[2 * u + j], o = ab[3 * u + j];
           const float a = acb[j];
