@@ -244,6 +244,37 @@ test_view_fit_shows_everything_centred (void)
   g_assert_cmpfloat (view.zoom, ==, 1.0);
 }
 
+/* Opening: fit, but a graph fitting only below the legible zoom is shown at that zoom,
+ * centred on the axis that fits and from its left edge (inputs) on the one that does not; a
+ * large graph is still shown whole. */
+static void
+test_view_open_keeps_text_legible (void)
+{
+  WeftRect small = { 10, 10, 50, 50 }, wide = { 100, 50, 1400, 300 }, huge = { 0, 0, 9000, 3000 };
+  WeftCanvasView view, fit;
+  WeftPoint tl, br;
+
+  weft_canvas_view_open (&view, &small, 800, 600, 20, 0.75);
+  weft_canvas_view_fit (&fit, &small, 800, 600, 20);
+  g_assert_cmpmem (&view, sizeof view, &fit, sizeof fit);
+
+  /* fit would be (800 - 40) / 1400 = 0.54 */
+  weft_canvas_view_fit (&fit, &wide, 800, 600, 20);
+  g_assert_cmpfloat (fit.zoom, <, 0.75);
+  weft_canvas_view_open (&view, &wide, 800, 600, 20, 0.75);
+  g_assert_cmpfloat (view.zoom, ==, 0.75);
+  tl = weft_canvas_view_to_screen (&view, (WeftPoint) { wide.x, wide.y });
+  br = weft_canvas_view_to_screen (&view, (WeftPoint) { wide.x + wide.width, wide.y + wide.height });
+  g_assert_cmpfloat (fabs (tl.x - 20), <, EPS);                 /* starts at the margin */
+  g_assert_cmpfloat (br.x, >, 800);                             /* and runs off the right */
+  g_assert_cmpfloat (fabs ((tl.y + br.y) / 2 - 300), <, EPS);   /* centred vertically */
+
+  /* far too big for 75 %: the overview */
+  weft_canvas_view_open (&view, &huge, 800, 600, 20, 0.75);
+  weft_canvas_view_fit (&fit, &huge, 800, 600, 20);
+  g_assert_cmpmem (&view, sizeof view, &fit, sizeof fit);
+}
+
 static void
 test_snap_to_grid (void)
 {
@@ -383,6 +414,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas-geometry/view/zoom-keeps-point-under-pointer", test_view_zoom_keeps_point_under_pointer);
   g_test_add_func ("/ui/canvas-geometry/view/fit-shows-everything-centred", test_view_fit_shows_everything_centred);
   g_test_add_func ("/ui/canvas-geometry/snap/rounds-to-grid", test_snap_to_grid);
+  g_test_add_func ("/ui/canvas-geometry/view/open-keeps-text-legible", test_view_open_keeps_text_legible);
   g_test_add_func ("/ui/canvas-geometry/layout/layers-follow-longest-path", test_layout_layers_follow_longest_path);
   g_test_add_func ("/ui/canvas-geometry/layout/barycentre-removes-crossings", test_layout_barycentre_removes_crossings);
   g_test_add_func ("/ui/canvas-geometry/layout/survives-cycle-and-empty-scene", test_layout_survives_cycle_and_empty_scene);

@@ -246,6 +246,86 @@ count_dark (cairo_surface_t *s)
 /* Far away (less than WEFT_CANVAS_DETAIL_ZOOM device pixels per unit) nodes are plain boxes
  * without text; from there on they carry their text, whatever mix of view zoom and context
  * scale gives the size. */
+/* A drag paints the still layer once and the moving one per frame: the still layer leaves the
+ * moving box out, the moving layer holds only it (and its wires) on transparency, and the
+ * two together look like the whole where nothing overlaps. */
+static void
+test_paint_layers (void)
+{
+  WeftId input, dense, again;
+  WeftDocument *doc = sample (&input, &dense, &again);
+  WeftGraph *g = weft_document_get_graph (doc);
+  WeftCanvasScene *scene = weft_canvas_scene_new ();
+  cairo_surface_t *all = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 800, 500);
+  cairo_surface_t *still = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 800, 500);
+  cairo_surface_t *moving = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 800, 500);
+  WeftCanvasPaintOptions o;
+  WeftCanvasNode *n;
+  WeftRect bounds;
+  cairo_t *cr;
+  int body_x = 20 + 300 + 100, body_y = 20 + (int) WEFT_CANVAS_HEADER_HEIGHT + 30;
+  int input_x = 20 + 100, input_y = 20 + 20;
+
+  weft_canvas_scene_build (scene, g, weft_document_get_model (doc), NULL);
+  g_assert_false (weft_canvas_moving_bounds (scene, &bounds));
+  n = weft_canvas_scene_lookup (scene, dense);
+  n->moving = TRUE;
+  g_assert_true (weft_canvas_moving_bounds (scene, &bounds));
+  /* the box and its wires: from the input's output port to the head right of it */
+  g_assert_cmpfloat (bounds.x, <=, WEFT_CANVAS_NODE_WIDTH);
+  g_assert_cmpfloat (bounds.x + bounds.width, >=,
+                     weft_canvas_scene_lookup (scene, WEFT_CANVAS_HEAD_ID (0))->x);
+  g_assert_cmpfloat (bounds.y, <=, n->y);
+  g_assert_cmpfloat (bounds.y + bounds.height, >=, n->y + n->height);
+
+  weft_canvas_paint_options_init (&o);
+  o.view.offset_x = 20;
+  o.view.offset_y = 20;
+  o.width = 800;
+  o.height = 500;
+  o.grid = FALSE;
+  o.font = "DejaVu Sans";
+  cr = cairo_create (all);
+  weft_canvas_paint (cr, g, weft_document_get_model (doc), scene, &o);
+  cairo_destroy (cr);
+  o.layer = WEFT_CANVAS_LAYER_STILL;
+  cr = cairo_create (still);
+  weft_canvas_paint (cr, g, weft_document_get_model (doc), scene, &o);
+  cairo_destroy (cr);
+  o.layer = WEFT_CANVAS_LAYER_MOVING;
+  cr = cairo_create (moving);
+  weft_canvas_paint (cr, g, weft_document_get_model (doc), scene, &o);
+  cairo_destroy (cr);
+  cairo_surface_flush (all);
+  cairo_surface_flush (still);
+  cairo_surface_flush (moving);
+
+  /* still: background where the moving box is, the input box as in the whole */
+  g_assert_cmpuint (pixel (still, body_x, body_y), ==, pixel (still, 5, 5));
+  g_assert_cmpuint (pixel (still, input_x, input_y), ==, pixel (all, input_x, input_y));
+  g_assert_cmpuint (pixel (still, input_x, input_y), !=, pixel (still, 5, 5));
+  /* moving: the box opaque, nothing else (no background) */
+  g_assert_cmpuint (pixel (moving, body_x, body_y) >> 24, ==, 0xff);
+  g_assert_cmpuint (pixel (moving, body_x, body_y), ==, pixel (all, body_x, body_y));
+  g_assert_cmpuint (pixel (moving, 5, 5), ==, 0);
+  g_assert_cmpuint (pixel (moving, input_x, input_y), ==, 0);
+
+  /* together */
+  cr = cairo_create (still);
+  cairo_set_source_surface (cr, moving, 0, 0);
+  cairo_paint (cr);
+  cairo_destroy (cr);
+  cairo_surface_flush (still);
+  g_assert_cmpuint (pixel (still, body_x, body_y), ==, pixel (all, body_x, body_y));
+  g_assert_cmpuint (pixel (still, 20 + 300 + 90, 20), ==, pixel (all, 20 + 300 + 90, 20));
+
+  cairo_surface_destroy (all);
+  cairo_surface_destroy (still);
+  cairo_surface_destroy (moving);
+  weft_canvas_scene_free (scene);
+  g_assert_finalize_object (doc);
+}
+
 static void
 test_paint_level_of_detail (void)
 {
@@ -301,6 +381,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/canvas-painter/format/count-follows-locale", test_format_count_follows_locale);
   g_test_add_func ("/ui/canvas-painter/paint/draws-nodes-and-selection", test_paint_draws_nodes_and_selection);
   g_test_add_func ("/ui/canvas-painter/paint/level-of-detail", test_paint_level_of_detail);
+  g_test_add_func ("/ui/canvas-painter/paint/still-and-moving-layers", test_paint_layers);
   g_test_add_func ("/ui/canvas-painter/export/png-svg-pdf-and-errors", test_export_formats);
   return g_test_run ();
 }
