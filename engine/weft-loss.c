@@ -304,39 +304,59 @@ cce_position (const float *x, const float *target, int label, int classes, bool 
       return loss;
     }
 
-  /* Keras rescales the probabilities to sum to one, then clips each to [EPS, 1 - EPS]. */
-  double s = 0.0;
+  /* Keras rescales the probabilities to sum to one, then clips each to [EPS, 1 - EPS].
+   * Float arithmetic as Keras' own float32 graph: this runs for every sample of every step,
+   * and the double version cost as much as a small model's products. */
+  float s = 0.0f;
   for (int k = 0; k < classes; k++)
     s += x[k];
+  const float inv_s = 1.0f / s;
+  const float lo = (float) EPS, hi = (float) (1.0 - EPS);
 
   double loss = 0.0;
-  double t_unclipped = 0.0;
-  for (int k = 0; k < classes; k++)
+  float t_unclipped = 0.0f;
+  if (label >= 0)
     {
-      double t = label >= 0 ? (k == label ? 1.0 : 0.0) : target[k];
-      if (t == 0.0)
-        continue;
-      double q = x[k] / s;
-      if (q >= EPS && q <= 1.0 - EPS)
+      float q = x[label] * inv_s;
+      if (q >= lo && q <= hi)
         {
-          loss -= t * log (q);
-          t_unclipped += t;
+          loss = -log (q);
+          t_unclipped = 1.0f;
         }
       else
-        loss -= t * log (q > 1.0 - EPS ? 1.0 - EPS : isnan (q) ? q : EPS);
+        loss = -log (q > hi ? hi : isnan (q) ? q : lo);
     }
+  else
+    for (int k = 0; k < classes; k++)
+      {
+        float t = target[k];
+        if (t == 0.0f)
+          continue;
+        float q = x[k] * inv_s;
+        if (q >= lo && q <= hi)
+          {
+            loss -= (double) t * log (q);
+            t_unclipped += t;
+          }
+        else
+          loss -= (double) t * log (q > hi ? hi : isnan (q) ? q : lo);
+      }
   if (grad != NULL)
     {
       /* d/dp_k of -sum_i t_i log(p_i / s) where unclipped: (g_k + T_unclipped) / s with
        * g_k = -t_k / q_k (0 where clipped). */
+      const float base = (float) (t_unclipped * inv_s * gscale);
+      const float scale = (float) (inv_s * gscale);
+      for (int k = 0; k < classes; k++)
+        grad[k] += base;
       for (int k = 0; k < classes; k++)
         {
-          double t = label >= 0 ? (k == label ? 1.0 : 0.0) : target[k];
-          double q = x[k] / s;
-          double g = 0.0;
-          if (t != 0.0 && q >= EPS && q <= 1.0 - EPS)
-            g = -t / q;
-          grad[k] += (float) ((g + t_unclipped) / s * gscale);
+          float t = label >= 0 ? (k == label ? 1.0f : 0.0f) : target[k];
+          if (t == 0.0f)
+            continue;
+          float q = x[k] * inv_s;
+          if (q >= lo && q <= hi)
+            grad[k] -= t / q * scale;
         }
     }
   return loss;
