@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -249,6 +250,78 @@ test_list_newest_first_and_delete (void)
   g_assert_cmpuint (rest->len, ==, 1);
   g_assert_cmpstr (((WeftAutosaveEntry *) g_ptr_array_index (rest, 0))->id, ==, "old");
   weft_autosave_entry_delete (g_ptr_array_index (rest, 0));
+  remove_dir (dir);
+}
+
+/* What the user would lose besides the graph: trained weights, the training history and
+ * the file's data binding come back from the autosave. */
+static void
+test_weights_history_and_binding_restored (void)
+{
+  g_autofree char *dir = make_dir ();
+  g_autofree char *example = g_build_filename (WEFT_SOURCE_DIR, "resources", "examples",
+                                               "mlp.weft", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (example);
+  g_autoptr (WeftDocument) doc = weft_document_new ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (weft_document_load (doc, file, &error));
+  g_assert_no_error (error);
+  WeftGraph *graph = weft_document_get_graph (doc);
+  weft_graph_init_weights (graph, 1234);   /* as if trained */
+  const char *head = weft_graph_model_output_name (graph, weft_graph_get_main_model (graph), 0);
+  WeftHistory *trained = weft_history_new (1, &head, NULL, NULL);
+  for (int e = 0; e < 2; e++)
+    {
+      double loss = 1.0 / (e + 1), nan = NAN;
+      WeftHistoryEpoch row = { .epoch = e, .total = loss, .seconds = 0.5, .loss = &loss,
+                               .metric = &nan };
+      g_assert_true (weft_history_append_epoch (trained, &row));
+    }
+  weft_document_set_history (doc, trained);
+  weft_document_mark_modified (doc);
+  g_autoptr (WeftAutosave) as = weft_autosave_new (doc, dir, "trained");
+  g_assert_true (weft_autosave_save_now (as, &error));
+  g_assert_no_error (error);
+
+  WeftAutosaveEntry entry = { .id = (char *) "trained",
+                              .path = (char *) weft_autosave_get_path (as) };
+  WeftHistory *history = NULL;
+  WeftFileMeta meta = { 0 };
+  WeftGraph *back = weft_autosave_entry_load (&entry, &history, &meta, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  int checked = 0;
+  for (int i = 0; i < weft_graph_n_layers (graph); i++)
+    {
+      WeftId a = weft_graph_layer_at (graph, i), b = weft_graph_layer_at (back, i);
+      int na = 0, nb = 0;
+      const WeftWeight *wa = weft_graph_layer_weights (graph, a, &na);
+      const WeftWeight *wb = weft_graph_layer_weights (back, b, &nb);
+      g_assert_cmpint (na, ==, nb);
+      for (int k = 0; k < na; k++)
+        {
+          g_assert_nonnull (wa[k].data);
+          g_assert_nonnull (wb[k].data);
+          size_t n = (size_t) weft_shape_size (&wa[k].spec.shape);
+          g_assert_cmpmem (wa[k].data, n * sizeof (float), wb[k].data, n * sizeof (float));
+          checked++;
+        }
+    }
+  g_assert_cmpint (checked, >, 0);
+  g_assert_nonnull (history);
+  g_assert_cmpuint (weft_history_n_epochs (history), ==, 2);
+  const WeftFileMeta *m0 = weft_document_get_file_meta (doc);
+  g_assert_cmpstr (meta.name, ==, m0->name);
+  g_assert_true ((meta.data == NULL) == (m0->data == NULL));
+  if (m0->data != NULL)
+    g_assert_true (json_node_equal (meta.data, m0->data));
+  /* the example trains on "synthetic:blobs" */
+  g_assert_cmpstr (weft_graph_get_train_config (back)->data, ==, "synthetic:blobs");
+  weft_file_meta_clear (&meta);
+  weft_history_free (history);
+  weft_graph_free (back);
+  g_clear_object (&as);
   remove_dir (dir);
 }
 
@@ -500,6 +573,8 @@ main (int argc, char **argv)
                    test_killed_process_leaves_restorable_leftover);
   g_test_add_func ("/ui/autosave/leftovers-newest-first-and-delete",
                    test_list_newest_first_and_delete);
+  g_test_add_func ("/ui/autosave/weights-history-and-data-binding-restored",
+                   test_weights_history_and_binding_restored);
   g_test_add_func ("/ui/autosave/another-process-live-autosave-is-not-a-leftover",
                    test_other_process_live_autosave_is_not_a_leftover);
   g_test_add_func ("/ui/autosave/original-changed-since-autosave",
