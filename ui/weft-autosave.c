@@ -171,6 +171,19 @@ weft_autosave_discard (WeftAutosave *self)
   self->original_then = 0;   /* saved (or closed): the original is the user's own now */
 }
 
+/* The modification time of file in µs; 0 when it is gone or has none. */
+static guint64
+mtime_usec (GFile *file)
+{
+  g_autoptr (GFileInfo) fi = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  if (fi == NULL || !g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
+    return 0;
+  return g_file_info_get_attribute_uint64 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC
+         + g_file_info_get_attribute_uint32 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+}
+
 static gboolean
 write_info (WeftAutosave *self, GError **error)
 {
@@ -185,22 +198,13 @@ write_info (WeftAutosave *self, GError **error)
   if (file != NULL)
     {
       g_autofree char *uri = g_file_get_uri (file);
-      g_autoptr (GFileInfo) fi = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
-                                                    G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                                                    G_FILE_QUERY_INFO_NONE, NULL, NULL);
+      guint64 modified = self->original_then != 0 ? self->original_then : mtime_usec (file);
       g_key_file_set_string (kf, "autosave", "original-uri", uri);
       /* The original as it was then: a restore can tell whether it changed since. Work
        * restored from a leftover keeps the time recorded before the crash, so that a change
        * of the original meanwhile is still noticed after a second crash. */
-      if (self->original_then != 0)
-        g_key_file_set_uint64 (kf, "autosave", "original-modified-usec", self->original_then);
-      else if (fi != NULL && g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
-        {
-          guint64 usec = g_file_info_get_attribute_uint64 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED)
-                           * G_USEC_PER_SEC
-                         + g_file_info_get_attribute_uint32 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
-          g_key_file_set_uint64 (kf, "autosave", "original-modified-usec", usec);
-        }
+      if (modified != 0)
+        g_key_file_set_uint64 (kf, "autosave", "original-modified-usec", modified);
     }
   g_key_file_set_string (kf, "autosave", "saved", stamp);
   return g_key_file_save_to_file (kf, info, error);
@@ -611,14 +615,7 @@ weft_autosave_entry_original_changed (const WeftAutosaveEntry *entry)
     return FALSE;
 
   g_autoptr (GFile) file = g_file_new_for_uri (entry->original_uri);
-  g_autoptr (GFileInfo) fi = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
-                                                G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
-                                                G_FILE_QUERY_INFO_NONE, NULL, NULL);
-  if (fi == NULL || entry->original_modified == 0
-      || !g_file_info_has_attribute (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED))
-    return TRUE;   /* gone, or unknown then: ask */
-  guint64 usec = g_file_info_get_attribute_uint64 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED)
-                   * G_USEC_PER_SEC
-                 + g_file_info_get_attribute_uint32 (fi, G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
-  return usec != entry->original_modified;
+  guint64 now = mtime_usec (file);
+  /* gone, or its time unknown then or now: ask */
+  return now == 0 || entry->original_modified == 0 || now != entry->original_modified;
 }
