@@ -3,6 +3,8 @@
  * chart rendered with every head, weights stored into the document, suggested weights as
  * undoable edits, a model edited during training. */
 #include "weft-dashboard.h"
+#include "weft-data-source.h"
+#include "weft-npy.h"
 #include "weft-test-graphs.h"
 
 #include <glib/gstdio.h>
@@ -497,6 +499,274 @@ test_bad_source (Fixture *f, gconstpointer data)
   g_assert_false (weft_training_session_get_running (weft_dashboard_get_session (f->dash)));
 }
 
+/* ---- data binding panel ------------------------------------------------------------------ */
+
+#define BIND_ROWS 120
+
+/* A CSV for the three-heads model: profile_0..11, posts_0..19, age, income (ten named
+ * classes), gender (0/1), with a header line. */
+static char *
+write_three_heads_csv (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-binding-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "people.csv", NULL);
+  GString *s = g_string_new (NULL);
+  for (int i = 0; i < 12; i++)
+    g_string_append_printf (s, "profile_%d,", i);
+  for (int i = 0; i < 20; i++)
+    g_string_append_printf (s, "posts_%d,", i);
+  g_string_append (s, "age,income,gender\n");
+  GRand *r = g_rand_new_with_seed (9);
+  for (int row = 0; row < BIND_ROWS; row++)
+    {
+      for (int i = 0; i < 32; i++)
+        g_string_append_printf (s, "%.3f,", g_rand_double (r));
+      g_string_append_printf (s, "%d,band_%c,%d\n", 20 + row % 50, 'a' + row % 10, row % 2);
+    }
+  g_rand_free (r);
+  g_assert_true (g_file_set_contents (path, s->str, s->len, NULL));
+  g_string_free (s, TRUE);
+  return path;
+}
+
+static void
+remove_file_and_dir (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_remove (path);
+  g_rmdir (dir);
+}
+
+static char *
+item_text (GtkDropDown *dd, guint i)
+{
+  GListModel *m = gtk_drop_down_get_model (dd);
+  g_autoptr(GtkStringObject) o = g_list_model_get_item (m, i);
+  return g_strdup (gtk_string_object_get_string (o));
+}
+
+static int
+row_of (WeftBindingPanel *p, const char *name)
+{
+  for (int i = 0; i < weft_binding_panel_n_rows (p); i++)
+    if (strcmp (weft_binding_panel_row_name (p, i), name) == 0)
+      return i;
+  g_assert_not_reached ();
+}
+
+static gboolean
+row_error (WeftBindingPanel *p, const char *name, const char *contains)
+{
+  gboolean error = FALSE;
+  const char *t = weft_binding_panel_row_message (p, row_of (p, name), &error);
+  if (contains != NULL && strstr (t, contains) == NULL)
+    g_error ("row %s: message “%s” lacks “%s”", name, t, contains);
+  return error;
+}
+
+/* Choosing a CSV shows a row per input and head with the file's columns, prefilled by name
+ * (ranges for the 12 and 20 values of the inputs, one-hot for the categorical head); a
+ * wrong choice is explained on its row and makes Train insensitive with the reason; the
+ * binding built from the rows trains and is kept in the document. */
+static void
+test_binding_panel_csv (Fixture *f, gconstpointer data)
+{
+  g_autofree char *csv = write_three_heads_csv ();
+  WeftBindingPanel *p = weft_dashboard_get_binding_panel (f->dash);
+  GtkWidget *train = find_button (GTK_WIDGET (f->dash), "_Train");
+  g_assert_nonnull (train);
+
+  /* the data-file source without a file: nothing to train on yet */
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  c.data[0] = '\0';
+  weft_graph_set_train_config (weft_document_get_graph (f->doc), &c);
+  GtkWidget *source = NULL;
+  for (GtkWidget *w = gtk_widget_get_parent (GTK_WIDGET (p)); w != NULL && source == NULL;
+       w = gtk_widget_get_parent (w))
+    for (GtkWidget *k = gtk_widget_get_first_child (w); k != NULL; k = gtk_widget_get_next_sibling (k))
+      if (GTK_IS_DROP_DOWN (k))
+        source = k;
+  g_assert_nonnull (source);
+  gtk_drop_down_set_selected (GTK_DROP_DOWN (source), 0);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (p)));
+  const char *reason = NULL;
+  g_assert_false (weft_binding_panel_get_complete (p, &reason));
+  g_assert_nonnull (reason);
+  g_assert_false (gtk_widget_get_sensitive (train));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (train), reason));
+
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_binding_panel_set_file (p, csv, -1, &error));
+  g_assert_no_error (error);
+  /* inputs first, then heads */
+  g_assert_cmpint (weft_binding_panel_n_rows (p), ==, 5);
+  const char *names[] = { "profile", "posts", "age", "income", "gender" };
+  for (int i = 0; i < 5; i++)
+    {
+      g_assert_cmpstr (weft_binding_panel_row_name (p, i), ==, names[i]);
+      g_assert_cmpint (weft_binding_panel_row_is_head (p, i), ==, i >= 2);
+    }
+  /* every column of the file, after "(not bound)"; the header was recognised */
+  GtkDropDown *dd = weft_binding_panel_row_column (p, row_of (p, "profile"));
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_drop_down_get_model (dd)), ==, 1 + 35);
+  g_autofree char *first = item_text (dd, 1);
+  g_autofree char *last = item_text (dd, 35);
+  g_assert_nonnull (strstr (first, "profile_0"));
+  g_assert_nonnull (strstr (last, "gender"));
+  /* prefilled by name */
+  g_assert_cmpuint (gtk_drop_down_get_selected (dd), ==, 1);
+  g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_column (p, row_of (p, "posts"))), ==, 13);
+  g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_column (p, row_of (p, "income"))), ==, 34);
+  g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_kind (p, row_of (p, "income"))), ==,
+                    WEFT_CSV_CATEGORY_ONE_HOT);
+  g_assert_false (row_error (p, "profile", "0–11"));
+  g_assert_false (row_error (p, "posts", "12–31"));
+  g_assert_false (row_error (p, "income", "10"));
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+  g_assert_true (gtk_widget_get_sensitive (train));
+  g_assert_null (gtk_widget_get_tooltip_text (train));
+
+  /* 12 columns from posts_15 do not exist */
+  gtk_drop_down_set_selected (dd, 1 + 27);
+  g_assert_true (row_error (p, "profile", "12"));
+  g_assert_false (weft_binding_panel_get_complete (p, &reason));
+  g_assert_false (gtk_widget_get_sensitive (train));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (train), reason));
+  /* a text column cannot be read as numbers */
+  gtk_drop_down_set_selected (weft_binding_panel_row_column (p, row_of (p, "age")), 1 + 33);
+  gtk_drop_down_set_selected (weft_binding_panel_row_kind (p, row_of (p, "age")), WEFT_CSV_NUMERIC);
+  g_assert_true (row_error (p, "age", "income"));
+  /* one class index cannot fill ten outputs */
+  gtk_drop_down_set_selected (weft_binding_panel_row_kind (p, row_of (p, "income")),
+                              WEFT_CSV_CATEGORY_INDEX);
+  g_assert_true (row_error (p, "income", "10"));
+  /* unbound */
+  gtk_drop_down_set_selected (weft_binding_panel_row_column (p, row_of (p, "gender")), 0);
+  g_assert_true (row_error (p, "gender", "gender"));
+
+  /* put right again, then train through the button */
+  gtk_drop_down_set_selected (dd, 1);
+  gtk_drop_down_set_selected (weft_binding_panel_row_column (p, row_of (p, "age")), 1 + 32);
+  gtk_drop_down_set_selected (weft_binding_panel_row_kind (p, row_of (p, "income")),
+                              WEFT_CSV_CATEGORY_ONE_HOT);
+  gtk_drop_down_set_selected (weft_binding_panel_row_column (p, row_of (p, "gender")), 1 + 34);
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+  g_assert_true (gtk_widget_get_sensitive (train));
+  g_signal_emit_by_name (train, "clicked");
+  wait_finished (f, 1);
+  WeftHistory *h = weft_dashboard_get_history (f->dash);
+  g_assert_nonnull (h);
+  g_assert_cmpint (weft_history_n_heads (h), ==, 3);
+  /* 3 epochs of 96 training rows in batches of 32 */
+  g_assert_cmpuint (weft_history_n_steps (h), ==, 9);
+  g_assert_cmpuint (weft_history_n_epochs (h), ==, 3);
+
+  /* the binding is the document's now, saved with it */
+  JsonNode *saved = weft_document_get_file_meta (f->doc)->data;
+  g_assert_nonnull (saved);
+  g_autoptr(WeftDataBinding) b = weft_data_binding_from_json (saved, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (weft_data_binding_n_entries (b), ==, 5);
+  JsonObject *feeds = json_object_get_object_member (json_node_get_object (saved), "feeds");
+  JsonObject *income = json_object_get_object_member (feeds, "income");
+  g_assert_cmpstr (json_object_get_string_member (income, "type"), ==, "one-hot");
+  JsonObject *posts = json_object_get_object_member (feeds, "posts");
+  g_assert_cmpstr (json_object_get_string_member (posts, "columns"), ==, "12-31");
+
+  /* another dashboard on the same document shows the same choices */
+  GtkWidget *win2 = gtk_window_new ();
+  WeftDashboard *d2 = WEFT_DASHBOARD (weft_dashboard_new ());
+  gtk_window_set_child (GTK_WINDOW (win2), GTK_WIDGET (d2));
+  weft_dashboard_set_document (d2, f->doc);
+  WeftBindingPanel *p2 = weft_dashboard_get_binding_panel (d2);
+  g_assert_cmpstr (weft_binding_panel_get_file (p2), ==, csv);
+  for (int i = 0; i < 5; i++)
+    {
+      g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_column (p2, i)), ==,
+                        gtk_drop_down_get_selected (weft_binding_panel_row_column (p, i)));
+      g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_kind (p2, i)), ==,
+                        gtk_drop_down_get_selected (weft_binding_panel_row_kind (p, i)));
+    }
+  g_assert_true (weft_binding_panel_get_complete (p2, NULL));
+  gtk_window_destroy (GTK_WINDOW (win2));
+
+  /* the whole settings panel with the binding, for a look (not compared) */
+  int w = 0, hh = 0;
+  g_autofree char *png = g_build_filename (g_get_tmp_dir (), "weft-dashboard-binding.png", NULL);
+  g_autofree guchar *px = render (GTK_WIDGET (f->dash), &w, &hh, png);
+  remove_file_and_dir (csv);
+}
+
+/* A folder of .npy files: one array per file, matched by name; a shape that does not fit
+ * an input names both shapes; rows differing between arrays are reported. */
+static void
+test_binding_panel_npy_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-npy-XXXXXX", NULL);
+  struct { const char *name; int64_t cols; } arrays[] = {
+    { "profile", 12 }, { "posts", 20 }, { "age", 1 }, { "income", 10 }, { "gender", 1 },
+  };
+  float *zeros = g_new0 (float, 100 * 20);
+  for (guint i = 0; i < G_N_ELEMENTS (arrays); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%s.npy", dir, arrays[i].name);
+      int64_t dims[2] = { 100, arrays[i].cols };
+      g_assert_true (weft_npy_write (file, zeros, 2, dims, NULL));
+    }
+  WeftBindingPanel *p = weft_dashboard_get_binding_panel (f->dash);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_binding_panel_set_file (p, dir, -1, &error));
+  g_assert_no_error (error);
+  GtkDropDown *dd = weft_binding_panel_row_column (p, row_of (p, "posts"));
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_drop_down_get_model (dd)), ==, 6);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (weft_binding_panel_row_kind (p, 0))));
+  for (int i = 0; i < 5; i++)
+    g_assert_false (row_error (p, weft_binding_panel_row_name (p, i), NULL));
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+  g_autoptr(JsonNode) json = weft_binding_panel_dup_json (p);
+  g_autoptr(WeftDataBinding) b = weft_data_binding_from_json (json, NULL, &error);
+  g_assert_no_error (error);
+  WeftDataLoad load = { 0 };
+  g_assert_true (weft_data_binding_load (b, weft_document_get_graph (f->doc), 0.2, TRUE, NULL,
+                                         NULL, &load, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (load.n_train, ==, 80);
+  weft_data_load_clear (&load);
+
+  /* arrays sorted by file name: age, gender, income, posts, profile; posts fed with the
+   * 12-value array */
+  g_autofree char *text = item_text (dd, 5);
+  g_assert_true (g_str_has_prefix (text, "profile (100, 12)"));
+  gtk_drop_down_set_selected (dd, 5);
+  g_assert_true (row_error (p, "posts", "20"));
+  g_assert_false (weft_binding_panel_get_complete (p, NULL));
+  g_assert_null (weft_binding_panel_dup_json (p));
+
+  /* an array with fewer rows */
+  int64_t dims[2] = { 90, 1 };
+  g_autofree char *age = g_strdup_printf ("%s/age.npy", dir);
+  g_assert_true (weft_npy_write (age, zeros, 2, dims, NULL));
+  g_assert_true (weft_binding_panel_set_file (p, dir, -1, &error));
+  g_assert_true (row_error (p, "age", "90"));
+
+  /* a file that is no data: said, and the panel keeps its file */
+  g_autofree char *bad = g_strdup_printf ("%s/bad.npz", dir);
+  g_assert_true (g_file_set_contents (bad, "not a zip", -1, NULL));
+  g_assert_false (weft_binding_panel_set_file (p, bad, -1, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpstr (weft_binding_panel_get_file (p), ==, dir);
+  g_free (zeros);
+  g_remove (bad);
+  for (guint i = 0; i < G_N_ELEMENTS (arrays); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%s.npy", dir, arrays[i].name);
+      g_remove (file);
+    }
+  g_rmdir (dir);
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -515,5 +785,7 @@ main (int argc, char **argv)
   ADD ("edit-during-training", test_edit_during_training);
   ADD ("bad-source", test_bad_source);
   ADD ("switch-document-while-training", test_switch_document_while_training);
+  ADD ("binding-panel-csv", test_binding_panel_csv);
+  ADD ("binding-panel-npy-folder", test_binding_panel_npy_folder);
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
 
 #include "weft-dashboard.h"
 
+#include "weft-binding-panel.h"
 #include "weft-data-source.h"
 #include "weft-loss-balance.h"
 #include "weft-test-hook.h"
@@ -17,7 +18,8 @@
 #define SUGGEST_WINDOW     50
 #define DEFAULT_SAMPLES    1024
 
-enum { SOURCE_BINDING_TEXT = 0, SOURCE_FILE_BINDING = 1, SOURCE_SYNTHETIC_FIRST = 2 };
+enum { SOURCE_DATA_FILE = 0, SOURCE_BINDING_TEXT = 1, SOURCE_FILE_BINDING = 2,
+       SOURCE_SYNTHETIC_FIRST = 3 };
 
 struct _WeftDashboard
 {
@@ -41,6 +43,8 @@ struct _WeftDashboard
   GtkWidget *source_dropdown;
   GtkWidget *samples_spin;
   GtkWidget *binding_view;
+  GtkWidget *binding_text_box;    /* the advanced text form, for several files */
+  GtkWidget *binding_panel;
   GtkWidget *model_io_label;
   GtkWidget *heads_grid;
   GtkWidget *optimizer_dropdown;
@@ -667,6 +671,10 @@ weft_dashboard_set_config (WeftDashboard *self, const WeftTrainConfig *c)
     }
   else if (c->data[0] != '\0')
     gtk_drop_down_set_selected (GTK_DROP_DOWN (self->source_dropdown), SOURCE_FILE_BINDING);
+  else if (self->document != NULL && weft_document_get_file_meta (self->document)->data != NULL)
+    gtk_drop_down_set_selected (GTK_DROP_DOWN (self->source_dropdown),
+                                weft_binding_panel_get_file (WEFT_BINDING_PANEL (self->binding_panel))
+                                != NULL ? SOURCE_DATA_FILE : SOURCE_FILE_BINDING);
   self->updating = FALSE;
 }
 
@@ -711,12 +719,16 @@ optimizer_changed_cb (GtkDropDown *dd, GParamSpec *pspec, WeftDashboard *self)
                                                  || kind == WEFT_OPTIM_RMSPROP);
 }
 
+static void update_buttons (WeftDashboard *self);
+
 static void
 source_changed_cb (GtkDropDown *dd, GParamSpec *pspec, WeftDashboard *self)
 {
   guint src = gtk_drop_down_get_selected (dd);
   gtk_widget_set_sensitive (self->samples_spin, src >= SOURCE_SYNTHETIC_FIRST);
-  gtk_widget_set_sensitive (self->binding_view, src == SOURCE_BINDING_TEXT);
+  gtk_widget_set_visible (self->binding_text_box, src == SOURCE_BINDING_TEXT);
+  gtk_widget_set_visible (self->binding_panel, src == SOURCE_DATA_FILE);
+  update_buttons (self);
 }
 
 /* ---- training -------------------------------------------------------------------------- */
@@ -724,9 +736,27 @@ source_changed_cb (GtkDropDown *dd, GParamSpec *pspec, WeftDashboard *self)
 static void
 update_buttons (WeftDashboard *self)
 {
+  if (self->train_button == NULL)
+    return;   /* still building the panels */
   gboolean running = weft_training_session_get_running (self->session);
   gboolean loading = self->load_cancellable != NULL;
-  gtk_widget_set_sensitive (self->train_button, !running && !loading && self->document != NULL);
+  const char *reason = NULL;
+  gboolean data_ready = TRUE;
+  if (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->source_dropdown)) == SOURCE_DATA_FILE)
+    data_ready = weft_binding_panel_get_complete (WEFT_BINDING_PANEL (self->binding_panel),
+                                                  &reason);
+  gtk_widget_set_sensitive (self->train_button, !running && !loading && self->document != NULL
+                                                && data_ready);
+  /* an insensitive Train button says why */
+  g_autofree char *why = !data_ready && reason != NULL
+                         ? g_strdup_printf (_("Not ready to train: %s"), reason) : NULL;
+  gtk_widget_set_tooltip_text (self->train_button, why);
+  if (why != NULL)
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
+                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, why, -1);
+  else
+    gtk_accessible_reset_property (GTK_ACCESSIBLE (self->train_button),
+                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
   gtk_widget_set_sensitive (self->stop_button, running || loading);
   gtk_widget_set_sensitive (self->continue_button,
                             !loading && weft_training_session_get_can_continue (self->session));
@@ -855,16 +885,42 @@ weft_dashboard_train (WeftDashboard *self)
   char *synthetic = NULL;
   if (src >= SOURCE_SYNTHETIC_FIRST)
     synthetic = g_strdup (weft_synthetic_names[src - SOURCE_SYNTHETIC_FIRST]);
+  else if (src == SOURCE_DATA_FILE)
+    {
+      const char *reason = NULL;
+      WeftBindingPanel *panel = WEFT_BINDING_PANEL (self->binding_panel);
+      if (!weft_binding_panel_get_complete (panel, &reason))
+        {
+          set_status (self, reason);
+          return;
+        }
+      g_autoptr(JsonNode) node = weft_binding_panel_dup_json (panel);
+      binding = weft_data_binding_from_json (node, NULL, &error);
+      if (binding == NULL)
+        {
+          set_status (self, error->message);
+          return;
+        }
+      /* saved with the document, paths relative to its folder */
+      GFile *file = weft_document_get_file (self->document);
+      g_autoptr(GFile) dir = file != NULL ? g_file_get_parent (file) : NULL;
+      g_autofree char *base = dir != NULL ? g_file_get_path (dir) : NULL;
+      g_autoptr(JsonNode) saved = weft_data_binding_to_json (binding, base);
+      weft_document_set_data_binding (self->document, saved);
+    }
   else if (src == SOURCE_FILE_BINDING)
     {
+      /* the binding the document holds (read with the file, or chosen in this window) */
+      JsonNode *data = weft_document_get_file_meta (self->document)->data;
       GFile *file = weft_document_get_file (self->document);
-      g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
-      binding = path != NULL ? weft_data_binding_from_weft_file (path, &error) : NULL;
+      g_autoptr(GFile) dir = file != NULL ? g_file_get_parent (file) : NULL;
+      g_autofree char *base = dir != NULL ? g_file_get_path (dir) : NULL;
+      binding = data != NULL ? weft_data_binding_from_json (data, base, &error) : NULL;
       if (binding == NULL)
         {
           set_status (self, error != NULL ? error->message
                                           : _("The file names no data binding; choose a "
-                                              "synthetic set or write the binding below."));
+                                              "data file or a synthetic set."));
           return;
         }
     }
@@ -1243,6 +1299,7 @@ document_changed_cb (WeftDocument *doc, WeftDashboard *self)
 {
   update_heads (self);
   update_model_io (self);
+  weft_binding_panel_set_graph (WEFT_BINDING_PANEL (self->binding_panel), doc_graph (self));
   /* a load replaces the history: follow it unless a run is writing into ours */
   if (!weft_training_session_get_running (self->session))
     {
@@ -1260,6 +1317,18 @@ document_changed_cb (WeftDocument *doc, WeftDashboard *self)
       weft_loss_chart_set_history (WEFT_LOSS_CHART (self->chart), NULL);
     }
   update_buttons (self);
+}
+
+/* Shows the document's stored binding in the panel when the panel can express it. */
+static void
+load_document_binding (WeftDashboard *self)
+{
+  JsonNode *data = weft_document_get_file_meta (self->document)->data;
+  GFile *file = weft_document_get_file (self->document);
+  g_autoptr(GFile) dir = file != NULL ? g_file_get_parent (file) : NULL;
+  g_autofree char *base = dir != NULL ? g_file_get_path (dir) : NULL;
+  if (data != NULL)
+    weft_binding_panel_load_json (WEFT_BINDING_PANEL (self->binding_panel), data, base);
 }
 
 void
@@ -1288,6 +1357,8 @@ weft_dashboard_set_document (WeftDashboard *self, WeftDocument *document)
     {
       self->changed_id = g_signal_connect (document, "changed",
                                            G_CALLBACK (document_changed_cb), self);
+      weft_binding_panel_set_graph (WEFT_BINDING_PANEL (self->binding_panel), doc_graph (self));
+      load_document_binding (self);
       weft_dashboard_set_config (self, weft_graph_get_train_config (doc_graph (self)));
       update_heads (self);
       choose_history (self, FALSE);
@@ -1309,6 +1380,13 @@ weft_dashboard_get_history (WeftDashboard *self)
 {
   g_return_val_if_fail (WEFT_IS_DASHBOARD (self), NULL);
   return self->history;
+}
+
+WeftBindingPanel *
+weft_dashboard_get_binding_panel (WeftDashboard *self)
+{
+  g_return_val_if_fail (WEFT_IS_DASHBOARD (self), NULL);
+  return WEFT_BINDING_PANEL (self->binding_panel);
 }
 
 WeftLossChart *
@@ -1362,7 +1440,8 @@ build_settings (WeftDashboard *self)
 
   gtk_box_append (GTK_BOX (box), heading (_("Data")));
   GtkStringList *sources = gtk_string_list_new (NULL);
-  gtk_string_list_append (sources, _("Binding entries below"));
+  gtk_string_list_append (sources, _("Data file"));
+  gtk_string_list_append (sources, _("Binding entries (several files)"));
   gtk_string_list_append (sources, _("The file’s data binding"));
   for (int i = 0; weft_synthetic_names[i] != NULL; i++)
     {
@@ -1381,7 +1460,12 @@ build_settings (WeftDashboard *self)
   gtk_spin_button_set_value (GTK_SPIN_BUTTON (self->samples_spin), DEFAULT_SAMPLES);
   grid_row (grid, 0, _("Samples"), self->samples_spin);
   gtk_box_append (GTK_BOX (box), grid);
-  gtk_box_append (GTK_BOX (box),
+  self->binding_panel = weft_binding_panel_new ();
+  g_signal_connect_swapped (self->binding_panel, "changed", G_CALLBACK (update_buttons), self);
+  gtk_box_append (GTK_BOX (box), self->binding_panel);
+  /* the text form stays for what one file cannot express: inputs from several files */
+  self->binding_text_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+  gtk_box_append (GTK_BOX (self->binding_text_box),
                   explanation (_("Binding: one entry per line, NAME=FILE[:COLUMNS][:KEY=VALUE]…, "
                                  "where NAME is a model input or a head, e.g. "
                                  "“profile=people.csv:0-11” or “income=people.csv:income:"
@@ -1389,14 +1473,16 @@ build_settings (WeftDashboard *self)
                                  "training starts.")));
   self->model_io_label = explanation ("");
   gtk_label_set_selectable (GTK_LABEL (self->model_io_label), TRUE);
-  gtk_box_append (GTK_BOX (box), self->model_io_label);
+  gtk_box_append (GTK_BOX (self->binding_text_box), self->model_io_label);
   self->binding_view = gtk_text_view_new ();
   gtk_text_view_set_monospace (GTK_TEXT_VIEW (self->binding_view), TRUE);
   gtk_widget_set_size_request (self->binding_view, -1, 60);
   a11y (self->binding_view, _("Data binding entries"));
   GtkWidget *frame = gtk_frame_new (NULL);
   gtk_frame_set_child (GTK_FRAME (frame), self->binding_view);
-  gtk_box_append (GTK_BOX (box), frame);
+  gtk_box_append (GTK_BOX (self->binding_text_box), frame);
+  gtk_widget_set_visible (self->binding_text_box, FALSE);
+  gtk_box_append (GTK_BOX (box), self->binding_text_box);
 
   gtk_box_append (GTK_BOX (box), heading (_("Heads")));
   self->heads_grid = gtk_grid_new ();

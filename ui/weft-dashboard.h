@@ -7,6 +7,7 @@
 
 #include <gtk/gtk.h>
 
+#include "weft-binding-panel.h"
 #include "weft-document.h"
 #include "weft-loss-chart.h"
 #include "weft-training-session.h"
@@ -27,6 +28,8 @@ WeftDocument        *weft_dashboard_get_document     (WeftDashboard *self);
 WeftHistory         *weft_dashboard_get_history      (WeftDashboard *self);
 WeftLossChart       *weft_dashboard_get_chart        (WeftDashboard *self);
 WeftTrainingSession *weft_dashboard_get_session      (WeftDashboard *self);
+/* The data binding editor shown for the "data file" source (borrowed). */
+WeftBindingPanel    *weft_dashboard_get_binding_panel (WeftDashboard *self);
 
 /* Settings as the panel shows them (epochs, batch size... and the data source). */
 void                 weft_dashboard_get_config       (WeftDashboard   *self,

@@ -575,6 +575,19 @@ weft_document_set_file_meta (WeftDocument *self, const WeftFileMeta *meta)
   g_signal_emit (self, signals[CHANGED], 0);
 }
 
+void
+weft_document_set_data_binding (WeftDocument *self, JsonNode *data)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+
+  if (data == self->meta.data
+      || (data != NULL && self->meta.data != NULL && json_node_equal (data, self->meta.data)))
+    return;
+  g_clear_pointer (&self->meta.data, json_node_unref);
+  self->meta.data = data != NULL ? json_node_copy (data) : NULL;
+  weft_document_mark_modified (self);
+}
+
 const WeftFileMeta *
 weft_document_get_file_meta (WeftDocument *self)
 {

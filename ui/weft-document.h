@@ -66,6 +66,11 @@ void          weft_document_set_display_name (WeftDocument *self,
 void          weft_document_set_file_meta   (WeftDocument       *self,
                                              const WeftFileMeta *meta);
 const WeftFileMeta *weft_document_get_file_meta (WeftDocument *self);
+/* Replaces the data binding saved with the file ("data" JSON, copied; NULL removes it),
+ * keeping title, description and head positions; marks the document modified when it
+ * differs. Not an undo entry (it does not change the model). */
+void          weft_document_set_data_binding (WeftDocument *self,
+                                              JsonNode     *data);
 /* Positions of the current model's heads by output index (WeftPoint, NaN = placed
  * automatically); pass to weft_canvas_scene_build. Newly allocated. */
 GArray       *weft_document_dup_head_positions (WeftDocument *self);

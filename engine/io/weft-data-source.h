@@ -12,6 +12,7 @@
 #include "weft-csv.h"
 #include "weft-data.h"
 #include "weft-graph.h"
+#include "weft-npy.h"
 
 G_BEGIN_DECLS
 
@@ -87,5 +88,49 @@ float            weft_data_split_fraction    (int64_t n_train, int64_t n);
  * shapes and the first rows. options: CSV options (header, skip, separator) or NULL. */
 char            *weft_data_inspect           (const char *path, const WeftCsvOptions *options,
                                               int n_rows, GError **error);
+
+/* ---- listing a data file for a binding editor ------------------------------------------ */
+
+typedef enum
+{
+  WEFT_DATA_FILE_CSV,           /* columns (CSV, possibly gzip-compressed) */
+  WEFT_DATA_FILE_NPZ,           /* arrays of one .npz archive */
+  WEFT_DATA_FILE_NPY,           /* one .npy file: one array */
+  WEFT_DATA_FILE_NPY_FOLDER,    /* a folder of .npy files: one array per file */
+  WEFT_DATA_FILE_IMAGE_FOLDER,  /* one sub-folder of images per class: "images", "labels" */
+} WeftDataFileKind;
+
+/* One column (CSV) or array (NPZ, NPY, image folder) a feed can read. */
+typedef struct
+{
+  char        *name;        /* header name or "column_<i>"; array name; "images"/"labels" */
+  char        *path;        /* NPY/NPY folder: the array's file; else NULL */
+  int          rank;        /* arrays: rank of the whole array (rows first); CSV: 1 */
+  int64_t      dims[WEFT_NPY_MAX_RANK];   /* arrays: shape; images: (n, -1, -1, -1) */
+  WeftCsvKind  kind;        /* CSV: guessed from the first rows; arrays: numeric */
+  int          n_distinct;  /* CSV: distinct values in the rows scanned; labels: classes */
+} WeftDataColumn;
+
+typedef struct
+{
+  WeftDataFileKind kind;
+  char            *path;
+  gboolean         header;     /* CSV: the first line names the columns (given or guessed) */
+  int64_t          n_rows;     /* CSV: rows scanned (at most 1000), arrays: first dim */
+  gboolean         n_rows_exact;
+  GPtrArray       *columns;    /* WeftDataColumn*, file order */
+} WeftDataListing;
+
+/* Lists what a data file or folder offers to a binding, reading headers and at most the
+ * first 1000 rows of a CSV (a .npz or .npy is read whole: NumPy keeps no index). The kind
+ * comes from the name (.csv, .csv.gz, .tsv, .txt -> CSV; .npz; .npy) or, for a folder, from
+ * its content (.npy files, else image sub-folders). csv_header: 1 / 0, or -1 to guess (a
+ * first line with a non-number in a column whose other values are numbers). */
+WeftDataListing *weft_data_list            (const char *path, int csv_header, GError **error);
+void             weft_data_listing_free    (WeftDataListing *listing);     /* NULL-safe */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftDataListing, weft_data_listing_free)
+/* Values per row the column/array gives (product of dims after the first; CSV 1, images
+ * -1 = resized to the input). */
+int64_t          weft_data_column_row_size (const WeftDataColumn *column);
 
 G_END_DECLS
