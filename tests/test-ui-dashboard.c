@@ -564,6 +564,30 @@ row_error (WeftBindingPanel *p, const char *name, const char *contains)
   return error;
 }
 
+/* Every control of the panel has an accessible name: a label property or text of its own. */
+static int
+assert_controls_named (GtkWidget *w)
+{
+  int n = 0;
+  gboolean control = GTK_IS_DROP_DOWN (w) || GTK_IS_CHECK_BUTTON (w)
+                     || (GTK_IS_BUTTON (w) && !GTK_IS_TOGGLE_BUTTON (w));
+  if (control)
+    {
+      gboolean named = gtk_test_accessible_has_property (GTK_ACCESSIBLE (w),
+                                                         GTK_ACCESSIBLE_PROPERTY_LABEL);
+      if (!named && GTK_IS_CHECK_BUTTON (w))
+        named = gtk_check_button_get_label (GTK_CHECK_BUTTON (w)) != NULL;
+      if (!named)
+        g_error ("%s without an accessible name", G_OBJECT_TYPE_NAME (w));
+      n++;
+      if (GTK_IS_DROP_DOWN (w))
+        return n;   /* its inner toggle button carries the same name */
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL; c = gtk_widget_get_next_sibling (c))
+    n += assert_controls_named (c);
+  return n;
+}
+
 /* Choosing a CSV shows a row per input and head with the file's columns, prefilled by name
  * (ranges for the 12 and 20 values of the inputs, one-hot for the categorical head); a
  * wrong choice is explained on its row and makes Train insensitive with the reason; the
@@ -626,6 +650,8 @@ test_binding_panel_csv (Fixture *f, gconstpointer data)
   g_assert_true (weft_binding_panel_get_complete (p, NULL));
   g_assert_true (gtk_widget_get_sensitive (train));
   g_assert_null (gtk_widget_get_tooltip_text (train));
+  /* file and folder buttons, header check, 5 rows x (column, kind, normalisation) */
+  g_assert_cmpint (assert_controls_named (GTK_WIDGET (p)), ==, 3 + 5 * 3);
 
   /* 12 columns from posts_15 do not exist */
   gtk_drop_down_set_selected (dd, 1 + 27);
