@@ -564,6 +564,18 @@ row_error (WeftBindingPanel *p, const char *name, const char *contains)
   return error;
 }
 
+/* The data source drop-down: the first one beside the panel (item 0: a data file). */
+static GtkDropDown *
+source_dropdown (WeftBindingPanel *p)
+{
+  for (GtkWidget *w = gtk_widget_get_parent (GTK_WIDGET (p)); w != NULL;
+       w = gtk_widget_get_parent (w))
+    for (GtkWidget *k = gtk_widget_get_first_child (w); k != NULL; k = gtk_widget_get_next_sibling (k))
+      if (GTK_IS_DROP_DOWN (k))
+        return GTK_DROP_DOWN (k);
+  g_assert_not_reached ();
+}
+
 /* Every control of the panel has an accessible name: a label property or text of its own. */
 static int
 assert_controls_named (GtkWidget *w)
@@ -605,14 +617,8 @@ test_binding_panel_csv (Fixture *f, gconstpointer data)
   weft_dashboard_get_config (f->dash, &c);
   c.data[0] = '\0';
   weft_graph_set_train_config (weft_document_get_graph (f->doc), &c);
-  GtkWidget *source = NULL;
-  for (GtkWidget *w = gtk_widget_get_parent (GTK_WIDGET (p)); w != NULL && source == NULL;
-       w = gtk_widget_get_parent (w))
-    for (GtkWidget *k = gtk_widget_get_first_child (w); k != NULL; k = gtk_widget_get_next_sibling (k))
-      if (GTK_IS_DROP_DOWN (k))
-        source = k;
-  g_assert_nonnull (source);
-  gtk_drop_down_set_selected (GTK_DROP_DOWN (source), 0);
+  GtkDropDown *source = source_dropdown (p);
+  gtk_drop_down_set_selected (source, 0);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (p)));
   const char *reason = NULL;
   g_assert_false (weft_binding_panel_get_complete (p, &reason));
@@ -699,6 +705,8 @@ test_binding_panel_csv (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (income, "type"), ==, "one-hot");
   JsonObject *posts = json_object_get_object_member (feeds, "posts");
   g_assert_cmpstr (json_object_get_string_member (posts, "columns"), ==, "12-31");
+  /* the training settings name no synthetic set any more: the binding is the data */
+  g_assert_cmpstr (weft_graph_get_train_config (weft_document_get_graph (f->doc))->data, ==, "");
 
   /* another dashboard on the same document shows the same choices */
   GtkWidget *win2 = gtk_window_new ();
@@ -715,6 +723,7 @@ test_binding_panel_csv (Fixture *f, gconstpointer data)
                         gtk_drop_down_get_selected (weft_binding_panel_row_kind (p, i)));
     }
   g_assert_true (weft_binding_panel_get_complete (p2, NULL));
+  g_assert_cmpuint (gtk_drop_down_get_selected (source_dropdown (p2)), ==, 0);
   gtk_window_destroy (GTK_WINDOW (win2));
 
   /* the whole settings panel with the binding, for a look (not compared) */

@@ -701,6 +701,8 @@ weft_dashboard_get_config (WeftDashboard *self, WeftTrainConfig *c)
   if (src >= SOURCE_SYNTHETIC_FIRST)
     g_snprintf (c->data, sizeof c->data, "synthetic:%s",
                 weft_synthetic_names[src - SOURCE_SYNTHETIC_FIRST]);
+  else
+    c->data[0] = '\0';   /* the binding itself is the document's "data" */
 }
 
 void
@@ -865,6 +867,17 @@ load_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   update_buttons (self);
 }
 
+/* The binding a run uses is saved with the document, paths relative to its folder. */
+static void
+store_binding (WeftDashboard *self, const WeftDataBinding *binding)
+{
+  GFile *file = weft_document_get_file (self->document);
+  g_autoptr(GFile) dir = file != NULL ? g_file_get_parent (file) : NULL;
+  g_autofree char *base = dir != NULL ? g_file_get_path (dir) : NULL;
+  g_autoptr(JsonNode) saved = weft_data_binding_to_json (binding, base);
+  weft_document_set_data_binding (self->document, saved);
+}
+
 void
 weft_dashboard_train (WeftDashboard *self)
 {
@@ -901,12 +914,7 @@ weft_dashboard_train (WeftDashboard *self)
           set_status (self, error->message);
           return;
         }
-      /* saved with the document, paths relative to its folder */
-      GFile *file = weft_document_get_file (self->document);
-      g_autoptr(GFile) dir = file != NULL ? g_file_get_parent (file) : NULL;
-      g_autofree char *base = dir != NULL ? g_file_get_path (dir) : NULL;
-      g_autoptr(JsonNode) saved = weft_data_binding_to_json (binding, base);
-      weft_document_set_data_binding (self->document, saved);
+      store_binding (self, binding);
     }
   else if (src == SOURCE_FILE_BINDING)
     {
@@ -955,6 +963,7 @@ weft_dashboard_train (WeftDashboard *self)
           weft_data_binding_free (binding);
           return;
         }
+      store_binding (self, binding);
     }
   /* Data are read or generated on a worker thread: a large set must not freeze the window. */
   LoadJob *job = g_new0 (LoadJob, 1);
