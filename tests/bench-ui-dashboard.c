@@ -39,6 +39,8 @@ typedef struct
   gint64   layout_cpu;      /* CPU of the current frame's layout phase */
   gint64   max_layout_cpu;
   gint64   max_paint_cpu;   /* snapshot + render + present of one frame */
+  GArray  *gaps;            /* double ms: every gap between two probes */
+  GArray  *paints;          /* double ms: main-thread CPU of every frame's paint phase */
 } Probe;
 
 static gint64
@@ -67,6 +69,11 @@ probe_cb (gpointer data)
     g_printerr ("gap of %.1f ms (main thread busy %.1f ms of it) starting %.1f ms after "
                 "Train\n", (now - p->last) / 1000.0, (cpu - p->last_cpu) / 1000.0,
                 (p->last - p->t0) / 1000.0);
+  if (p->last > 0 && p->gaps != NULL)
+    {
+      double ms = (now - p->last) / 1000.0;
+      g_array_append_val (p->gaps, ms);
+    }
   p->last_cpu = cpu;
   p->last = now;
   return G_SOURCE_CONTINUE;
@@ -122,7 +129,13 @@ before_paint_cb (GdkFrameClock *clock, Probe *p)
 static void
 after_paint_cb (GdkFrameClock *clock, Probe *p)
 {
-  p->max_paint_cpu = MAX (p->max_paint_cpu, thread_cpu_us () - p->phase_start_cpu);
+  gint64 used = thread_cpu_us () - p->phase_start_cpu;
+  p->max_paint_cpu = MAX (p->max_paint_cpu, used);
+  if (p->paints != NULL)
+    {
+      double ms = used / 1000.0;
+      g_array_append_val (p->paints, ms);
+    }
 }
 
 static void
@@ -131,6 +144,23 @@ finished_cb (WeftTrainingSession *s, const char *text, Probe *p)
   if (text != NULL)
     g_printerr ("training ended: %s\n", text);
   p->finished = 1;
+}
+
+static int
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The q-quantile (0..1) of v, sorted in place; NaN when empty. */
+static double
+quantile (GArray *v, double q)
+{
+  if (v->len == 0)
+    return NAN;
+  g_array_sort (v, cmp_double);
+  return g_array_index (v, double, MIN (v->len - 1, (guint) (q * v->len)));
 }
 
 static double
@@ -176,6 +206,8 @@ bench_training (int samples, int epochs)
     g_main_context_iteration (NULL, FALSE);
 
   weft_dashboard_set_samples (dash, samples);
+  p.gaps = g_array_new (FALSE, FALSE, sizeof (double));
+  p.paints = g_array_new (FALSE, FALSE, sizeof (double));
   /* above every GTK source: it runs as soon as the loop gets back to polling */
   guint probe = g_timeout_add_full (G_PRIORITY_HIGH, GAP_PROBE_MS, probe_cb, &p, NULL);
   gtk_widget_add_tick_callback (GTK_WIDGET (weft_dashboard_get_chart (dash)), tick_cb, &p, NULL);
@@ -185,6 +217,20 @@ bench_training (int samples, int epochs)
   g_signal_connect (clock, "before-paint", G_CALLBACK (before_layout_cb), &p);
   g_signal_connect_after (clock, "layout", G_CALLBACK (before_paint_cb), &p);
   g_signal_connect_after (clock, "after-paint", G_CALLBACK (after_paint_cb), &p);
+  /* baseline: one second of forced frames with nothing training */
+  gint64 idle_end = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < idle_end)
+    g_main_context_iteration (NULL, TRUE);
+  printf ("before training (1 s of frames, window idle): gap p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+          "paint phase p50 %.1f ms, max %.1f ms CPU (%u frames)\n", quantile (p.gaps, 0.5),
+          quantile (p.gaps, 0.99), quantile (p.gaps, 1), quantile (p.paints, 0.5),
+          quantile (p.paints, 1), p.paints->len);
+  g_array_set_size (p.gaps, 0);
+  g_array_set_size (p.paints, 0);
+  p.max_gap = p.max_cpu_gap = p.max_frame_gap = p.max_paint_cpu = p.max_layout_cpu = 0;
+  p.frames = 0;
+  p.last = p.last_frame = 0;
+
   gint64 t0 = g_get_monotonic_time ();
   p.t0 = t0;
   weft_dashboard_train (dash);
@@ -206,6 +252,11 @@ bench_training (int samples, int epochs)
           g_getenv ("GSK_RENDERER") != NULL ? g_getenv ("GSK_RENDERER") : "default");
   printf ("longest frame phases (main-thread CPU): update + layout %.1f ms, paint (snapshot, render, "
           "present) %.1f ms\n", p.max_layout_cpu / 1000.0, p.max_paint_cpu / 1000.0);
+  printf ("while training: gap p50 %.1f ms, p99 %.1f ms, max %.1f ms; paint phase p50 %.1f ms CPU\n",
+          quantile (p.gaps, 0.5), quantile (p.gaps, 0.99), quantile (p.gaps, 1),
+          quantile (p.paints, 0.5));
+  g_array_unref (p.gaps);
+  g_array_unref (p.paints);
   g_signal_handlers_disconnect_by_data (clock, &p);
   g_signal_remove_emission_hook (progress_id, hook);
   gtk_window_destroy (GTK_WINDOW (win));
