@@ -120,10 +120,10 @@ softmax_rows (const float *x, float *y, size_t n, int width)
   for (size_t r = 0; r + w <= n; r += w)
     {
       float *yr = y + r;
-      double sum = 0.0;
+      float sum = 0.0f;   /* float32, as Keras sums it; terms in (0, 1], one of them 1 */
       for (size_t j = 0; j < w; j++)
         sum += yr[j];
-      float inv = (float) (1.0 / sum);
+      float inv = 1.0f / sum;
       for (size_t j = 0; j < w; j++)
         yr[j] *= inv;
     }

@@ -320,11 +320,11 @@ cce_position (const float *x, const float *target, int label, int classes, bool 
       float q = x[label] * inv_s;
       if (q >= lo && q <= hi)
         {
-          loss = -log (q);
+          loss = -logf (q);
           t_unclipped = 1.0f;
         }
       else
-        loss = -log (q > hi ? hi : isnan (q) ? q : lo);
+        loss = -logf (q > hi ? hi : isnan (q) ? q : lo);
     }
   else
     for (int k = 0; k < classes; k++)
@@ -335,11 +335,11 @@ cce_position (const float *x, const float *target, int label, int classes, bool 
         float q = x[k] * inv_s;
         if (q >= lo && q <= hi)
           {
-            loss -= (double) t * log (q);
+            loss -= (double) t * logf (q);
             t_unclipped += t;
           }
         else
-          loss -= (double) t * log (q > hi ? hi : isnan (q) ? q : lo);
+          loss -= (double) t * logf (q > hi ? hi : isnan (q) ? q : lo);
       }
   if (grad != NULL)
     {
