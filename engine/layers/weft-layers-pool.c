@@ -7,6 +7,7 @@
 #include "weft-parallel.h"
 
 #include <float.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,9 +155,25 @@ window (const WeftConvGeom *g, int oy, int ox, int *y0, int *y1, int *x0, int *x
   *x1 = xs + g->k_w > g->in_w ? g->in_w : xs + g->k_w;
 }
 
-/* Channels handled together by the max pools: the window is walked once per block, with the
- * channels contiguous in the inner loop. */
-#define MAX_BLOCK 64
+/* Max pools walk a window once per 16 channels, with explicit vectors: GCC does not if-convert
+ * the scalar compare-and-select (float compares may trap), so that loop stayed a branch per
+ * value. Channels past the last whole vector take the scalar path, with the same result. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float   PoolVf __attribute__ ((vector_size (64)));
+typedef int32_t PoolVi __attribute__ ((vector_size (64)));
+#define POOL_LANES 16
+
+/* best/at over lanes: where x > best (never for NaN), take x and its index. */
+static inline __attribute__ ((always_inline)) void
+max_update (PoolVf *best, PoolVi *at, const float *x, int32_t index)
+{
+  PoolVf v;
+  memcpy (&v, x, sizeof v);
+  PoolVi gt = v > *best;
+  *best = (PoolVf) (((PoolVi) v & gt) | ((PoolVi) *best & ~gt));
+  *at = (gt & index) | (*at & ~gt);
+}
+
 
 typedef struct
 {
@@ -207,33 +224,47 @@ pool_run_range (const PoolJob *j, int b0, int b1)
                     ctx->out[o + c] *= inv;
                 continue;
               }
-            for (int c0 = 0; c0 < C; c0 += MAX_BLOCK)
+            int c0 = 0;
+            const bool lanes_ok = (int64_t) g->in_h * g->in_w <= INT32_MAX;
+            for (; lanes_ok && c0 + POOL_LANES <= C; c0 += POOL_LANES)
               {
-                const int cb = C - c0 < MAX_BLOCK ? C - c0 : MAX_BLOCK;
-                float best[MAX_BLOCK];
-                size_t best_at[MAX_BLOCK];
-                for (int c = 0; c < cb; c++)
-                  {
-                    best[c] = -FLT_MAX;
-                    best_at[c] = ((size_t) y0 * g->in_w + x0) * C + c0 + c;
-                  }
+                PoolVf best = { 0 };
+                PoolVi at = { 0 };
+                best -= FLT_MAX;
+                at += y0 * g->in_w + x0;
                 for (int iy = y0; iy < y1; iy++)
                   for (int ix = x0; ix < x1; ix++)
                     {
-                      size_t at = ((size_t) iy * g->in_w + ix) * C + c0;
-                      for (int c = 0; c < cb; c++)
-                        if (x[at + c] > best[c])
-                          {
-                            best[c] = x[at + c];
-                            best_at[c] = at + c;
-                          }
+                      const int cell = iy * g->in_w + ix;
+                      max_update (&best, &at, x + (size_t) cell * C + c0, cell);
+                    }
+                for (int c = 0; c < POOL_LANES; c++)
+                  {
+                    size_t from = (size_t) at[c] * C + c0 + c;
+                    if (backward)
+                      dx[from] += ctx->dout[o + c0 + c];
+                    else
+                      ctx->out[o + c0 + c] = x[from];
+                  }
+              }
+            for (int c = c0; c < C; c++)
+              {
+                float best = -FLT_MAX;
+                size_t best_at = ((size_t) y0 * g->in_w + x0) * C + c;
+                for (int iy = y0; iy < y1; iy++)
+                  for (int ix = x0; ix < x1; ix++)
+                    {
+                      size_t at = ((size_t) iy * g->in_w + ix) * C + c;
+                      if (x[at] > best)
+                        {
+                          best = x[at];
+                          best_at = at;
+                        }
                     }
                 if (backward)
-                  for (int c = 0; c < cb; c++)
-                    dx[best_at[c]] += ctx->dout[o + c0 + c];
+                  dx[best_at] += ctx->dout[o + c];
                 else
-                  for (int c = 0; c < cb; c++)
-                    ctx->out[o + c0 + c] = x[best_at[c]];
+                  ctx->out[o + c] = x[best_at];
               }
           }
     }
@@ -325,35 +356,35 @@ global_run_range (const PoolLayout *L, const WeftOpCtx *ctx, bool backward, int 
             o[c] *= inv;
           continue;
         }
-      /* First maximum over positions, channels in blocks (contiguous inner loop). */
-      for (int c0 = 0; c0 < C; c0 += MAX_BLOCK)
+      /* First maximum over positions; 16 channels at a time while the indices fit the lanes. */
+      int c0 = 0;
+      if (P <= INT32_MAX)
+        for (; c0 + POOL_LANES <= C; c0 += POOL_LANES)
+          {
+            PoolVf best;
+            PoolVi at = { 0 };
+            memcpy (&best, x + c0, sizeof best);
+            for (size_t p = 1; p < P; p++)
+              max_update (&best, &at, x + p * C + c0, (int32_t) p);
+            for (int c = 0; c < POOL_LANES; c++)
+              {
+                size_t from = (size_t) at[c] * C + c0 + c;
+                if (backward)
+                  ctx->din[0][b * P * C + from] += ctx->dout[(size_t) b * C + c0 + c];
+                else
+                  o[c0 + c] = x[from];
+              }
+          }
+      for (int c = c0; c < C; c++)
         {
-          const int cb = C - c0 < MAX_BLOCK ? C - c0 : MAX_BLOCK;
-          float best[MAX_BLOCK];
-          size_t best_p[MAX_BLOCK];
-          for (int c = 0; c < cb; c++)
-            {
-              best[c] = x[c0 + c];
-              best_p[c] = 0;
-            }
+          size_t best = 0;
           for (size_t p = 1; p < P; p++)
-            {
-              const float *xp = x + p * C + c0;
-              for (int c = 0; c < cb; c++)
-                if (xp[c] > best[c])
-                  {
-                    best[c] = xp[c];
-                    best_p[c] = p;
-                  }
-            }
-          for (int c = 0; c < cb; c++)
-            {
-              if (backward)
-                ctx->din[0][b * P * C + best_p[c] * C + c0 + c] += ctx->dout[(size_t) b * C + c0
-                                                                              + c];
-              else
-                o[c0 + c] = x[best_p[c] * C + c0 + c];
-            }
+            if (x[p * C + c] > x[best * C + c])
+              best = p;
+          if (backward)
+            ctx->din[0][b * P * C + best * C + c] += ctx->dout[(size_t) b * C + c];
+          else
+            o[c] = x[best * C + c];
         }
     }
 }
