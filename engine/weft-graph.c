@@ -521,9 +521,10 @@ init_weight (WeftRng *rng, WeftWeight *w)
     }
 }
 
-void
+bool
 weft_graph_init_weights (WeftGraph *graph, uint64_t seed)
 {
+  bool complete = true;
   WeftRng rng;
   weft_rng_seed (&rng, seed);
   for (int i = 0; i < graph->n_layers; i++)
@@ -545,10 +546,14 @@ weft_graph_init_weights (WeftGraph *graph, uint64_t seed)
           size_t count = (size_t) weft_shape_size (&w->spec.shape);
           w->data = malloc ((count > 0 ? count : 1) * sizeof (float));
           if (w->data == NULL)
-            continue;
+            {
+              complete = false;
+              continue;
+            }
           init_weight (&layer_rng, w);
         }
     }
+  return complete;
 }
 
 void
@@ -1895,11 +1900,14 @@ weft_graph_check_memory (WeftGraph *graph, int batch, uint64_t budget, WeftError
   if (budget == 0)
     budget = weft_memory_budget ();
   weft_graph_analyse (graph);
-  if (budget == 0 || batch < 1)
+  if (budget == 0)
     {
       weft_error_clear (error);
       return true;
     }
+  /* batch 0: the weights alone (an export), each once plus its written copy */
+  const bool training = batch > 0;
+  const char *what = training ? "training" : "the weights";
 
   /* doubles: a hostile file's products overflow 64-bit integers */
   double total = 0, worst = 0, worst_count = 0;
@@ -1918,12 +1926,12 @@ weft_graph_check_memory (WeftGraph *graph, int batch, uint64_t budget, WeftError
             c *= (double) l->weights[k].spec.shape.dims[d];
           params += c;
         }
-      double bytes = 3.0 * sizeof (float) * params;
+      double bytes = (training ? 3.0 : 2.0) * sizeof (float) * params;
       total += bytes;
       if (bytes > worst)
         worst = bytes, worst_count = params, worst_layer = l;
     }
-  for (int i = 0; i < graph->n_models; i++)
+  for (int i = 0; training && i < graph->n_models; i++)
     {
       const Model *m = graph_model (graph, graph->models[i]);
       for (int j = 0; j < m->n_nodes; j++)
@@ -1957,9 +1965,10 @@ weft_graph_check_memory (WeftGraph *graph, int batch, uint64_t budget, WeftError
               at = m->nodes[j];
         }
       return weft_error_set (error, WEFT_ERROR_NO_MEMORY, at, -1,
-                             "training needs at least %.1f GiB of memory, more than the %.1f "
+                             "%s need%s at least %.1f GiB of memory, more than the %.1f "
                              "GiB available: layer '%s' alone needs %.1f GiB for its %.0f "
-                             "parameters", GIB (total), GIB ((double) budget),
+                             "parameters", what, training ? "s" : "", GIB (total),
+                             GIB ((double) budget),
                              worst_layer->name, GIB (worst), worst_count);
     }
   const Layer *callee = worst_node != NULL ? graph_layer (graph, worst_node->callee) : NULL;

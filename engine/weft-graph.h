@@ -93,8 +93,9 @@ const WeftWeight *weft_graph_layer_weights (const WeftGraph *graph, WeftId layer
 bool        weft_graph_set_weight       (WeftGraph *graph, WeftId layer, const char *weight,
                                          const WeftShape *shape, const float *data,
                                          WeftError *error);
-/* Initialise every weight that has a shape but no data (Keras initialisers, seeded). */
-void        weft_graph_init_weights     (WeftGraph *graph, uint64_t seed);
+/* Initialise every weight that has a shape but no data (Keras initialisers, seeded).
+ * False when an allocation failed (those weights stay without data). */
+bool        weft_graph_init_weights     (WeftGraph *graph, uint64_t seed);
 /* Drop all weight data (re-initialised on the next init). */
 void        weft_graph_reset_weights    (WeftGraph *graph);
 
@@ -183,7 +184,9 @@ bool        weft_graph_validate         (WeftGraph *graph, WeftError *error);
  * and two per value of every call's output (value, gradient) for each sample. A hostile
  * file that claims a layer of 2^31 parameters or an activation of billions of values is
  * refused here, naming the biggest layer or call and what it needs ("layer 'd': 24.0 GiB
- * for 2147483647 parameters"), instead of being killed for memory later. Analyses first. */
+ * for 2147483647 parameters"), instead of being killed for memory later. Analyses first.
+ * batch 0 checks the weights alone, as an export needs them (two floats per parameter: the
+ * weights and the written copy). */
 bool        weft_graph_check_memory     (WeftGraph *graph, int batch, uint64_t budget,
                                          WeftError *error);
 /* Bytes this process may use: the physical memory, or less when an address-space or data

@@ -15,10 +15,14 @@
 
 #include "weft-csv.h"
 #include "weft-file.h"
+#include "weft-interop-util.h"
+#include "weft-keras-export.h"
 #include "weft-keras-import.h"
+#include "weft-onnx-export.h"
 #include "weft-npy.h"
 #include "weft-plan.h"
 #include "weft-safetensors.h"
+#include "weft-torch-export.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define UNDER_SANITIZER 1
@@ -218,6 +222,42 @@ test_weft_activation_of_10_8_values (void)
    * for the input's values and gradients, while the layers are small */
   g_autofree char *json = one_model_weft ("[100000000]", "Flatten", "1");
   assert_plan_refused (json, "the output of 'x' alone needs");
+}
+
+/* The exports create the weights they write: the same file gives the same message there
+ * (weights alone: two floats per parameter), not an out-of-memory kill. */
+static void
+test_weft_layer_of_2_31_parameters_export (void)
+{
+  if (!in_capped_child ())
+    return;
+  g_autofree char *json = one_model_weft ("[2147]", "Flatten", "1000000");
+  g_autoptr (GError) error = NULL;
+  WeftGraph *g = weft_file_load_data (json, strlen (json), NULL, NULL, &error);
+  g_assert_no_error (error);
+  WeftError e = { 0 };
+  g_assert_false (weft_graph_check_memory (g, 0, (uint64_t) 16 << 30, &e));
+  g_test_message ("-> %s", e.message);
+  g_assert_nonnull (strstr (e.message, "the weights need at least 16.0 GiB"));
+
+  g_autofree char *dir = g_dir_make_tmp ("weft-limits-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  g_assert_null (weft_onnx_export_bytes (g, &error));
+  g_assert_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_TOO_LARGE);
+  g_test_message ("-> (onnx) %s", error->message);
+  g_assert_nonnull (strstr (error->message, "layer 'd' alone needs"));
+  g_clear_error (&error);
+  g_assert_false (weft_tfjs_export (g, dir, &error));
+  g_assert_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  g_assert_false (weft_torch_export (g, dir, &error));
+  g_assert_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  /* nothing half-written */
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  g_assert_null (g_dir_read_name (d));
+  g_rmdir (dir);
+  weft_graph_free (g);
 }
 
 /* A sane model fits, at its batch size and in the 1 GiB cap. */
@@ -512,6 +552,8 @@ main (int argc, char **argv)
                    test_weft_layer_of_2_31_parameters);
   g_test_add_func ("/io/limits/weft/activation-of-10^8-values-refused-before-training",
                    test_weft_activation_of_10_8_values);
+  g_test_add_func ("/io/limits/weft/layer-of-2^31-parameters-refused-by-the-exports",
+                   test_weft_layer_of_2_31_parameters_export);
   g_test_add_func ("/io/limits/weft/sane-model-fits", test_weft_sane_model_fits);
   g_test_add_func ("/io/limits/safetensors/10^12-elements-and-header-beyond-the-file",
                    test_safetensors_limits);

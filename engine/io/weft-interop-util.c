@@ -117,6 +117,25 @@ weft_interop_check_graph (WeftGraph *graph, GError **error)
   return TRUE;
 }
 
+gboolean
+weft_interop_init_weights (WeftGraph *graph, guint64 seed, GError **error)
+{
+  WeftError werr = { 0 };
+  if (!weft_graph_check_memory (graph, 0, 0, &werr))
+    {
+      g_set_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_TOO_LARGE, "%s",
+                   werr.message);
+      return FALSE;
+    }
+  if (!weft_graph_init_weights (graph, seed))
+    {
+      g_set_error (error, WEFT_INTEROP_ERROR, WEFT_INTEROP_ERROR_TOO_LARGE,
+                   "out of memory while creating the weights");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 char *
 weft_interop_identifier (const char *name)
 {

@@ -29,6 +29,10 @@ GArray   *weft_interop_topo_order    (WeftGraph *graph, WeftId model, GError **e
 /* Analyses the graph and fails with the first error of a model reachable from the main
  * model (a missing loss is not an error for an export). */
 gboolean  weft_interop_check_graph   (WeftGraph *graph, GError **error);
+/* Gives every weight without data its initial value (weft_graph_init_weights), after
+ * checking that the weights fit in memory: a hostile file's absurd layer is refused with a
+ * message (WEFT_INTEROP_ERROR_TOO_LARGE) instead of an out-of-memory kill. */
+gboolean  weft_interop_init_weights  (WeftGraph *graph, guint64 seed, GError **error);
 /* Models in the order they must be defined: callees before callers, the main model last.
  * New array of WeftId. */
 GArray   *weft_interop_model_order   (WeftGraph *graph);

@@ -406,7 +406,8 @@ weft_tfjs_export (WeftGraph *graph, const char *dir, GError **error)
   g_autoptr (JsonNode) topo = weft_keras_topology (graph, TRUE, error);
   if (topo == NULL)
     return FALSE;
-  weft_graph_init_weights (graph, weft_graph_get_train_config (graph)->seed);
+  if (!weft_interop_init_weights (graph, weft_graph_get_train_config (graph)->seed, error))
+    return FALSE;
 
   g_autoptr (GByteArray) shard = g_byte_array_new ();
   g_autoptr (JsonBuilder) b = json_builder_new ();

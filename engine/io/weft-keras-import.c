@@ -1514,7 +1514,8 @@ weft_keras_import_data (const char *json, gsize len, const char *base_dir, GErro
     }
   if (manifest != NULL && !load_weights (im, manifest, base_dir))
     goto fail;
-  weft_graph_init_weights (im->graph, 0);
+  if (!weft_interop_init_weights (im->graph, 0, im->error))
+    goto fail;
   for (int i = 0; i < weft_graph_n_models (im->graph); i++)
     layout_model (im->graph, weft_graph_model_at (im->graph, i));
   weft_graph_analyse (im->graph);

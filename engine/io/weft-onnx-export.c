@@ -1175,7 +1175,8 @@ weft_onnx_export_bytes (WeftGraph *graph, GError **error)
 {
   if (!weft_interop_check_graph (graph, error))
     return NULL;
-  weft_graph_init_weights (graph, weft_graph_get_train_config (graph)->seed);
+  if (!weft_interop_init_weights (graph, weft_graph_get_train_config (graph)->seed, error))
+    return NULL;
   weft_graph_analyse (graph);
 
   Onnx ov = { .graph = graph, .error = error }, *o = &ov;

@@ -547,7 +547,8 @@ weft_torch_export_module (WeftGraph *graph, const char *dir, const char *module,
   g_autofree char *train = train_code (graph, module, error);
   if (train == NULL)
     return FALSE;
-  weft_graph_init_weights (graph, weft_graph_get_train_config (graph)->seed);
+  if (!weft_interop_init_weights (graph, weft_graph_get_train_config (graph)->seed, error))
+    return FALSE;
   if (g_mkdir_with_parents (dir, 0755) != 0)
     {
       int e = errno;
