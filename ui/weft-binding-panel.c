@@ -344,11 +344,9 @@ update_state (WeftBindingPanel *self)
     {
       Row *r = self->rows->pdata[i];
       gtk_widget_set_visible (r->kind, csv);
-      const WeftDataColumn *c = column_of_row (self, r);
       /* normalisation applies to numbers fed to an input */
       gtk_widget_set_visible (r->norm, !r->head && self->listing != NULL && !is_images (self)
                                        && !(csv && kind_of_row (r) != WEFT_CSV_NUMERIC));
-      (void) c;
       check_row (self, r);
       if (r->error && self->reason == NULL)
         self->reason = g_strdup (r->text);
