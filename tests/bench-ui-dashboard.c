@@ -131,6 +131,9 @@ after_paint_cb (GdkFrameClock *clock, Probe *p)
 {
   gint64 used = thread_cpu_us () - p->phase_start_cpu;
   p->max_paint_cpu = MAX (p->max_paint_cpu, used);
+  if (g_strcmp0 (g_getenv ("BENCH_VERBOSE"), "1") == 0 && used > 15000)
+    g_printerr ("frame %" G_GUINT64_FORMAT ": paint %.1f ms CPU, %.1f ms after Train\n", p->frames,
+                used / 1000.0, (g_get_monotonic_time () - p->t0) / 1000.0);
   if (p->paints != NULL)
     {
       double ms = used / 1000.0;

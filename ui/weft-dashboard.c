@@ -326,11 +326,19 @@ static void
 update_metrics (WeftDashboard *self)
 {
   WeftHistory *h = self->history;
-  int n = h != NULL ? weft_history_n_heads (h) : 0;
+  /* without a history the rows of the model's heads wait with dashes, so the first run only
+   * changes their text (building widgets then would cost its first frames) */
+  int n = h != NULL ? weft_history_n_heads (h) : MIN (model_n_heads (self), WEFT_MAX_HEADS);
   if (n != self->metric_rows)
     build_metrics_grid (self, n);
   if (h == NULL)
-    return;
+    {
+      for (int j = 0; j < n; j++)
+        for (int c = 0; c < N_METRIC_COLUMNS; c++)
+          gtk_label_set_text (GTK_LABEL (self->metric_cells[j][c]), c == 0 ? head_name (self, j)
+                                                                             : "–");
+      return;
+    }
   size_t first, count;
   weft_history_run_epochs (h, weft_history_current_run (h), &first, &count);
   WeftHistoryEpoch ep;
