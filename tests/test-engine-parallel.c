@@ -333,6 +333,87 @@ test_op_case (gconstpointer data)
   run_clear (&r);
 }
 
+/* Conv2D (dilation 1, linear or relu) by its definition, in double: the chunked im2col path
+ * must give these numbers at one thread and at two. */
+static void
+test_conv2d_matches_definition (void)
+{
+  /* 1152 rows of columns per output: chunks of 256 rows that cross images */
+  const int B = 5, H = 19, W = 23, C = 128, F = 40, k = 3, st = 2;
+  const OpCase c = {
+    "Conv2D", 3, { H, W, C }, 1, B,
+    { { "filters", F }, { "kernel_size", 0, { k, k }, 2 }, { "strides", 0, { st, st }, 2 },
+      { "padding", 1 }, { "activation", WEFT_ACT_RELU } }, 0 };
+  const int OH = (H + st - 1) / st, OW = (W + st - 1) / st;
+  const int pad_t = ((OH - 1) * st + k - H) / 2, pad_l = ((OW - 1) * st + k - W) / 2;
+
+  for (int threads = 1; threads <= 2; threads++)
+    {
+      Run r;
+      run_setup (&r, &c);
+      g_assert_cmpint (r.out_shape.dims[0], ==, OH);
+      g_assert_cmpint (r.out_shape.dims[1], ==, OW);
+      run_op (&r, threads);
+      double *dz = g_new0 (double, r.n_out), *dx = g_new0 (double, r.n_x);
+      double *dk = g_new0 (double, r.n_wt[0]), *db = g_new0 (double, F);
+      for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+          for (int ox = 0; ox < OW; ox++)
+            for (int f = 0; f < F; f++)
+              {
+                double z = r.w[1][f];
+                for (int ky = 0; ky < k; ky++)
+                  for (int kx = 0; kx < k; kx++)
+                    {
+                      int iy = oy * st - pad_t + ky, ix = ox * st - pad_l + kx;
+                      if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                        continue;
+                      for (int ch = 0; ch < C; ch++)
+                        z += (double) r.x[0][((b * H + iy) * W + ix) * C + ch]
+                             * r.w[0][((ky * k + kx) * C + ch) * F + f];
+                    }
+                size_t o = (((size_t) b * OH + oy) * OW + ox) * F + f;
+                double y = z > 0 ? z : 0;
+                g_assert_cmpfloat (fabs (r.out[o] - y), <, 1e-4 * fmax (1.0, fabs (y)));
+                dz[o] = z > 0 ? r.dout[o] : 0;
+              }
+      for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+          for (int ox = 0; ox < OW; ox++)
+            for (int f = 0; f < F; f++)
+              {
+                double d = dz[(((size_t) b * OH + oy) * OW + ox) * F + f];
+                db[f] += d;
+                for (int ky = 0; ky < k; ky++)
+                  for (int kx = 0; kx < k; kx++)
+                    {
+                      int iy = oy * st - pad_t + ky, ix = ox * st - pad_l + kx;
+                      if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                        continue;
+                      for (int ch = 0; ch < C; ch++)
+                        {
+                          size_t xi = ((size_t) (b * H + iy) * W + ix) * C + ch;
+                          size_t ki = ((size_t) (ky * k + kx) * C + ch) * F + f;
+                          dx[xi] += d * r.w[0][ki];
+                          dk[ki] += d * r.x[0][xi];
+                        }
+                    }
+              }
+      /* gradients started at 0.25 */
+      for (size_t i = 0; i < r.n_x; i++)
+        g_assert_cmpfloat (fabs (r.dx[0][i] - 0.25 - dx[i]), <, 1e-4);
+      for (size_t i = 0; i < r.n_wt[0]; i++)
+        g_assert_cmpfloat (fabs (r.dw[0][i] - 0.25 - dk[i]), <, 1e-3 * fmax (1.0, fabs (dk[i])));
+      for (int f = 0; f < F; f++)
+        g_assert_cmpfloat (fabs (r.dw[1][f] - 0.25 - db[f]), <, 1e-3 * fmax (1.0, fabs (db[f])));
+      g_free (dz);
+      g_free (dx);
+      g_free (dk);
+      g_free (db);
+      run_clear (&r);
+    }
+}
+
 #define RELU WEFT_ACT_RELU
 static const OpCase op_cases[] = {
   /* 3x3 same, several im2col chunks of an even number of images, relu */
@@ -368,6 +449,8 @@ main (int argc, char **argv)
                    test_regions_cover_every_index_once);
   g_test_add_func ("/engine/parallel/ranges-are-balanced", test_ranges_are_balanced);
   g_test_add_func ("/engine/parallel/busy-pool-runs-serially", test_busy_pool_runs_serially);
+  g_test_add_func ("/engine/parallel/Conv2D/matches-its-definition",
+                   test_conv2d_matches_definition);
   for (size_t i = 0; i < G_N_ELEMENTS (op_cases); i++)
     {
       char *path = g_strdup_printf ("/engine/parallel/%s/%zu/two-threads-match-one",

@@ -5,6 +5,11 @@
 
 /* Column chunks stay below 16 MB so that a large batch does not need a huge scratch. */
 #define CONV_COL_BUDGET ((int64_t) 1 << 22)
+/* Row chunks of Conv1D/Conv2D: columns of about 1 MB, so that OpenBLAS packs them from the
+ * cache they were just written to (16 MB chunks went to memory and back twice), but at least
+ * a few hundred rows, or packing the kernel on every call would cost as much again. */
+#define CONV_ROW_BUDGET ((int64_t) 1 << 18)
+#define CONV_ROW_MIN    256
 
 bool
 weft_conv_axis (int in, int k, int s, int d, WeftPadding pad, int *out, int *pad_before)
@@ -80,7 +85,7 @@ weft_im2col_rows (const WeftConvGeom *g, const float *img, int64_t r0, int64_t r
       const int64_t b = r / ohw, p = r % ohw;
       const int oy = (int) (p / g->out_w), ox = (int) (p % g->out_w);
       const float *src = img + b * img_size;
-      float *dst = col + (size_t) r * row_len;
+      float *dst = col + (size_t) (r - r0) * row_len;
       for (int ky = 0; ky < g->k_h; ky++)
         {
           int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
@@ -118,42 +123,59 @@ weft_im2col (const WeftConvGeom *g, int n, const float *img, float *col)
 }
 
 void
-weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img)
+weft_col2im_add_rows (const WeftConvGeom *g, const float *col, int64_t r0, int64_t r1,
+                      float *img)
 {
   const size_t c = (size_t) g->in_c;
   const size_t row_len = (size_t) g->k_h * g->k_w * c;
   const size_t img_size = (size_t) g->in_h * g->in_w * c;
+  const int64_t ohw = (int64_t) g->out_h * g->out_w;
 
-  for (int b = 0; b < n; b++)
+  for (int64_t r = r0; r < r1; r++)
     {
+      const int64_t b = r / ohw, p = r % ohw;
+      const int oy = (int) (p / g->out_w), ox = (int) (p % g->out_w);
       float *dst = img + b * img_size;
-      for (int oy = 0; oy < g->out_h; oy++)
-        for (int ox = 0; ox < g->out_w; ox++)
-          {
-            const float *src = col + (((size_t) b * g->out_h + oy) * g->out_w + ox) * row_len;
-            for (int ky = 0; ky < g->k_h; ky++)
-              {
-                int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
-                if (iy < 0 || iy >= g->in_h)
-                  continue;
-                const float *srow = src + (size_t) ky * g->k_w * c;
-                int ix0 = ox * g->s_w - g->pad_l;
-                if (g->d_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
-                  {
-                    weft_add_to (dst + ((size_t) iy * g->in_w + ix0) * c, srow,
-                                 (size_t) g->k_w * c);
-                    continue;
-                  }
-                for (int kx = 0; kx < g->k_w; kx++)
-                  {
-                    int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
-                    if (ix < 0 || ix >= g->in_w)
-                      continue;
-                    weft_add_to (dst + ((size_t) iy * g->in_w + ix) * c, srow + kx * c, c);
-                  }
-              }
-          }
+      const float *src = col + (size_t) (r - r0) * row_len;
+      for (int ky = 0; ky < g->k_h; ky++)
+        {
+          int iy = oy * g->s_h - g->pad_t + ky * g->d_h;
+          if (iy < 0 || iy >= g->in_h)
+            continue;
+          const float *srow = src + (size_t) ky * g->k_w * c;
+          int ix0 = ox * g->s_w - g->pad_l;
+          if (g->d_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w)
+            {
+              weft_add_to (dst + ((size_t) iy * g->in_w + ix0) * c, srow, (size_t) g->k_w * c);
+              continue;
+            }
+          for (int kx = 0; kx < g->k_w; kx++)
+            {
+              int ix = ox * g->s_w - g->pad_l + kx * g->d_w;
+              if (ix < 0 || ix >= g->in_w)
+                continue;
+              weft_add_to (dst + ((size_t) iy * g->in_w + ix) * c, srow + kx * c, c);
+            }
+        }
     }
+}
+
+void
+weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img)
+{
+  weft_col2im_add_rows (g, col, 0, (int64_t) n * g->out_h * g->out_w, img);
+}
+
+int64_t
+weft_conv_row_chunk (const WeftConvGeom *g, int64_t rows)
+{
+  const int64_t k = (int64_t) g->k_h * g->k_w * g->in_c;
+  int64_t n = CONV_ROW_BUDGET / (k > 0 ? k : 1);
+  if (n < CONV_ROW_MIN)
+    n = CONV_ROW_MIN;
+  if (n > rows)
+    n = rows;
+  return n < 1 ? 1 : n;
 }
 
 void

@@ -35,8 +35,9 @@ bool    weft_conv_axis (int in, int k, int s, int d, WeftPadding pad, int *out, 
 
 /* Floats of one image's column matrix: out_h*out_w rows of k_h*k_w*in_c. */
 int64_t weft_conv_col_size (const WeftConvGeom *g);
-/* Images per im2col chunk: the whole batch when its columns fit a fixed budget, else fewer
- * (at least one). Forward, backward and scratch_size must all use this. */
+/* Images per im2col chunk (Conv2DTranspose): the whole batch when its columns fit a fixed
+ * budget, else fewer (at least one; an even number when more than two). Forward, backward and
+ * scratch_size must all use this. */
 int     weft_conv_chunk    (const WeftConvGeom *g, int batch);
 /* True when the column matrix is the input itself (1x1 kernel, stride 1, no padding). */
 bool    weft_conv_is_pointwise (const WeftConvGeom *g);
@@ -44,9 +45,15 @@ bool    weft_conv_is_pointwise (const WeftConvGeom *g);
 /* col[n images] = receptive fields of img[n images] (zeros for padded cells). */
 void weft_im2col     (const WeftConvGeom *g, int n, const float *img, float *col);
 /* Rows [r0, r1) of the column matrix of img (row r = image r / (out_h*out_w), position
- * r % (out_h*out_w)), written at col + r * k_h*k_w*in_c. */
+ * r % (out_h*out_w)); row r goes to col + (r - r0) * k_h*k_w*in_c. */
 void weft_im2col_rows (const WeftConvGeom *g, const float *img, int64_t r0, int64_t r1,
                        float *col);
+/* img += rows [r0, r1) of a column matrix (col holds row r0 first) folded back. Rows of one
+ * image overlap in img: callers that split rows over threads give each thread whole images. */
+void weft_col2im_add_rows (const WeftConvGeom *g, const float *col, int64_t r0, int64_t r1,
+                           float *img);
+/* Rows per column chunk of a Conv1D/Conv2D (of `rows` in all). */
+int64_t weft_conv_row_chunk (const WeftConvGeom *g, int64_t rows);
 /* img[n images] += col folded back (the adjoint of weft_im2col). */
 void weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img);
 

@@ -355,6 +355,24 @@ dz_len (const ConvSetup *s, int batch)
   return s->act == WEFT_ACT_LINEAR ? 0 : (size_t) batch * s->out_size;
 }
 
+/* Parts a Conv1D/Conv2D splits into at most (each needs its own area of scratch). */
+#define CONV_MAX_PARTS 4
+
+static int64_t
+conv_chunk_rows (const ConvSetup *s, int batch)
+{
+  return weft_conv_row_chunk (&s->g, (int64_t) batch * s->g.out_h * s->g.out_w);
+}
+
+/* Floats of one part's area. */
+static size_t
+conv_area_len (const ConvSetup *s, int batch)
+{
+  const size_t K = (size_t) s->g.k_h * s->g.k_w * s->g.in_c;
+  const size_t col = weft_conv_is_pointwise (&s->g) ? 0 : (size_t) conv_chunk_rows (s, batch) * K;
+  return col + K * (size_t) s->out_c;
+}
+
 static size_t
 conv_scratch_size (const ConvLayout *L, const WeftOpArgs *args, int batch)
 {
@@ -366,6 +384,8 @@ conv_scratch_size (const ConvLayout *L, const WeftOpArgs *args, int batch)
   switch (L->kind)
     {
     case KIND_CONV:
+      n += CONV_MAX_PARTS * conv_area_len (&s, batch);
+      break;
     case KIND_TRANSPOSE:
       if (!weft_conv_is_pointwise (&s.g))
         n += (size_t) weft_conv_chunk (&s.g, batch) * weft_conv_col_size (&s.g);
@@ -387,10 +407,13 @@ conv_ctx_setup (const ConvLayout *L, const WeftOpCtx *ctx, ConvSetup *s)
 }
 
 /* ---- Conv1D / Conv2D ----
- * With more than one thread each op is one or a few parallel regions (weft-parallel.h) in
- * which every thread runs im2col, a single-threaded GEMM and the epilogue on its own rows:
- * OpenBLAS would thread only the GEMM and leave the copies and element-wise passes, a third
- * of the time, on one thread. */
+ * The columns are built and multiplied in row chunks of about 1 MB (weft_conv_row_chunk), so
+ * that they stay in cache between im2col, OpenBLAS's packing and col2im. With more than one
+ * thread, each op is one parallel region (weft-parallel.h) in which every thread runs im2col,
+ * a single-threaded GEMM and the epilogue on its own rows, in its own part of the scratch:
+ * OpenBLAS would thread only the GEMM and leave the copies and element-wise passes, a third of
+ * the time, on one thread. Backward gives each thread whole images (col2im of neighbouring
+ * rows overlaps) and its own kernel-gradient buffer, added up in part order afterwards. */
 
 typedef struct
 {
@@ -398,57 +421,76 @@ typedef struct
   const WeftOpCtx *ctx;
   int              K, N, ohw;
   bool             direct;
-  int              b0, n;    /* current chunk of images */
-  float           *col;
+  int64_t          chunk;    /* rows per column chunk */
+  float           *area;     /* CONV_MAX_PARTS x area_len floats of scratch */
+  size_t           area_len; /* [columns chunk][kernel gradient K x N] */
   const float     *dz;
 } ConvJob;
 
-/* Forward of rows [r0, r1) of the chunk: columns, GEMM, bias and activation. */
+static void
+conv_job_init (ConvJob *j, const ConvSetup *s, const WeftOpCtx *ctx)
+{
+  const WeftConvGeom *g = &s->g;
+  memset (j, 0, sizeof *j);
+  j->s = s;
+  j->ctx = ctx;
+  j->K = g->k_h * g->k_w * g->in_c;
+  j->N = s->out_c;
+  j->ohw = g->out_h * g->out_w;
+  j->direct = weft_conv_is_pointwise (g);
+  j->chunk = conv_chunk_rows (s, ctx->batch);
+  j->area = ctx->scratch + dz_len (s, ctx->batch);
+  j->area_len = conv_area_len (s, ctx->batch);
+}
+
+/* Forward of rows [r0, r1) of the batch, chunk by chunk: columns, GEMM, bias and activation. */
 static void
 conv_forward_part (void *data, int part, int n_parts)
 {
   const ConvJob *j = data;
   const ConvSetup *s = j->s;
   const WeftOpCtx *ctx = j->ctx;
+  float *col = j->area + (size_t) part * j->area_len;
   long r0, r1;
 
-  weft_parallel_range ((long) j->n * j->ohw, part, n_parts, &r0, &r1);
-  if (r1 <= r0)
-    return;
-  const float *x = ctx->in[0] + (size_t) j->b0 * s->in_size;
-  const float *a = x + (size_t) r0 * j->K;
-  if (!j->direct)
+  weft_parallel_range ((long) ctx->batch * j->ohw, part, n_parts, &r0, &r1);
+  for (int64_t c0 = r0; c0 < r1; c0 += j->chunk)
     {
-      weft_im2col_rows (&s->g, x, r0, r1, j->col);
-      a = j->col + (size_t) r0 * j->K;
+      const int64_t c1 = c0 + j->chunk < r1 ? c0 + j->chunk : r1;
+      const float *a = ctx->in[0] + (size_t) c0 * j->K;
+      if (!j->direct)
+        {
+          weft_im2col_rows (&s->g, ctx->in[0], c0, c1, col);
+          a = col;
+        }
+      float *out = ctx->out + (size_t) c0 * j->N;
+      weft_sgemm (false, false, (int) (c1 - c0), j->N, j->K, 1.0f, a, j->K, ctx->w[0], j->N,
+                  0.0f, out, j->N);
+      weft_bias_act_forward (s->act, s->use_bias ? ctx->w[1] : NULL, out,
+                             weft_activation_needs_input (s->act)
+                             ? ctx->aux + (size_t) c0 * j->N : NULL,
+                             (size_t) (c1 - c0), j->N);
     }
-  const size_t row = (size_t) j->b0 * j->ohw + r0;
-  float *out = ctx->out + row * j->N;
-  weft_sgemm (false, false, (int) (r1 - r0), j->N, j->K, 1.0f, a, j->K, ctx->w[0], j->N, 0.0f,
-              out, j->N);
-  weft_bias_act_forward (s->act, s->use_bias ? ctx->w[1] : NULL, out,
-                         weft_activation_needs_input (s->act) ? ctx->aux + row * j->N : NULL,
-                         (size_t) (r1 - r0), j->N);
+}
+
+static int
+conv_parts (const ConvJob *j, double work, long units)
+{
+  int parts = weft_parallel_parts (j->ctx->threads, work);
+  if (parts > CONV_MAX_PARTS)
+    parts = CONV_MAX_PARTS;
+  if (parts > units)
+    parts = (int) (units > 0 ? units : 1);
+  return parts;
 }
 
 static void
 conv_forward (const ConvSetup *s, const WeftOpCtx *ctx)
 {
-  const WeftConvGeom *g = &s->g;
-  const int B = ctx->batch;
-  const int chunk = weft_conv_chunk (g, B);
-  ConvJob j = {
-    .s = s, .ctx = ctx, .K = g->k_h * g->k_w * g->in_c, .N = s->out_c,
-    .ohw = g->out_h * g->out_w, .direct = weft_conv_is_pointwise (g),
-    .col = ctx->scratch + dz_len (s, B),
-  };
-  const int parts = weft_parallel_parts (ctx->threads, (double) B * j.ohw * j.K * j.N);
-
-  for (j.b0 = 0; j.b0 < B; j.b0 += chunk)
-    {
-      j.n = B - j.b0 < chunk ? B - j.b0 : chunk;
-      weft_parallel_run (parts, conv_forward_part, &j);
-    }
+  ConvJob j;
+  conv_job_init (&j, s, ctx);
+  const double rows = (double) ctx->batch * j.ohw;
+  weft_parallel_run (conv_parts (&j, rows * j.K * j.N, (long) rows), conv_forward_part, &j);
 }
 
 /* dz for rows [r0, r1) of the batch (the scratch copy; a linear activation uses dout). */
@@ -481,91 +523,75 @@ conv_bias_backward_part (void *data, int part, int n_parts)
     weft_add_to (db + c0, j->dz + r * j->N + c0, (size_t) (c1 - c0));
 }
 
+/* Kernel gradient and dx of images [i0, i1), chunk by chunk. Part 0 adds into dkernel itself,
+ * the others into their own buffers. */
 static void
-conv_im2col_part (void *data, int part, int n_parts)
-{
-  const ConvJob *j = data;
-  long r0, r1;
-
-  weft_parallel_range ((long) j->n * j->ohw, part, n_parts, &r0, &r1);
-  weft_im2col_rows (&j->s->g, j->ctx->in[0] + (size_t) j->b0 * j->s->in_size, r0, r1, j->col);
-}
-
-/* dkernel rows [k0, k1) (receptive-field entries) from the whole chunk. */
-static void
-conv_dkernel_part (void *data, int part, int n_parts)
-{
-  const ConvJob *j = data;
-  const WeftOpCtx *ctx = j->ctx;
-  const float *a = j->direct ? ctx->in[0] + (size_t) j->b0 * j->s->in_size : j->col;
-  long k0, k1;
-
-  weft_parallel_range (j->K, part, n_parts, &k0, &k1);
-  if (k1 > k0)
-    weft_sgemm (true, false, (int) (k1 - k0), j->N, j->n * j->ohw, 1.0f, a + k0, j->K,
-                j->dz + (size_t) j->b0 * j->s->out_size, j->N, 1.0f,
-                ctx->dw[0] + (size_t) k0 * j->N, j->N);
-}
-
-/* dx of images [i0, i1) of the chunk (whole images: col2im of neighbouring rows overlaps). */
-static void
-conv_dx_part (void *data, int part, int n_parts)
+conv_backward_part (void *data, int part, int n_parts)
 {
   const ConvJob *j = data;
   const ConvSetup *s = j->s;
   const WeftOpCtx *ctx = j->ctx;
+  float *col = j->area + (size_t) part * j->area_len;
+  float *dk = ctx->dw[0];
   long i0, i1;
 
-  weft_parallel_range (j->n, part, n_parts, &i0, &i1);
-  if (i1 <= i0)
-    return;
-  const int rows = (int) (i1 - i0) * j->ohw;
-  const float *dz = j->dz + (size_t) (j->b0 + i0) * s->out_size;
-  float *dx = ctx->din[0] + (size_t) (j->b0 + i0) * s->in_size;
-  if (j->direct)
-    weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 1.0f, dx, j->K);
-  else
+  weft_parallel_range (ctx->batch, part, n_parts, &i0, &i1);
+  if (dk != NULL && part > 0)
     {
-      float *col = j->col + (size_t) i0 * j->ohw * j->K;
-      weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 0.0f, col,
-                  j->K);
-      weft_col2im_add (&s->g, (int) (i1 - i0), col, dx);
+      dk = col + (j->area_len - (size_t) j->K * j->N);
+      memset (dk, 0, (size_t) j->K * j->N * sizeof *dk);
+    }
+  const int64_t r0 = (int64_t) i0 * j->ohw, r1 = (int64_t) i1 * j->ohw;
+  for (int64_t c0 = r0; c0 < r1; c0 += j->chunk)
+    {
+      const int64_t c1 = c0 + j->chunk < r1 ? c0 + j->chunk : r1;
+      const int rows = (int) (c1 - c0);
+      const float *dz = j->dz + (size_t) c0 * j->N;
+      if (dk != NULL)
+        {
+          const float *a = ctx->in[0] + (size_t) c0 * j->K;
+          if (!j->direct)
+            {
+              weft_im2col_rows (&s->g, ctx->in[0], c0, c1, col);
+              a = col;
+            }
+          weft_sgemm (true, false, j->K, j->N, rows, 1.0f, a, j->K, dz, j->N, 1.0f, dk, j->N);
+        }
+      if (ctx->din[0] == NULL)
+        continue;
+      if (j->direct)
+        weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 1.0f,
+                    ctx->din[0] + (size_t) c0 * j->K, j->K);
+      else
+        {
+          weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 0.0f, col,
+                      j->K);
+          weft_col2im_add_rows (&s->g, col, c0, c1, ctx->din[0]);
+        }
     }
 }
 
 static void
 conv_backward (const ConvSetup *s, const WeftOpCtx *ctx)
 {
-  const WeftConvGeom *g = &s->g;
-  const int B = ctx->batch;
-  const int chunk = weft_conv_chunk (g, B);
-  ConvJob j = {
-    .s = s, .ctx = ctx, .K = g->k_h * g->k_w * g->in_c, .N = s->out_c,
-    .ohw = g->out_h * g->out_w, .direct = weft_conv_is_pointwise (g),
-    .col = ctx->scratch + dz_len (s, B),
-    .dz = s->act == WEFT_ACT_LINEAR ? ctx->dout : ctx->scratch,
-  };
-  const double rows = (double) B * j.ohw;
-  const int parts = weft_parallel_parts (ctx->threads, rows * j.K * j.N);
+  ConvJob j;
+  conv_job_init (&j, s, ctx);
+  j.dz = s->act == WEFT_ACT_LINEAR ? ctx->dout : ctx->scratch;
+  const double rows = (double) ctx->batch * j.ohw;
 
   if (s->act != WEFT_ACT_LINEAR)
-    weft_parallel_run (weft_parallel_parts (ctx->threads, rows * j.N * 8), conv_act_backward_part,
-                       &j);
+    weft_parallel_run (conv_parts (&j, rows * j.N * 8, (long) rows), conv_act_backward_part, &j);
   if (s->use_bias && ctx->dw[1] != NULL)
-    weft_parallel_run (weft_parallel_parts (ctx->threads, rows * j.N * 4),
-                       conv_bias_backward_part, &j);
-  for (j.b0 = 0; j.b0 < B; j.b0 += chunk)
-    {
-      j.n = B - j.b0 < chunk ? B - j.b0 : chunk;
-      if (ctx->dw[0] != NULL)
-        {
-          if (!j.direct)
-            weft_parallel_run (parts, conv_im2col_part, &j);
-          weft_parallel_run (parts, conv_dkernel_part, &j);
-        }
-      if (ctx->din[0] != NULL)
-        weft_parallel_run (parts, conv_dx_part, &j);
-    }
+    weft_parallel_run (conv_parts (&j, rows * j.N * 4, j.N), conv_bias_backward_part, &j);
+  if (ctx->dw[0] == NULL && ctx->din[0] == NULL)
+    return;
+  const int parts = conv_parts (&j, rows * j.K * j.N, ctx->batch);
+  weft_parallel_run (parts, conv_backward_part, &j);
+  if (ctx->dw[0] != NULL)
+    for (int p = 1; p < parts; p++)
+      weft_add_to (ctx->dw[0], j.area + (size_t) p * j.area_len + (j.area_len
+                                                                    - (size_t) j.K * j.N),
+                   (size_t) j.K * j.N);
 }
 
 /* ---- Depthwise stage (DepthwiseConv2D, SeparableConv2D) ---- */
