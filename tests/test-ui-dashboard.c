@@ -676,6 +676,14 @@ test_binding_panel_csv (Fixture *f, gconstpointer data)
   /* unbound */
   gtk_drop_down_set_selected (weft_binding_panel_row_column (p, row_of (p, "gender")), 0);
   g_assert_true (row_error (p, "gender", "gender"));
+  {
+    /* the settings with every kind of problem, for a look (not compared) */
+    int w = 0, hh = 0;
+    wait_frames (GTK_WIDGET (f->dash));
+    g_autofree char *png = g_build_filename (g_get_tmp_dir (), "weft-dashboard-binding-errors.png",
+                                             NULL);
+    g_autofree guchar *px = render (GTK_WIDGET (f->dash), &w, &hh, png);
+  }
 
   /* put right again, then train through the button */
   gtk_drop_down_set_selected (dd, 1);

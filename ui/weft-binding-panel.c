@@ -485,7 +485,8 @@ add_row (WeftBindingPanel *self, const char *name, gboolean head, const WeftShap
   if (head && loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
     r->need = 1;
   r->text = g_strdup ("");
-  int y = (int) self->rows->len * 3;   /* title, controls, message: fits a narrow pane */
+  /* title, column, how it is read, message: one control per line fits a narrow pane */
+  int y = (int) self->rows->len * 4;
   char buf[96];
   g_autofree char *title = g_strdup_printf (head ? _("Head %s %s") : _("Input %s %s"), name,
                                             shape != NULL ? weft_shape_format (shape, buf, sizeof buf)
@@ -493,32 +494,32 @@ add_row (WeftBindingPanel *self, const char *name, gboolean head, const WeftShap
   r->title = gtk_label_new (title);
   gtk_label_set_xalign (GTK_LABEL (r->title), 0);
   gtk_widget_set_margin_top (r->title, 4);
-  gtk_grid_attach (GTK_GRID (self->grid), r->title, 0, y, 3, 1);
+  gtk_grid_attach (GTK_GRID (self->grid), r->title, 0, y, 2, 1);
 
   r->column = gtk_drop_down_new (column_model (self), NULL);
   gtk_widget_set_hexpand (r->column, TRUE);
   g_autofree char *cl = g_strdup_printf (head ? _("Targets of head %s") : _("Data for input %s"),
                                          name);
   a11y (r->column, cl);
-  gtk_grid_attach (GTK_GRID (self->grid), r->column, 0, y + 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (self->grid), r->column, 0, y + 1, 2, 1);
 
   r->kind = dropdown (kinds);
   g_autofree char *kl = g_strdup_printf (_("How the column for %s is read"), name);
   a11y (r->kind, kl);
-  gtk_grid_attach (GTK_GRID (self->grid), r->kind, 1, y + 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (self->grid), r->kind, 0, y + 2, 1, 1);
 
   r->norm = dropdown (norms);
   g_autofree char *nl = g_strdup_printf (_("Normalisation of input %s"), name);
   a11y (r->norm, nl);
-  gtk_grid_attach (GTK_GRID (self->grid), r->norm, 2, y + 1, 1, 1);
+  gtk_grid_attach (GTK_GRID (self->grid), r->norm, 1, y + 2, 1, 1);
 
   r->message = gtk_label_new ("");
   gtk_label_set_xalign (GTK_LABEL (r->message), 0);
   gtk_label_set_wrap (GTK_LABEL (r->message), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (r->message), 44);
+  gtk_label_set_max_width_chars (GTK_LABEL (r->message), 40);
   gtk_widget_add_css_class (r->message, "caption");
   gtk_widget_set_visible (r->message, FALSE);
-  gtk_grid_attach (GTK_GRID (self->grid), r->message, 0, y + 2, 3, 1);
+  gtk_grid_attach (GTK_GRID (self->grid), r->message, 0, y + 3, 2, 1);
   gtk_accessible_update_relation (GTK_ACCESSIBLE (r->column),
                                   GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, r->message, NULL, -1);
 
@@ -1099,6 +1100,9 @@ weft_binding_panel_init (WeftBindingPanel *self)
   gtk_widget_set_hexpand (self->file_label, TRUE);
   gtk_widget_add_css_class (self->file_label, "dim-label");
   gtk_box_append (GTK_BOX (line), self->file_label);
+  gtk_box_append (GTK_BOX (self->box), line);
+  line = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_box_set_homogeneous (GTK_BOX (line), TRUE);
   self->file_button = gtk_button_new_with_mnemonic (_("Choose _File…"));
   a11y (self->file_button, _("Choose a data file (CSV, NPZ or NPY)"));
   g_signal_connect (self->file_button, "clicked", G_CALLBACK (file_clicked_cb), self);
@@ -1123,7 +1127,7 @@ weft_binding_panel_init (WeftBindingPanel *self)
   self->summary = gtk_label_new ("");
   gtk_label_set_xalign (GTK_LABEL (self->summary), 0);
   gtk_label_set_wrap (GTK_LABEL (self->summary), TRUE);
-  gtk_label_set_max_width_chars (GTK_LABEL (self->summary), 44);
+  gtk_label_set_max_width_chars (GTK_LABEL (self->summary), 40);
   gtk_box_append (GTK_BOX (self->box), self->summary);
   update_state (self);
 }

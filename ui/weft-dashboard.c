@@ -1765,7 +1765,8 @@ weft_dashboard_init (WeftDashboard *self)
   gtk_paned_set_start_child (GTK_PANED (self->paned), left);
   gtk_paned_set_end_child (GTK_PANED (self->paned), right);
   gtk_paned_set_resize_start_child (GTK_PANED (self->paned), FALSE);
-  gtk_paned_set_position (GTK_PANED (self->paned), 320);
+  /* room for the heads' loss and weight and the binding rows' two drop-downs */
+  gtk_paned_set_position (GTK_PANED (self->paned), 400);
   gtk_widget_set_parent (self->paned, GTK_WIDGET (self));
 
   update_metrics (self);
