@@ -810,6 +810,56 @@ test_binding_panel_npy_folder (Fixture *f, gconstpointer data)
 }
 
 
+/* An image folder offers "images" and "labels": inputs that are no pictures and a head
+ * with more outputs than the folder has classes are explained; a one-unit binary head takes
+ * the class index. */
+static void
+test_binding_panel_image_folder (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-images-XXXXXX", NULL);
+  const char *classes[] = { "cats", "dogs" };
+  GdkPixbuf *pb = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 4, 4);
+  gdk_pixbuf_fill (pb, 0x336699ff);
+  for (int c = 0; c < 2; c++)
+    {
+      g_autofree char *sub = g_build_filename (dir, classes[c], NULL);
+      g_assert_cmpint (g_mkdir (sub, 0700), ==, 0);
+      for (int i = 0; i < 3; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("%s/%d.png", sub, i);
+          g_assert_true (gdk_pixbuf_save (pb, name, "png", NULL, NULL));
+        }
+    }
+  g_object_unref (pb);
+  WeftBindingPanel *p = weft_dashboard_get_binding_panel (f->dash);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_binding_panel_set_file (p, dir, -1, &error));
+  g_assert_no_error (error);
+  GtkDropDown *dd = weft_binding_panel_row_column (p, row_of (p, "profile"));
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_drop_down_get_model (dd)), ==, 3);
+  g_assert_cmpuint (gtk_drop_down_get_selected (dd), ==, 1);   /* images */
+  g_assert_true (row_error (p, "profile", "picture"));
+  g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_column (p, row_of (p, "gender"))), ==, 2);
+  g_assert_false (row_error (p, "gender", "2"));
+  g_assert_true (row_error (p, "income", "2 classes"));
+  /* labels cannot feed an input */
+  gtk_drop_down_set_selected (dd, 2);
+  g_assert_true (row_error (p, "profile", "Labels"));
+  g_assert_false (weft_binding_panel_get_complete (p, NULL));
+  for (int c = 0; c < 2; c++)
+    {
+      for (int i = 0; i < 3; i++)
+        {
+          g_autofree char *name = g_strdup_printf ("%s/%s/%d.png", dir, classes[c], i);
+          g_remove (name);
+        }
+      g_autofree char *sub = g_build_filename (dir, classes[c], NULL);
+      g_rmdir (sub);
+    }
+  g_rmdir (dir);
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -830,5 +880,6 @@ main (int argc, char **argv)
   ADD ("switch-document-while-training", test_switch_document_while_training);
   ADD ("binding-panel-csv", test_binding_panel_csv);
   ADD ("binding-panel-npy-folder", test_binding_panel_npy_folder);
+  ADD ("binding-panel-image-folder", test_binding_panel_image_folder);
   return g_test_run ();
 }
