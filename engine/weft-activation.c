@@ -97,6 +97,45 @@ exp_nonpositive_n (const float *x, float *y, size_t n)
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_ROW16 1
+#include <immintrin.h>
+
+/* Rows of at most 16 values (a classifier's 10 classes) in one masked AVX-512 register each
+ * for softmax's backward (dot and scale): the per-row scalar loops cost more than the small
+ * products around them. (Not the forward: its max, exp and sum form one long dependent chain
+ * per row; the flat exp over the whole tensor is faster.) */
+static bool
+have_avx512 (void)
+{
+  static int known = -1;
+  if (known < 0)
+    {
+      __builtin_cpu_init ();
+      known = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+    }
+  return known == 1;
+}
+
+/* g = y * (dy - <dy, y>) per row of w <= 16; accumulate adds it to g instead. */
+__attribute__ ((target ("avx512f"))) static void
+softmax_grad_rows16 (const float *y, const float *dy, float *g, size_t rows, int w,
+                     bool accumulate)
+{
+  const __mmask16 mask = (__mmask16) ((1u << w) - 1);
+  for (size_t r = 0; r < rows; r++)
+    {
+      __m512 vy = _mm512_maskz_loadu_ps (mask, y + r * w);
+      __m512 vd = _mm512_maskz_loadu_ps (mask, dy + r * w);
+      float dot = _mm512_mask_reduce_add_ps (mask, _mm512_mul_ps (vy, vd));
+      __m512 res = _mm512_mul_ps (vy, _mm512_sub_ps (vd, _mm512_set1_ps (dot)));
+      if (accumulate)
+        res = _mm512_add_ps (res, _mm512_maskz_loadu_ps (mask, g + r * w));
+      _mm512_mask_storeu_ps (g + r * w, mask, res);
+    }
+}
+#endif
+
 WEFT_VECTOR_CLONES static void
 softmax_rows (const float *x, float *y, size_t n, int width)
 {
@@ -343,6 +382,13 @@ weft_activation_grad (WeftActivation act, const float *x, const float *y, const 
       if (w == 0)
         return;
       WEFT_CHECK (n % w == 0);
+#ifdef HAVE_ROW16
+      if (w <= 16 && have_avx512 ())
+        {
+          softmax_grad_rows16 (y, dy, g, n / w, (int) w, false);
+          return;
+        }
+#endif
       /* float, not double: a row is a few dozen terms of one sign-mixed sum whose result
        * is rounded to float anyway */
       for (size_t r = 0; r + w <= n; r += w)
