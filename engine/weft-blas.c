@@ -265,3 +265,36 @@ weft_blas_best_core (void)
   return NULL;
 #endif
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+__attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#endif
+void
+weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out)
+{
+  int r = 0;
+  if (assign)
+    {
+      if (rows == 0)
+        {
+          memset (out, 0, (size_t) cols * sizeof *out);
+          return;
+        }
+      memcpy (out, a, (size_t) cols * sizeof *out);
+      r = 1;
+    }
+  /* four rows per pass over out: its loads and stores were the cost, not the adds */
+  for (; r + 4 <= rows; r += 4)
+    {
+      const float *a0 = a + (size_t) r * cols, *a1 = a0 + cols, *a2 = a1 + cols;
+      const float *a3 = a2 + cols;
+      for (int j = 0; j < cols; j++)
+        out[j] += (a0[j] + a1[j]) + (a2[j] + a3[j]);
+    }
+  for (; r < rows; r++)
+    {
+      const float *ar = a + (size_t) r * cols;
+      for (int j = 0; j < cols; j++)
+        out[j] += ar[j];
+    }
+}

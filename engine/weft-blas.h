@@ -7,6 +7,9 @@
 void weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
                  float alpha, const float *a, int lda, const float *b, int ldb,
                  float beta, float *c, int ldc);
+/* out[j] (+)= sum over rows of a[r * cols + j]: assigns when `assign`, adds otherwise (the
+ * bias gradient of Dense and Conv). */
+void weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out);
 /* Threads BLAS may use (the trainer sets this from its config). */
 void        weft_blas_set_threads (int threads);
 int         weft_blas_get_threads (void);

@@ -216,24 +216,7 @@ dense_backward (const WeftOpCtx *ctx)
     weft_sgemm (true, false, in, units, rows, 1.0f, ctx->in[0], in, g, units,
                 ctx->dw_assign[0] ? 0.0f : 1.0f, ctx->dw[0], units);
   if (use_bias && ctx->dw[1] != NULL)
-    {
-      float *db = ctx->dw[1];
-      int r = 0;
-      if (ctx->dw_assign[1])
-        {
-          if (rows > 0)
-            memcpy (db, g, (size_t) units * sizeof *db);
-          else
-            memset (db, 0, (size_t) units * sizeof *db);
-          r = 1;
-        }
-      for (; r < rows; r++)
-        {
-          const float *gr = g + (size_t) r * units;
-          for (int j = 0; j < units; j++)
-            db[j] += gr[j];
-        }
-    }
+    weft_sum_rows (g, rows, units, ctx->dw_assign[1], ctx->dw[1]);
   if (ctx->din[0] != NULL)
     weft_sgemm (false, true, rows, in, units, 1.0f, g, units, ctx->w[0], units,
                 ctx->din_assign[0] ? 0.0f : 1.0f, ctx->din[0], in);
