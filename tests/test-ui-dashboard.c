@@ -506,16 +506,17 @@ test_bad_source (Fixture *f, gconstpointer data)
 /* A CSV for the three-heads model: profile_0..11, posts_0..19, age, income (ten named
  * classes), gender (0/1), with a header line. */
 static char *
-write_three_heads_csv (void)
+write_three_heads_csv_full (gboolean header)
 {
   g_autofree char *dir = g_dir_make_tmp ("weft-binding-XXXXXX", NULL);
   char *path = g_build_filename (dir, "people.csv", NULL);
   GString *s = g_string_new (NULL);
-  for (int i = 0; i < 12; i++)
+  for (int i = 0; i < 12 && header; i++)
     g_string_append_printf (s, "profile_%d,", i);
-  for (int i = 0; i < 20; i++)
+  for (int i = 0; i < 20 && header; i++)
     g_string_append_printf (s, "posts_%d,", i);
-  g_string_append (s, "age,income,gender\n");
+  if (header)
+    g_string_append (s, "age,income,gender\n");
   GRand *r = g_rand_new_with_seed (9);
   for (int row = 0; row < BIND_ROWS; row++)
     {
@@ -527,6 +528,12 @@ write_three_heads_csv (void)
   g_assert_true (g_file_set_contents (path, s->str, s->len, NULL));
   g_string_free (s, TRUE);
   return path;
+}
+
+static char *
+write_three_heads_csv (void)
+{
+  return write_three_heads_csv_full (TRUE);
 }
 
 static void
@@ -860,6 +867,51 @@ test_binding_panel_image_folder (Fixture *f, gconstpointer data)
 }
 
 
+/* Names that say nothing: a CSV without header is read in order (12 columns, 20 columns,
+ * then one per head, the text column one-hot for the categorical head); .npy files named
+ * a..e go to the rows their shapes fit. */
+static void
+test_binding_panel_prefill_by_position (Fixture *f, gconstpointer data)
+{
+  g_autofree char *csv = write_three_heads_csv_full (FALSE);
+  WeftBindingPanel *p = weft_dashboard_get_binding_panel (f->dash);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_binding_panel_set_file (p, csv, -1, &error));
+  g_assert_no_error (error);
+  guint want[5] = { 1, 13, 33, 34, 35 };
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_column (p, i)), ==, want[i]);
+  g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_kind (p, row_of (p, "income"))), ==,
+                    WEFT_CSV_CATEGORY_ONE_HOT);
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+  remove_file_and_dir (csv);
+
+  g_autofree char *dir = g_dir_make_tmp ("weft-npy-XXXXXX", NULL);
+  int64_t cols[5] = { 1, 20, 10, 12, 1 };   /* a, b, c, d, e */
+  float *zeros = g_new0 (float, 50 * 20);
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%c.npy", dir, 'a' + i);
+      int64_t dims[2] = { 50, cols[i] };
+      g_assert_true (weft_npy_write (file, zeros, 2, dims, NULL));
+    }
+  g_assert_true (weft_binding_panel_set_file (p, dir, -1, &error));
+  /* profile (12) <- d, posts (20) <- b, age (1) <- a, income (10) <- c, gender (1) <- e */
+  guint by_shape[5] = { 4, 2, 1, 3, 5 };
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpuint (gtk_drop_down_get_selected (weft_binding_panel_row_column (p, i)), ==,
+                      by_shape[i]);
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+  for (int i = 0; i < 5; i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%c.npy", dir, 'a' + i);
+      g_remove (file);
+    }
+  g_rmdir (dir);
+  g_free (zeros);
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -881,5 +933,6 @@ main (int argc, char **argv)
   ADD ("binding-panel-csv", test_binding_panel_csv);
   ADD ("binding-panel-npy-folder", test_binding_panel_npy_folder);
   ADD ("binding-panel-image-folder", test_binding_panel_image_folder);
+  ADD ("binding-panel-prefill-by-position", test_binding_panel_prefill_by_position);
   return g_test_run ();
 }

@@ -416,6 +416,8 @@ name_matches (const char *column, const char *row, gboolean prefix)
              || g_ascii_isdigit (column[strlen (row)]));
 }
 
+static void prefill_kind (WeftBindingPanel *self, Row *r, guint pick);
+
 /* Picks the column by name (exact, then "name_0"-like prefixes) and how it is read. */
 static void
 prefill_row (WeftBindingPanel *self, Row *r)
@@ -432,6 +434,13 @@ prefill_row (WeftBindingPanel *self, Row *r)
             pick = i + 1;
         }
   gtk_drop_down_set_selected (GTK_DROP_DOWN (r->column), pick);
+  prefill_kind (self, r, pick);
+}
+
+/* How a CSV column is read by default: by its guessed kind and what the row wants. */
+static void
+prefill_kind (WeftBindingPanel *self, Row *r, guint pick)
+{
   WeftCsvKind kind = WEFT_CSV_NUMERIC;
   if (pick > 0 && is_csv (self))
     {
@@ -446,6 +455,56 @@ prefill_row (WeftBindingPanel *self, Row *r)
         kind = WEFT_CSV_CATEGORY_ONE_HOT;
     }
   gtk_drop_down_set_selected (GTK_DROP_DOWN (r->kind), kind);
+}
+
+/* Rows no name matched: a CSV whose names say nothing (no header, "x", "label") is read in
+ * order, inputs first, each taking as many columns as it needs; arrays go to the first
+ * unused one of the row's size. */
+static void
+prefill_by_position (WeftBindingPanel *self)
+{
+  guint n = self->listing->columns->len;
+  g_autofree gboolean *used = g_new0 (gboolean, n + 1);
+  gboolean any = FALSE;
+  for (guint i = 0; i < self->rows->len; i++)
+    {
+      Row *r = self->rows->pdata[i];
+      guint pick = gtk_drop_down_get_selected (GTK_DROP_DOWN (r->column));
+      if (pick > 0 && pick <= n)
+        {
+          used[pick - 1] = TRUE;
+          any = TRUE;
+        }
+    }
+  if (is_images (self) || (is_csv (self) && any))
+    return;
+  guint cursor = 0;
+  for (guint i = 0; i < self->rows->len; i++)
+    {
+      Row *r = self->rows->pdata[i];
+      if (gtk_drop_down_get_selected (GTK_DROP_DOWN (r->column)) != 0)
+        continue;
+      guint pick = 0;
+      if (is_csv (self))
+        {
+          if (cursor >= n)
+            break;
+          pick = cursor + 1;
+          gtk_drop_down_set_selected (GTK_DROP_DOWN (r->column), pick);
+          prefill_kind (self, r, pick);
+          gboolean spans = kind_of_row (r) == WEFT_CSV_NUMERIC && r->need > 1;
+          cursor += spans ? (guint) r->need : 1;
+          continue;
+        }
+      for (guint k = 0; k < n && pick == 0; k++)
+        if (!used[k] && weft_data_column_row_size (self->listing->columns->pdata[k]) == r->need)
+          pick = k + 1;
+      if (pick > 0)
+        {
+          used[pick - 1] = TRUE;
+          gtk_drop_down_set_selected (GTK_DROP_DOWN (r->column), pick);
+        }
+    }
 }
 
 static void
@@ -637,6 +696,7 @@ weft_binding_panel_set_file (WeftBindingPanel *self, const char *path, int csv_h
       gtk_drop_down_set_selected (GTK_DROP_DOWN (r->norm), 0);
       prefill_row (self, r);
     }
+  prefill_by_position (self);
   self->updating = FALSE;
   update_state (self);
   return TRUE;
