@@ -271,8 +271,16 @@ weft_trainer_check_data (WeftTrainer *trainer, const WeftDataset *data, WeftErro
 static void
 gather (float *dst, const float *src, size_t width, const int32_t *rows, int n)
 {
-  for (int r = 0; r < n; r++)
-    memcpy (dst + (size_t) r * width, src + (size_t) rows[r] * width, width * sizeof (float));
+  /* runs of consecutive rows (unshuffled epochs, evaluation, prediction) in one copy each */
+  for (int r = 0; r < n;)
+    {
+      int run = 1;
+      while (r + run < n && rows[r + run] == rows[r] + run)
+        run++;
+      memcpy (dst + (size_t) r * width, src + (size_t) rows[r] * width,
+              (size_t) run * width * sizeof (float));
+      r += run;
+    }
 }
 
 /* One forward pass over the given rows: fills loss/metric sums (weighted by rows). Returns
