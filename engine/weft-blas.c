@@ -228,11 +228,9 @@ weft_blas_set_threads (int threads)
 {
   if (threads < 1)
     threads = 1;
-  if (threads != blas_threads)
-    {
-      openblas_set_num_threads (threads);
-      openblas_threads = threads;
-    }
+  /* always: callers may have told OpenBLAS directly in between (weft bench does) */
+  openblas_set_num_threads (threads);
+  openblas_threads = threads;
   blas_threads = threads;
 }
 int
