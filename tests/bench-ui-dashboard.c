@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Benchmark (built, not run as a test): the longest main-loop gap while the dashboard trains
- * the three-heads (or BENCH_EXAMPLE=social-media) example in a window, and the loss chart's redraw time at 1,000,000 points
- * per curve. Needs a display (run under Xvfb: tests/with-xvfb-dbus.sh). Targets from issue 6:
- * gap <= 50 ms, redraw <= 8 ms. Usage: bench-ui-dashboard [SAMPLES] [EPOCHS]
- * (default 16384 samples, 60 epochs); BENCH_ONLY=chart|training runs one half. */
+ * the three-heads example (BENCH_EXAMPLE=social-media: the social-media model) in a window,
+ * and the loss chart's redraw time at 1,000,000 points per curve. Needs a display (run under
+ * Xvfb: tests/with-xvfb-dbus.sh). Targets from issue 6: gap <= 50 ms, redraw <= 8 ms.
+ * Usage: bench-ui-dashboard [SAMPLES] [EPOCHS] (default 16384 samples, 60 epochs);
+ * BENCH_ONLY=chart|training runs one half; BENCH_VERBOSE=1 names long gaps and frames. */
 #include "config.h"
 
 #include "weft-dashboard.h"
