@@ -52,8 +52,8 @@ void weft_im2col_rows (const WeftConvGeom *g, const float *img, int64_t r0, int6
  * image overlap in img: callers that split rows over threads give each thread whole images. */
 void weft_col2im_add_rows (const WeftConvGeom *g, const float *col, int64_t r0, int64_t r1,
                            float *img);
-/* Rows per column chunk of a Conv1D/Conv2D (of `rows` in all). */
-int64_t weft_conv_row_chunk (const WeftConvGeom *g, int64_t rows);
+/* Rows per column chunk of a Conv1D/Conv2D with out_c filters (of `rows` in all). */
+int64_t weft_conv_row_chunk (const WeftConvGeom *g, int out_c, int64_t rows);
 /* img[n images] += col folded back (the adjoint of weft_im2col). */
 void weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img);
 

@@ -361,7 +361,7 @@ dz_len (const ConvSetup *s, int batch)
 static int64_t
 conv_chunk_rows (const ConvSetup *s, int batch)
 {
-  return weft_conv_row_chunk (&s->g, (int64_t) batch * s->g.out_h * s->g.out_w);
+  return weft_conv_row_chunk (&s->g, s->out_c, (int64_t) batch * s->g.out_h * s->g.out_w);
 }
 
 /* Floats of one part's area. */
@@ -408,7 +408,8 @@ conv_ctx_setup (const ConvLayout *L, const WeftOpCtx *ctx, ConvSetup *s)
 
 /* ---- Conv1D / Conv2D ----
  * The columns are built and multiplied in row chunks of about 1 MB (weft_conv_row_chunk), so
- * that they stay in cache between im2col, OpenBLAS's packing and col2im. With more than one
+ * that they stay in cache between im2col, OpenBLAS's packing and col2im (narrow layers: small
+ * enough for weft_sgemm's own kernel). With more than one
  * thread, each op is one parallel region (weft-parallel.h) in which every thread runs im2col,
  * a single-threaded GEMM and the epilogue on its own rows, in its own part of the scratch:
  * OpenBLAS would thread only the GEMM and leave the copies and element-wise passes, a third of
