@@ -336,10 +336,11 @@ test_op_case (gconstpointer data)
 /* Conv2D (dilation 1, linear or relu) by its definition, in double: the chunked im2col path
  * must give these numbers at one thread and at two. */
 static void
-test_conv2d_matches_definition (void)
+test_conv2d_matches_definition (gconstpointer data)
 {
-  /* 1152 rows of columns per output: chunks of 256 rows that cross images */
-  const int B = 5, H = 19, W = 23, C = 128, F = 40, k = 3, st = 2;
+  /* 128 channels: 1152-float column rows, chunks of 256 rows that cross images; 16 channels:
+   * a narrow layer, whose chunks (364 rows) are sized for weft_sgemm's own kernel */
+  const int B = 5, H = 19, W = 23, C = GPOINTER_TO_INT (data), F = 40, k = 3, st = 2;
   const OpCase c = {
     "Conv2D", 3, { H, W, C }, 1, B,
     { { "filters", F }, { "kernel_size", 0, { k, k }, 2 }, { "strides", 0, { st, st }, 2 },
@@ -449,8 +450,10 @@ main (int argc, char **argv)
                    test_regions_cover_every_index_once);
   g_test_add_func ("/engine/parallel/ranges-are-balanced", test_ranges_are_balanced);
   g_test_add_func ("/engine/parallel/busy-pool-runs-serially", test_busy_pool_runs_serially);
-  g_test_add_func ("/engine/parallel/Conv2D/matches-its-definition",
-                   test_conv2d_matches_definition);
+  g_test_add_data_func ("/engine/parallel/Conv2D/matches-its-definition/wide",
+                        GINT_TO_POINTER (128), test_conv2d_matches_definition);
+  g_test_add_data_func ("/engine/parallel/Conv2D/matches-its-definition/narrow",
+                        GINT_TO_POINTER (16), test_conv2d_matches_definition);
   for (size_t i = 0; i < G_N_ELEMENTS (op_cases); i++)
     {
       char *path = g_strdup_printf ("/engine/parallel/%s/%zu/two-threads-match-one",
