@@ -57,6 +57,7 @@ struct _WeftWindow
   GtkWidget    *dashboard;        /* WeftDashboard inside dashboard_area */
   GtkWidget    *undo_button;
   GtkWidget    *redo_button;
+  GtkWidget    *train_button;     /* header bar's, win.train */
 
   /* Owned */
   WeftDocument *document;
@@ -167,16 +168,32 @@ update_actions (WeftWindow *self)
   GAction *a;
 
   gboolean editing = !weft_window_is_start_view (self);
-  static const char *const editor_only[] = { "save", "save-as", "export", "show-summary", "find" };
+  static const char *const editor_only[] = { "save", "save-as", "export", "show-summary", "find",
+                                              "show-dashboard" };
 
   a = g_action_map_lookup_action (G_ACTION_MAP (self), "undo");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && undo != NULL);
   if (self->dashboard != NULL)
     {
-      WeftTrainingSession *session = weft_dashboard_get_session (WEFT_DASHBOARD (self->dashboard));
+      WeftDashboard *dash = WEFT_DASHBOARD (self->dashboard);
+      WeftTrainingSession *session = weft_dashboard_get_session (dash);
       gboolean running = weft_training_session_get_running (session);
+      /* the dashboard's rule (its own Train button's sensitivity and reason) */
+      const char *why = weft_dashboard_get_train_blocked_reason (dash);
       a = g_action_map_lookup_action (G_ACTION_MAP (self), "train");
-      g_simple_action_set_enabled (G_SIMPLE_ACTION (a), editing && !running);
+      g_simple_action_set_enabled (G_SIMPLE_ACTION (a),
+                                   editing && weft_dashboard_get_can_train (dash));
+      if (self->train_button != NULL)
+        {
+          gtk_widget_set_tooltip_text (self->train_button, why != NULL ? why
+                                                                      : _("Train the model"));
+          if (why != NULL)
+            gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
+                                            GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, why, -1);
+          else
+            gtk_accessible_reset_property (GTK_ACCESSIBLE (self->train_button),
+                                           GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+        }
       a = g_action_map_lookup_action (G_ACTION_MAP (self), "train-stop");
       g_simple_action_set_enabled (G_SIMPLE_ACTION (a), running);
       a = g_action_map_lookup_action (G_ACTION_MAP (self), "train-continue");
@@ -1058,6 +1075,16 @@ action_train (GSimpleAction *a, GVariant *p, gpointer data)
   weft_dashboard_train (WEFT_DASHBOARD (self->dashboard));
 }
 
+/* Train is insensitive while the binding is incomplete: the dashboard must be reachable
+ * without it to fix the binding. */
+static void
+action_show_dashboard (GSimpleAction *a, GVariant *p, gpointer data)
+{
+  WeftWindow *self = data;
+
+  gtk_widget_set_visible (self->dashboard_area, TRUE);
+}
+
 static void
 action_train_stop (GSimpleAction *a, GVariant *p, gpointer data)
 {
@@ -1088,6 +1115,7 @@ static const GActionEntry win_actions[] = {
   { "new-graph", action_new_graph },
   { "show-start", action_show_start },
   { "train", action_train },
+  { "show-dashboard", action_show_dashboard },
   { "train-stop", action_train_stop },
   { "train-continue", action_train_continue },
 };
@@ -1149,6 +1177,7 @@ main_menu (void)
   g_menu_append (view, _("_Fit to View"), "graph.fit");
   g_menu_append (view, _("_Tidy Up Layout"), "graph.tidy");
   g_menu_append (view, _("Model _Summary"), "win.show-summary");
+  g_menu_append (view, _("Training Dash_board"), "win.show-dashboard");
   g_menu_append_section (menu, NULL, G_MENU_MODEL (view));
   /* TRANSLATORS: colour scheme choices in the main menu */
   item = g_menu_item_new (_("Follow _System Style"), "app.style::system");
@@ -1239,6 +1268,7 @@ build_header (WeftWindow *self)
   gtk_actionable_set_action_name (GTK_ACTIONABLE (train), "win.train");
   gtk_widget_add_css_class (train, "suggested-action");
   gtk_widget_set_tooltip_text (train, _("Train the model"));
+  self->train_button = train;
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), menu);
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), export);
   adw_header_bar_pack_end (ADW_HEADER_BAR (header), train);
@@ -1520,6 +1550,10 @@ weft_window_init (WeftWindow *self)
   g_signal_connect_object (weft_dashboard_get_session (WEFT_DASHBOARD (self->dashboard)),
                            "notify::can-continue", G_CALLBACK (update_actions), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->dashboard, "notify::can-train", G_CALLBACK (update_actions),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->dashboard, "notify::train-blocked-reason",
+                           G_CALLBACK (update_actions), self, G_CONNECT_SWAPPED);
   gtk_paned_set_resize_end_child (GTK_PANED (self->center_paned), FALSE);
   gtk_paned_set_shrink_end_child (GTK_PANED (self->center_paned), FALSE);
   g_signal_connect_swapped (self->dashboard_area, "notify::visible",

@@ -912,6 +912,88 @@ test_binding_panel_prefill_by_position (Fixture *f, gconstpointer data)
 }
 
 
+static void
+count_notify (GObject *o, GParamSpec *pspec, int *n)
+{
+  (*n)++;
+}
+
+/* The window's Train action follows the dashboard's "can-train" (bound the way the window
+ * binds it) and its tooltip "train-blocked-reason": the same rule as the dashboard's own
+ * Train button, notified only on change. */
+static void
+test_can_train_follows_binding (Fixture *f, gconstpointer data)
+{
+  g_autofree char *csv = write_three_heads_csv ();
+  WeftBindingPanel *p = weft_dashboard_get_binding_panel (f->dash);
+  GtkWidget *train = find_button (GTK_WIDGET (f->dash), "_Train");
+  g_autoptr(GSimpleAction) action = g_simple_action_new ("train", NULL);
+  int n_can = 0, n_reason = 0;
+
+  g_object_bind_property (f->dash, "can-train", action, "enabled", G_BINDING_SYNC_CREATE);
+  g_signal_connect (f->dash, "notify::can-train", G_CALLBACK (count_notify), &n_can);
+  g_signal_connect (f->dash, "notify::train-blocked-reason", G_CALLBACK (count_notify),
+                    &n_reason);
+  /* a synthetic source: ready, nothing blocks */
+  g_assert_true (weft_dashboard_get_can_train (f->dash));
+  g_assert_true (g_action_get_enabled (G_ACTION (action)));
+  g_assert_null (weft_dashboard_get_train_blocked_reason (f->dash));
+
+  /* the data-file source without a file: blocked, with the button's reason */
+  gtk_drop_down_set_selected (source_dropdown (p), 0);
+  g_assert_false (weft_dashboard_get_can_train (f->dash));
+  g_assert_false (g_action_get_enabled (G_ACTION (action)));
+  g_assert_cmpint (n_can, ==, 1);
+  g_assert_cmpint (n_reason, ==, 1);
+  const char *reason = NULL;
+  g_assert_false (weft_binding_panel_get_complete (p, &reason));
+  g_autofree char *why = NULL;
+  g_object_get (f->dash, "train-blocked-reason", &why, NULL);
+  g_assert_nonnull (why);
+  g_assert_nonnull (strstr (why, reason));
+  g_assert_cmpstr (why, ==, gtk_widget_get_tooltip_text (train));
+
+  /* a fitting file: ready again */
+  g_autoptr(GError) error = NULL;
+  g_assert_true (weft_binding_panel_set_file (p, csv, -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (weft_dashboard_get_can_train (f->dash));
+  g_assert_true (g_action_get_enabled (G_ACTION (action)));
+  g_assert_null (weft_dashboard_get_train_blocked_reason (f->dash));
+  g_assert_cmpint (n_can, ==, 2);
+  g_assert_cmpint (n_reason, ==, 2);
+
+  /* an unbound head: blocked, the reason names it */
+  GtkDropDown *gender = weft_binding_panel_row_column (p, row_of (p, "gender"));
+  guint gender_column = gtk_drop_down_get_selected (gender);
+  gtk_drop_down_set_selected (gender, 0);
+  g_assert_false (g_action_get_enabled (G_ACTION (action)));
+  g_assert_cmpint (n_can, ==, 3);
+  g_assert_nonnull (strstr (weft_dashboard_get_train_blocked_reason (f->dash), "gender"));
+  g_assert_cmpstr (weft_dashboard_get_train_blocked_reason (f->dash), ==,
+                   gtk_widget_get_tooltip_text (train));
+  /* a second problem changes the reason shown only if it is the first one */
+  int before = n_reason;
+  gtk_drop_down_set_selected (gender, 0);
+  g_assert_cmpint (n_reason, ==, before);
+
+  /* fixed: a run makes Train unavailable until it ends, without a binding reason */
+  gtk_drop_down_set_selected (gender, gender_column);
+  g_assert_true (g_action_get_enabled (G_ACTION (action)));
+  weft_dashboard_train (f->dash);
+  g_assert_false (weft_dashboard_get_can_train (f->dash));
+  g_assert_false (g_action_get_enabled (G_ACTION (action)));
+  g_assert_null (weft_dashboard_get_train_blocked_reason (f->dash));
+  wait_finished (f, 1);
+  g_assert_true (weft_dashboard_get_can_train (f->dash));
+  g_assert_true (g_action_get_enabled (G_ACTION (action)));
+  g_assert_cmpint (gtk_widget_get_sensitive (train), ==, weft_dashboard_get_can_train (f->dash));
+  g_signal_handlers_disconnect_by_data (f->dash, &n_can);
+  g_signal_handlers_disconnect_by_data (f->dash, &n_reason);
+  remove_file_and_dir (csv);
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -934,5 +1016,6 @@ main (int argc, char **argv)
   ADD ("binding-panel-npy-folder", test_binding_panel_npy_folder);
   ADD ("binding-panel-image-folder", test_binding_panel_image_folder);
   ADD ("binding-panel-prefill-by-position", test_binding_panel_prefill_by_position);
+  ADD ("can-train-follows-binding", test_can_train_follows_binding);
   return g_test_run ();
 }

@@ -86,9 +86,14 @@ struct _WeftDashboard
   int        share_epochs;
   int        share_last_epoch;
   gboolean   epoch_pending;     /* an epoch ended since the last progress report */
+  gboolean   can_train;         /* the Train button's sensitivity, as a property */
+  char      *blocked_reason;    /* why not, when the data binding is the cause (nullable) */
 };
 
 G_DEFINE_FINAL_TYPE (WeftDashboard, weft_dashboard, GTK_TYPE_WIDGET)
+
+enum { PROP_0, PROP_CAN_TRAIN, PROP_TRAIN_BLOCKED_REASON, N_PROPS };
+static GParamSpec *properties[N_PROPS];
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -755,12 +760,24 @@ update_buttons (WeftDashboard *self)
   if (gtk_drop_down_get_selected (GTK_DROP_DOWN (self->source_dropdown)) == SOURCE_DATA_FILE)
     data_ready = weft_binding_panel_get_complete (WEFT_BINDING_PANEL (self->binding_panel),
                                                   &reason);
-  gtk_widget_set_sensitive (self->train_button, !running && !loading && self->document != NULL
-                                                && data_ready);
+  gboolean can_train = !running && !loading && self->document != NULL && data_ready;
+  gtk_widget_set_sensitive (self->train_button, can_train);
   /* an insensitive Train button says why */
   g_autofree char *why = !data_ready && reason != NULL
                          ? g_strdup_printf (_("Not ready to train: %s"), reason) : NULL;
   gtk_widget_set_tooltip_text (self->train_button, why);
+  /* the window's Train action follows the same rule through these properties */
+  if (g_strcmp0 (self->blocked_reason, why) != 0)
+    {
+      g_free (self->blocked_reason);
+      self->blocked_reason = g_strdup (why);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRAIN_BLOCKED_REASON]);
+    }
+  if (self->can_train != can_train)
+    {
+      self->can_train = can_train;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_TRAIN]);
+    }
   if (why != NULL)
     gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
                                     GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, why, -1);
@@ -1420,6 +1437,20 @@ weft_dashboard_get_session (WeftDashboard *self)
   return self->session;
 }
 
+gboolean
+weft_dashboard_get_can_train (WeftDashboard *self)
+{
+  g_return_val_if_fail (WEFT_IS_DASHBOARD (self), FALSE);
+  return self->can_train;
+}
+
+const char *
+weft_dashboard_get_train_blocked_reason (WeftDashboard *self)
+{
+  g_return_val_if_fail (WEFT_IS_DASHBOARD (self), NULL);
+  return self->blocked_reason;
+}
+
 const char *
 weft_dashboard_get_status (WeftDashboard *self)
 {
@@ -1719,11 +1750,30 @@ weft_dashboard_finalize (GObject *object)
   g_clear_object (&self->load_cancellable);
   g_clear_pointer (&self->own_history, weft_history_free);
   g_clear_pointer (&self->status, g_free);
+  g_clear_pointer (&self->blocked_reason, g_free);
   g_clear_pointer (&self->shown_heads_key, g_free);
   g_clear_pointer (&self->share_history, g_array_unref);
   g_clear_pointer (&self->balance_band, weft_loss_balance_band_free);
 
   G_OBJECT_CLASS (weft_dashboard_parent_class)->finalize (object);
+}
+
+static void
+weft_dashboard_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  WeftDashboard *self = WEFT_DASHBOARD (object);
+
+  switch (prop_id)
+    {
+    case PROP_CAN_TRAIN:
+      g_value_set_boolean (value, self->can_train);
+      break;
+    case PROP_TRAIN_BLOCKED_REASON:
+      g_value_set_string (value, self->blocked_reason);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -1734,6 +1784,14 @@ weft_dashboard_class_init (WeftDashboardClass *klass)
 
   object_class->dispose = weft_dashboard_dispose;
   object_class->finalize = weft_dashboard_finalize;
+  object_class->get_property = weft_dashboard_get_property;
+  properties[PROP_CAN_TRAIN] =
+    g_param_spec_boolean ("can-train", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TRAIN_BLOCKED_REASON] =
+    g_param_spec_string ("train-blocked-reason", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "weft-dashboard");
 }

@@ -53,6 +53,13 @@ gboolean             weft_dashboard_suggest_weights  (WeftDashboard *self,
 /* Applies the suggestion through the document (undoable). */
 gboolean             weft_dashboard_apply_suggested_weights (WeftDashboard *self,
                                                              GError       **error);
+/* Whether Train can start now: a document, no run or data load going on, and a complete data
+ * binding when the source is a data file ("can-train", notified on change). The window's
+ * Train action follows it. */
+gboolean             weft_dashboard_get_can_train    (WeftDashboard *self);
+/* Why the data binding blocks Train ("Not ready to train: …", translated), NULL when it does
+ * not ("train-blocked-reason"). */
+const char          *weft_dashboard_get_train_blocked_reason (WeftDashboard *self);
 /* The status line ("Epoch 3/20 · batch 12/12 · ..." or the last error). */
 const char          *weft_dashboard_get_status       (WeftDashboard *self);
 
