@@ -364,13 +364,13 @@ conv_chunk_rows (const ConvSetup *s, int batch)
   return weft_conv_row_chunk (&s->g, s->out_c, (int64_t) batch * s->g.out_h * s->g.out_w);
 }
 
-/* Floats of one part's area. */
+/* Floats of one part's area: [columns chunk][kernel gradient K x N][bias gradient N]. */
 static size_t
 conv_area_len (const ConvSetup *s, int batch)
 {
   const size_t K = (size_t) s->g.k_h * s->g.k_w * s->g.in_c;
   const size_t col = weft_conv_is_pointwise (&s->g) ? 0 : (size_t) conv_chunk_rows (s, batch) * K;
-  return col + K * (size_t) s->out_c;
+  return col + (K + 1) * (size_t) s->out_c;
 }
 
 static size_t
@@ -414,7 +414,8 @@ conv_ctx_setup (const ConvLayout *L, const WeftOpCtx *ctx, ConvSetup *s)
  * a single-threaded GEMM and the epilogue on its own rows, in its own part of the scratch:
  * OpenBLAS would thread only the GEMM and leave the copies and element-wise passes, a third of
  * the time, on one thread. Backward gives each thread whole images (col2im of neighbouring
- * rows overlaps) and its own kernel-gradient buffer, added up in part order afterwards. */
+ * rows overlaps) and its own kernel- and bias-gradient buffers, added up in part order
+ * afterwards; the activation derivative is taken chunk by chunk, just before its products. */
 
 typedef struct
 {
@@ -424,8 +425,7 @@ typedef struct
   bool             direct;
   int64_t          chunk;    /* rows per column chunk */
   float           *area;     /* CONV_MAX_PARTS x area_len floats of scratch */
-  size_t           area_len; /* [columns chunk][kernel gradient K x N] */
-  const float     *dz;
+  size_t           area_len; /* see conv_area_len */
 } ConvJob;
 
 static void
@@ -494,60 +494,41 @@ conv_forward (const ConvSetup *s, const WeftOpCtx *ctx)
   weft_parallel_run (conv_parts (&j, rows * j.K * j.N, (long) rows), conv_forward_part, &j);
 }
 
-/* dz for rows [r0, r1) of the batch (the scratch copy; a linear activation uses dout). */
-static void
-conv_act_backward_part (void *data, int part, int n_parts)
-{
-  const ConvJob *j = data;
-  const ConvSetup *s = j->s;
-  const WeftOpCtx *ctx = j->ctx;
-  long r0, r1;
-
-  weft_parallel_range ((long) ctx->batch * j->ohw, part, n_parts, &r0, &r1);
-  const size_t off = (size_t) r0 * j->N;
-  weft_act_backward_into (s->act, weft_activation_needs_input (s->act) ? ctx->aux + off : NULL,
-                          ctx->out + off, ctx->dout + off, ctx->scratch + off,
-                          (size_t) (r1 - r0), j->N);
-}
-
-/* dbias for output channels [c0, c1): every row, in row order as one thread would. */
-static void
-conv_bias_backward_part (void *data, int part, int n_parts)
-{
-  const ConvJob *j = data;
-  const size_t rows = (size_t) j->ctx->batch * j->ohw;
-  long c0, c1;
-
-  weft_parallel_range (j->N, part, n_parts, &c0, &c1);
-  float *db = j->ctx->dw[1];
-  for (size_t r = 0; r < rows; r++)
-    weft_add_to (db + c0, j->dz + r * j->N + c0, (size_t) (c1 - c0));
-}
-
-/* Kernel gradient and dx of images [i0, i1), chunk by chunk. Part 0 adds into dkernel itself,
- * the others into their own buffers. */
+/* Everything of images [i0, i1), chunk by chunk: dz (activation derivative), bias and kernel
+ * gradients, dx. Part 0 adds into dbias and dkernel themselves, the others into their own
+ * buffers, added in part order afterwards. */
 static void
 conv_backward_part (void *data, int part, int n_parts)
 {
   const ConvJob *j = data;
   const ConvSetup *s = j->s;
   const WeftOpCtx *ctx = j->ctx;
+  const size_t KN = (size_t) j->K * j->N;
   float *col = j->area + (size_t) part * j->area_len;
-  float *dk = ctx->dw[0];
+  float *dk = ctx->dw[0], *db = s->use_bias ? ctx->dw[1] : NULL;
   long i0, i1;
 
   weft_parallel_range (ctx->batch, part, n_parts, &i0, &i1);
-  if (dk != NULL && part > 0)
+  if (part > 0)
     {
-      dk = col + (j->area_len - (size_t) j->K * j->N);
-      memset (dk, 0, (size_t) j->K * j->N * sizeof *dk);
+      float *own = col + (j->area_len - KN - (size_t) j->N);
+      if (dk != NULL)
+        memset (dk = own, 0, KN * sizeof *dk);
+      if (db != NULL)
+        memset (db = own + KN, 0, (size_t) j->N * sizeof *db);
     }
   const int64_t r0 = (int64_t) i0 * j->ohw, r1 = (int64_t) i1 * j->ohw;
   for (int64_t c0 = r0; c0 < r1; c0 += j->chunk)
     {
       const int64_t c1 = c0 + j->chunk < r1 ? c0 + j->chunk : r1;
       const int rows = (int) (c1 - c0);
-      const float *dz = j->dz + (size_t) c0 * j->N;
+      const size_t off = (size_t) c0 * j->N;
+      const float *dz = weft_act_backward_into (s->act, weft_activation_needs_input (s->act)
+                                                        ? ctx->aux + off : NULL,
+                                                ctx->out + off, ctx->dout + off,
+                                                ctx->scratch + off, (size_t) rows, j->N);
+      if (db != NULL)
+        weft_bias_backward (dz, db, (size_t) rows, j->N);
       if (dk != NULL)
         {
           const float *a = ctx->in[0] + (size_t) c0 * j->K;
@@ -577,22 +558,22 @@ conv_backward (const ConvSetup *s, const WeftOpCtx *ctx)
 {
   ConvJob j;
   conv_job_init (&j, s, ctx);
-  j.dz = s->act == WEFT_ACT_LINEAR ? ctx->dout : ctx->scratch;
-  const double rows = (double) ctx->batch * j.ohw;
+  const size_t KN = (size_t) j.K * j.N;
+  const bool want_db = s->use_bias && ctx->dw[1] != NULL;
 
-  if (s->act != WEFT_ACT_LINEAR)
-    weft_parallel_run (conv_parts (&j, rows * j.N * 8, (long) rows), conv_act_backward_part, &j);
-  if (s->use_bias && ctx->dw[1] != NULL)
-    weft_parallel_run (conv_parts (&j, rows * j.N * 4, j.N), conv_bias_backward_part, &j);
-  if (ctx->dw[0] == NULL && ctx->din[0] == NULL)
+  if (ctx->dw[0] == NULL && ctx->din[0] == NULL && !want_db)
     return;
+  const double rows = (double) ctx->batch * j.ohw;
   const int parts = conv_parts (&j, rows * j.K * j.N, ctx->batch);
   weft_parallel_run (parts, conv_backward_part, &j);
-  if (ctx->dw[0] != NULL)
-    for (int p = 1; p < parts; p++)
-      weft_add_to (ctx->dw[0], j.area + (size_t) p * j.area_len + (j.area_len
-                                                                    - (size_t) j.K * j.N),
-                   (size_t) j.K * j.N);
+  for (int p = 1; p < parts; p++)
+    {
+      const float *own = j.area + (size_t) p * j.area_len + (j.area_len - KN - (size_t) j.N);
+      if (ctx->dw[0] != NULL)
+        weft_add_to (ctx->dw[0], own, KN);
+      if (want_db)
+        weft_add_to (ctx->dw[1], own + KN, (size_t) j.N);
+    }
 }
 
 /* ---- Depthwise stage (DepthwiseConv2D, SeparableConv2D) ---- */
