@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* weft_sgemm against a double-precision reference over random shapes, layouts, padded
+ * leading dimensions, alpha and beta: the small-product kernel, its packing of B and the
+ * hand-over to OpenBLAS must all give the same products. */
+#include <glib.h>
+#include <math.h>
+
+#include "weft-blas.h"
+
+#define SGEMM_TOL 1e-4   /* absolute, for sums of up to ~300 products of values in [-0.5, 0.5] */
+
+static void
+reference (bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+           const float *b, int ldb, float beta, float *c, int ldc)
+{
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++)
+      {
+        double s = 0;
+        for (int p = 0; p < k; p++)
+          s += (double) (ta ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p])
+               * (tb ? b[(size_t) j * ldb + p] : b[(size_t) p * ldb + j]);
+        float *cij = &c[(size_t) i * ldc + j];
+        *cij = (float) (alpha * s + (beta != 0.0f ? (double) beta * *cij : 0.0));
+      }
+}
+
+static void
+check_shapes (int max_m, int max_n, int max_k, int cases)
+{
+  GRand *rng = g_rand_new_with_seed (3);
+  const float betas[3] = { 0.0f, 1.0f, 0.25f };
+  for (int t = 0; t < cases; t++)
+    {
+      int m = g_rand_int_range (rng, 1, max_m + 1), n = g_rand_int_range (rng, 1, max_n + 1);
+      int k = g_rand_int_range (rng, 1, max_k + 1);
+      bool ta = g_rand_boolean (rng), tb = g_rand_boolean (rng);
+      int lda = (ta ? m : k) + g_rand_int_range (rng, 0, 5);
+      int ldb = (tb ? k : n) + g_rand_int_range (rng, 0, 5);
+      int ldc = n + g_rand_int_range (rng, 0, 5);
+      float alpha = g_rand_int_range (rng, 0, 3) == 0 ? 0.5f : 1.0f;
+      float beta = betas[g_rand_int_range (rng, 0, 3)];
+      size_t na = (size_t) (ta ? k : m) * lda, nb = (size_t) (tb ? n : k) * ldb;
+      size_t nc = (size_t) m * ldc;
+      float *a = g_new (float, na), *b = g_new (float, nb);
+      float *c = g_new (float, nc), *want = g_new (float, nc);
+      for (size_t i = 0; i < na; i++)
+        a[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      for (size_t i = 0; i < nb; i++)
+        b[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      for (size_t i = 0; i < nc; i++)
+        c[i] = want[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      /* beta 0 must not read C (gradients assigned by their first writer hold garbage);
+       * the padding past n must stay untouched */
+      if (beta == 0.0f)
+        for (size_t i = 0; i < nc; i++)
+          if (i % (size_t) ldc < (size_t) n)
+            c[i] = NAN;
+      weft_sgemm (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      reference (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc);
+      for (size_t i = 0; i < nc; i++)
+        if (!(fabsf (c[i] - want[i]) <= SGEMM_TOL))
+          g_error ("case %d: %dx%dx%d ta %d tb %d lda %d ldb %d ldc %d alpha %g beta %g: "
+                   "C[%zu] = %g, want %g", t, m, n, k, ta, tb, lda, ldb, ldc, alpha, beta, i,
+                   c[i], want[i]);
+      g_free (a);
+      g_free (b);
+      g_free (c);
+      g_free (want);
+    }
+  g_rand_free (rng);
+}
+
+static void
+test_small_products (void)
+{
+  /* the shapes of small Dense layers: all of them run on the small kernel where it exists */
+  check_shapes (70, 140, 90, 1500);
+}
+
+static void
+test_large_products (void)
+{
+  /* past the small kernel's limits (more than 256 columns, or B^T too big to pack) */
+  check_shapes (40, 400, 300, 40);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/blas/sgemm/small-products-match-reference", test_small_products);
+  g_test_add_func ("/engine/blas/sgemm/large-products-match-reference", test_large_products);
+  return g_test_run ();
+}
