@@ -108,13 +108,16 @@ exp_nonpositive_n (const float *x, float *y, size_t n)
 static bool
 have_avx512 (void)
 {
+  /* racing first calls store the same value: relaxed atomics keep that well-defined */
   static int known = -1;
-  if (known < 0)
+  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
+  if (k < 0)
     {
       __builtin_cpu_init ();
-      known = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
     }
-  return known == 1;
+  return k == 1;
 }
 
 /* g = y * (dy - <dy, y>) per row of w <= 16; accumulate adds it to g instead. */

@@ -150,13 +150,16 @@ small_gemm (bool trans_a, int m, int n, int k, float alpha, const float *a, int 
 static bool
 have_avx512 (void)
 {
+  /* racing first calls store the same value: relaxed atomics keep that well-defined */
   static int known = -1;
-  if (known < 0)
+  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
+  if (k < 0)
     {
       __builtin_cpu_init ();
-      known = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
     }
-  return known == 1;
+  return k == 1;
 }
 
 /* dst[p * npad + j] = b[j * ldb + p] for p < k, j < n; zeros up to npad. Gathers of 16

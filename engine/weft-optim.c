@@ -270,13 +270,16 @@ kernel_adam_avx512 (float *restrict p, const float *restrict grad, float *restri
 static bool
 have_avx512 (void)
 {
+  /* racing first calls store the same value: relaxed atomics keep that well-defined */
   static int known = -1;
-  if (known < 0)
+  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
+  if (k < 0)
     {
       __builtin_cpu_init ();
-      known = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
     }
-  return known == 1;
+  return k == 1;
 }
 #endif
 
