@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-activation.h"
+#include "weft-blas.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -105,20 +106,6 @@ exp_nonpositive_n (const float *x, float *y, size_t n)
  * for softmax's backward (dot and scale): the per-row scalar loops cost more than the small
  * products around them. (Not the forward: its max, exp and sum form one long dependent chain
  * per row; the flat exp over the whole tensor is faster.) */
-static bool
-have_avx512 (void)
-{
-  /* racing first calls store the same value: relaxed atomics keep that well-defined */
-  static int known = -1;
-  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
-  if (k < 0)
-    {
-      __builtin_cpu_init ();
-      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
-      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
-    }
-  return k == 1;
-}
 
 /* g = y * (dy - <dy, y>) per row of w <= 16; accumulate adds it to g instead. */
 __attribute__ ((target ("avx512f"))) static void
@@ -386,7 +373,7 @@ weft_activation_grad (WeftActivation act, const float *x, const float *y, const 
         return;
       WEFT_CHECK (n % w == 0);
 #ifdef HAVE_ROW16
-      if (w <= 16 && have_avx512 ())
+      if (w <= 16 && weft_cpu_has_avx512 ())
         {
           softmax_grad_rows16 (y, dy, g, n / w, (int) w, false);
           return;

@@ -147,20 +147,6 @@ small_gemm (bool trans_a, int m, int n, int k, float alpha, const float *a, int 
     small_gemm_body (false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-static bool
-have_avx512 (void)
-{
-  /* racing first calls store the same value: relaxed atomics keep that well-defined */
-  static int known = -1;
-  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
-  if (k < 0)
-    {
-      __builtin_cpu_init ();
-      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
-      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
-    }
-  return k == 1;
-}
 
 /* dst[p * npad + j] = b[j * ldb + p] for p < k, j < n; zeros up to npad. Gathers of 16
  * rows at a time: a scalar copy cost a fifth of a 32x64x32 product. */
@@ -187,7 +173,7 @@ static bool
 try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
            int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-  if (n > SMALL_MAX_N || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS || !have_avx512 ())
+  if (n > SMALL_MAX_N || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS || !weft_cpu_has_avx512 ())
     return false;
   int npad = (n + 15) & ~15;
   if (trans_b)
@@ -298,4 +284,23 @@ weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out)
       for (int j = 0; j < cols; j++)
         out[j] += ar[j];
     }
+}
+
+bool
+weft_cpu_has_avx512 (void)
+{
+  /* racing first calls store the same value: relaxed atomics keep that well-defined */
+  static int known = -1;
+  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
+  if (k < 0)
+    {
+#if defined(__x86_64__) && defined(__GNUC__)
+      __builtin_cpu_init ();
+      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
+#else
+      k = 0;
+#endif
+      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
+    }
+  return k == 1;
 }

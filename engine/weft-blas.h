@@ -10,6 +10,9 @@ void weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
 /* out[j] (+)= sum over rows of a[r * cols + j]: assigns when `assign`, adds otherwise (the
  * bias gradient of Dense and Conv). */
 void weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out);
+/* Whether this CPU runs AVX-512F (the engine's own small kernels dispatch on it; checked
+ * once, safe from any thread). */
+bool weft_cpu_has_avx512 (void);
 /* Threads BLAS may use (the trainer sets this from its config). */
 void        weft_blas_set_threads (int threads);
 int         weft_blas_get_threads (void);

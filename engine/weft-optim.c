@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-optim.h"
+#include "weft-blas.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -267,20 +268,6 @@ kernel_adam_avx512 (float *restrict p, const float *restrict grad, float *restri
     }
 }
 
-static bool
-have_avx512 (void)
-{
-  /* racing first calls store the same value: relaxed atomics keep that well-defined */
-  static int known = -1;
-  int k = __atomic_load_n (&known, __ATOMIC_RELAXED);
-  if (k < 0)
-    {
-      __builtin_cpu_init ();
-      k = __builtin_cpu_supports ("avx512f") ? 1 : 0;
-      __atomic_store_n (&known, k, __ATOMIC_RELAXED);
-    }
-  return k == 1;
-}
 #endif
 
 /* with g = gs * grad: v = rho*v + (1-rho) g^2; step = lr*g / (sqrt(v) + eps);
@@ -509,7 +496,7 @@ weft_optim_step (WeftOptim *optim, float *params, float *grads,
           /* fall through */
         case WEFT_OPTIM_ADAM:
 #ifdef HAVE_ADAM_AVX512
-          if (c->epsilon >= 1e-10f && have_avx512 ())
+          if (c->epsilon >= 1e-10f && weft_cpu_has_avx512 ())
             {
               kernel_adam_avx512 (p, g, optim->m + off, optim->v + off, n, gs, lr_t, c->beta_1,
                                   c->beta_2, c->epsilon);
