@@ -239,6 +239,13 @@ test_weft_layer_of_2_31_parameters_export (void)
   g_assert_false (weft_graph_check_memory (g, 0, (uint64_t) 16 << 30, &e));
   g_test_message ("-> %s", e.message);
   g_assert_nonnull (strstr (e.message, "the weights need at least 16.0 GiB"));
+  if (weft_memory_budget () > ((uint64_t) 16 << 30))
+    {
+      g_test_message ("more than 16 GiB available (sanitizer build without the cap): the "
+                      "exports are not run here");
+      weft_graph_free (g);
+      return;
+    }
 
   g_autofree char *dir = g_dir_make_tmp ("weft-limits-XXXXXX", NULL);
   g_assert_nonnull (dir);
