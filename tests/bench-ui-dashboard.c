@@ -4,7 +4,8 @@
  * and the loss chart's redraw time at 1,000,000 points per curve. Needs a display (run under
  * Xvfb: tests/with-xvfb-dbus.sh). Targets from issue 6: gap <= 50 ms, redraw <= 8 ms.
  * Usage: bench-ui-dashboard [SAMPLES] [EPOCHS] (default 16384 samples, 60 epochs);
- * BENCH_ONLY=chart|training runs one half; BENCH_VERBOSE=1 names long gaps and frames. */
+ * BENCH_ONLY=chart|training runs one half; BENCH_VERBOSE=1 names long gaps and frames, and
+ * frames in which the chart's size changed (it is then drawn anew with all around it). */
 #include "config.h"
 
 #include "weft-dashboard.h"
@@ -42,6 +43,8 @@ typedef struct
   gint64   max_paint_cpu;   /* snapshot + render + present of one frame */
   GArray  *gaps;            /* double ms: every gap between two probes */
   GArray  *paints;          /* double ms: main-thread CPU of every frame's paint phase */
+  GtkWidget *chart;         /* BENCH_VERBOSE: size changes reported */
+  int      chart_w, chart_h;
 } Probe;
 
 static gint64
@@ -135,6 +138,16 @@ after_paint_cb (GdkFrameClock *clock, Probe *p)
   if (g_strcmp0 (g_getenv ("BENCH_VERBOSE"), "1") == 0 && used > 15000)
     g_printerr ("frame %" G_GUINT64_FORMAT ": paint %.1f ms CPU, %.1f ms after Train\n", p->frames,
                 used / 1000.0, (g_get_monotonic_time () - p->t0) / 1000.0);
+  if (g_strcmp0 (g_getenv ("BENCH_VERBOSE"), "1") == 0 && p->chart != NULL)
+    {
+      /* a chart whose size changes is drawn anew, and so is everything around it */
+      int w = gtk_widget_get_width (p->chart), h = gtk_widget_get_height (p->chart);
+      if (w != p->chart_w || h != p->chart_h)
+        g_printerr ("frame %" G_GUINT64_FORMAT ": chart resized %dx%d -> %dx%d, paint %.1f ms "
+                    "CPU\n", p->frames, p->chart_w, p->chart_h, w, h, used / 1000.0);
+      p->chart_w = w;
+      p->chart_h = h;
+    }
   if (p->paints != NULL)
     {
       double ms = used / 1000.0;
@@ -218,6 +231,7 @@ bench_training (int samples, int epochs)
   /* above every GTK source: it runs as soon as the loop gets back to polling */
   guint probe = g_timeout_add_full (G_PRIORITY_HIGH, GAP_PROBE_MS, probe_cb, &p, NULL);
   gtk_widget_add_tick_callback (GTK_WIDGET (weft_dashboard_get_chart (dash)), tick_cb, &p, NULL);
+  p.chart = GTK_WIDGET (weft_dashboard_get_chart (dash));
   GdkFrameClock *clock = gtk_widget_get_frame_clock (win);
   /* phases: before-paint, update, layout, paint, after-paint; GTK's own handlers were
    * connected first, so an after-handler of "layout" runs when layout is done */

@@ -994,6 +994,45 @@ test_can_train_follows_binding (Fixture *f, gconstpointer data)
 }
 
 
+static gboolean
+chart_height_tick (GtkWidget *chart, GdkFrameClock *clock, gpointer data)
+{
+  GArray *heights = data;
+  WeftDashboard *dash = WEFT_DASHBOARD (gtk_widget_get_ancestor (chart, WEFT_TYPE_DASHBOARD));
+  if (weft_training_session_get_running (weft_dashboard_get_session (dash)))
+    {
+      int h = gtk_widget_get_height (chart);
+      g_array_append_val (heights, h);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* In a tall window the chart takes the height the sections below it leave; those grow at
+ * the first epoch (values, gradient share bars). The chart keeps its height during the run,
+ * so no frame while training redraws a resized chart and everything around it. */
+static void
+test_chart_height_kept_while_training (Fixture *f, gconstpointer data)
+{
+  GtkWidget *chart = GTK_WIDGET (weft_dashboard_get_chart (f->dash));
+  g_autoptr(GArray) heights = g_array_new (FALSE, FALSE, sizeof (int));
+  int before = gtk_widget_get_height (chart);
+  g_assert_cmpint (before, >, 240);   /* expanded: the window is taller than the content */
+  /* long enough for frames in every epoch */
+  weft_dashboard_set_samples (f->dash, 65536);
+  guint id = gtk_widget_add_tick_callback (chart, chart_height_tick, heights, NULL);
+  weft_dashboard_train (f->dash);
+  wait_finished (f, 1);
+  gtk_widget_remove_tick_callback (chart, id);
+  g_assert_cmpint (f->epochs, ==, 3);
+  g_assert_cmpuint (heights->len, >=, 3);
+  for (guint i = 0; i < heights->len; i++)
+    g_assert_cmpint (g_array_index (heights, int, i), ==, before);
+  /* after the run the sections below get their room again */
+  wait_frames (GTK_WIDGET (f->dash));
+  g_assert_cmpint (gtk_widget_get_height (chart), <=, before);
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -1017,5 +1056,6 @@ main (int argc, char **argv)
   ADD ("binding-panel-image-folder", test_binding_panel_image_folder);
   ADD ("binding-panel-prefill-by-position", test_binding_panel_prefill_by_position);
   ADD ("can-train-follows-binding", test_can_train_follows_binding);
+  ADD ("chart-height-kept-while-training", test_chart_height_kept_while_training);
   return g_test_run ();
 }
