@@ -185,14 +185,11 @@ update_actions (WeftWindow *self)
                                    editing && weft_dashboard_get_can_train (dash));
       if (self->train_button != NULL)
         {
-          gtk_widget_set_tooltip_text (self->train_button, why != NULL ? why
-                                                                      : _("Train the model"));
-          if (why != NULL)
-            gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
-                                            GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, why, -1);
-          else
-            gtk_accessible_reset_property (GTK_ACCESSIBLE (self->train_button),
-                                           GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+          const char *tip = why != NULL ? why : _("Train the model");
+          gtk_widget_set_tooltip_text (self->train_button, tip);
+          /* (resetting the description would also hide the tooltip from screen readers) */
+          gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
+                                          GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
         }
       a = g_action_map_lookup_action (G_ACTION_MAP (self), "train-stop");
       g_simple_action_set_enabled (G_SIMPLE_ACTION (a), running);

@@ -766,7 +766,8 @@ update_buttons (WeftDashboard *self)
   /* an insensitive Train button says why */
   g_autofree char *why = !data_ready && reason != NULL
                          ? g_strdup_printf (_("Not ready to train: %s"), reason) : NULL;
-  gtk_widget_set_tooltip_text (self->train_button, why);
+  const char *tip = why != NULL ? why : _("Train the model from new weights");
+  gtk_widget_set_tooltip_text (self->train_button, tip);
   /* the window's Train action follows the same rule through these properties */
   if (g_strcmp0 (self->blocked_reason, why) != 0)
     {
@@ -779,12 +780,9 @@ update_buttons (WeftDashboard *self)
       self->can_train = can_train;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CAN_TRAIN]);
     }
-  if (why != NULL)
-    gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
-                                    GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, why, -1);
-  else
-    gtk_accessible_reset_property (GTK_ACCESSIBLE (self->train_button),
-                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+  /* (resetting the description would also hide the tooltip from screen readers) */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->train_button),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, tip, -1);
   gtk_widget_set_sensitive (self->stop_button, running || loading);
   gtk_widget_set_sensitive (self->continue_button,
                             !loading && weft_training_session_get_can_continue (self->session));
