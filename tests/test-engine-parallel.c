@@ -338,8 +338,9 @@ test_op_case (gconstpointer data)
 static void
 test_conv2d_matches_definition (gconstpointer data)
 {
-  /* 128 channels: 1152-float column rows, chunks of 256 rows that cross images; 16 channels:
-   * a narrow layer, whose chunks (364 rows) are sized for weft_sgemm's own kernel */
+  /* 128 channels: 1152-float column rows, chunks of 256 rows that cross images; 32 channels:
+   * a narrow layer, whose chunks (182 rows) are sized for weft_sgemm's own kernel and whose
+   * 288-wide column products go in pieces of 256 and 32 */
   const int B = 5, H = 19, W = 23, C = GPOINTER_TO_INT (data), F = 40, k = 3, st = 2;
   const OpCase c = {
     "Conv2D", 3, { H, W, C }, 1, B,
@@ -453,7 +454,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/engine/parallel/Conv2D/matches-its-definition/wide",
                         GINT_TO_POINTER (128), test_conv2d_matches_definition);
   g_test_add_data_func ("/engine/parallel/Conv2D/matches-its-definition/narrow",
-                        GINT_TO_POINTER (16), test_conv2d_matches_definition);
+                        GINT_TO_POINTER (32), test_conv2d_matches_definition);
   for (size_t i = 0; i < G_N_ELEMENTS (op_cases); i++)
     {
       char *path = g_strdup_printf ("/engine/parallel/%s/%zu/two-threads-match-one",

@@ -171,13 +171,20 @@ weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img)
   weft_col2im_add_rows (g, col, 0, (int64_t) n * g->out_h * g->out_w, img);
 }
 
+bool
+weft_conv_row_chunk_is_small (const WeftConvGeom *g, int out_c)
+{
+  const int64_t kn = (int64_t) g->k_h * g->k_w * g->in_c * (out_c > 0 ? out_c : 1);
+  return out_c <= 256 && kn * CONV_SMALL_ROWS <= CONV_SMALL_MACS;
+}
+
 int64_t
 weft_conv_row_chunk (const WeftConvGeom *g, int out_c, int64_t rows)
 {
   const int64_t k = (int64_t) g->k_h * g->k_w * g->in_c;
   const int64_t kn = k * (out_c > 0 ? out_c : 1);
   int64_t n;
-  if (out_c <= 256 && kn * CONV_SMALL_ROWS <= CONV_SMALL_MACS)
+  if (weft_conv_row_chunk_is_small (g, out_c))
     n = CONV_SMALL_MACS / kn;
   else
     {

@@ -54,6 +54,9 @@ void weft_col2im_add_rows (const WeftConvGeom *g, const float *col, int64_t r0, 
                            float *img);
 /* Rows per column chunk of a Conv1D/Conv2D with out_c filters (of `rows` in all). */
 int64_t weft_conv_row_chunk (const WeftConvGeom *g, int out_c, int64_t rows);
+/* True when those chunks are sized for weft_sgemm's own small-product kernel (narrow layers),
+ * whose products are at most 256 columns wide. */
+bool    weft_conv_row_chunk_is_small (const WeftConvGeom *g, int out_c);
 /* img[n images] += col folded back (the adjoint of weft_im2col). */
 void weft_col2im_add (const WeftConvGeom *g, int n, const float *col, float *img);
 

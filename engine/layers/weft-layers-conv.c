@@ -357,6 +357,8 @@ dz_len (const ConvSetup *s, int batch)
 
 /* Parts a Conv1D/Conv2D splits into at most (each needs its own area of scratch). */
 #define CONV_MAX_PARTS 4
+/* The widest product weft_sgemm's own kernel takes (see weft_conv_row_chunk). */
+#define CONV_SMALL_WIDTH 256
 
 static int64_t
 conv_chunk_rows (const ConvSetup *s, int batch)
@@ -424,6 +426,7 @@ typedef struct
   int              K, N, ohw;
   bool             direct;
   int64_t          chunk;    /* rows per column chunk */
+  bool             small;    /* chunk sized for weft_sgemm's own kernel */
   float           *area;     /* CONV_MAX_PARTS x area_len floats of scratch */
   size_t           area_len; /* see conv_area_len */
 } ConvJob;
@@ -440,6 +443,7 @@ conv_job_init (ConvJob *j, const ConvSetup *s, const WeftOpCtx *ctx)
   j->ohw = g->out_h * g->out_w;
   j->direct = weft_conv_is_pointwise (g);
   j->chunk = conv_chunk_rows (s, ctx->batch);
+  j->small = weft_conv_row_chunk_is_small (g, s->out_c);
   j->area = ctx->scratch + dz_len (s, ctx->batch);
   j->area_len = conv_area_len (s, ctx->batch);
 }
@@ -546,8 +550,15 @@ conv_backward_part (void *data, int part, int n_parts)
                     ctx->din[0] + (size_t) c0 * j->K, j->K);
       else
         {
-          weft_sgemm (false, true, rows, j->K, j->N, 1.0f, dz, j->N, ctx->w[0], j->N, 0.0f, col,
-                      j->K);
+          /* Column pieces of <= 256 when the chunk is sized for weft_sgemm's own kernel, which
+           * takes products up to that width (3x3x32 columns are 288 wide). */
+          const int piece = j->small && j->K > CONV_SMALL_WIDTH ? CONV_SMALL_WIDTH : j->K;
+          for (int k0 = 0; k0 < j->K; k0 += piece)
+            {
+              const int kn = j->K - k0 < piece ? j->K - k0 : piece;
+              weft_sgemm (false, true, rows, kn, j->N, 1.0f, dz, j->N,
+                          ctx->w[0] + (size_t) k0 * j->N, j->N, 0.0f, col + k0, j->K);
+            }
           weft_col2im_add_rows (&s->g, col, c0, c1, ctx->din[0]);
         }
     }
