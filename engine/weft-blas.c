@@ -28,8 +28,8 @@ static int openblas_threads = 0;
  * than the arithmetic. Products up to SMALL_MAX_MACS with at most SMALL_MAX_N columns run on
  * an AVX-512 kernel of our own that reads A and B in place: four rows of C in registers, B
  * streamed row by row, one broadcast of A per row and step. */
-#define SMALL_MAX_MACS ((int64_t) 1 << 21)
-#define SMALL_MAX_N    256
+#define SMALL_MAX_MACS WEFT_SGEMM_SMALL_MACS
+#define SMALL_MAX_N    WEFT_SGEMM_SMALL_N
 #define PACK_FLOATS    16384            /* B^T, k * n padded to whole vectors */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

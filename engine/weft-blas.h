@@ -3,6 +3,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+
+/* Products of at most WEFT_SGEMM_SMALL_MACS multiply-adds and WEFT_SGEMM_SMALL_N columns run
+ * on the engine's own AVX-512 kernel (reads A and B in place) where the CPU has it; callers
+ * that choose their chunk sizes (im2col) aim below these. */
+#define WEFT_SGEMM_SMALL_MACS ((int64_t) 1 << 21)
+#define WEFT_SGEMM_SMALL_N    256
 
 void weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
                  float alpha, const float *a, int lda, const float *b, int ldb,

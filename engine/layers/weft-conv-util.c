@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-conv-util.h"
+#include "weft-blas.h"
 
 #include <string.h>
 
@@ -13,7 +14,7 @@
 /* Narrow convolutions (K x N small) take chunks whose products stay within what weft_sgemm
  * runs on its own AVX-512 kernel (up to 2^21 multiply-adds, reading the columns in place
  * instead of packing them): residual_cnn's 3x3x32 -> 32 layers trained ~25% faster so. */
-#define CONV_SMALL_MACS ((int64_t) 1 << 21)
+#define CONV_SMALL_MACS WEFT_SGEMM_SMALL_MACS
 #define CONV_SMALL_ROWS 64
 
 bool
@@ -175,7 +176,7 @@ bool
 weft_conv_row_chunk_is_small (const WeftConvGeom *g, int out_c)
 {
   const int64_t kn = (int64_t) g->k_h * g->k_w * g->in_c * (out_c > 0 ? out_c : 1);
-  return out_c <= 256 && kn * CONV_SMALL_ROWS <= CONV_SMALL_MACS;
+  return out_c <= WEFT_SGEMM_SMALL_N && kn * CONV_SMALL_ROWS <= CONV_SMALL_MACS;
 }
 
 int64_t

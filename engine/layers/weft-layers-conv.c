@@ -358,7 +358,7 @@ dz_len (const ConvSetup *s, int batch)
 /* Parts a Conv1D/Conv2D splits into at most (each needs its own area of scratch). */
 #define CONV_MAX_PARTS 4
 /* The widest product weft_sgemm's own kernel takes (see weft_conv_row_chunk). */
-#define CONV_SMALL_WIDTH 256
+#define CONV_SMALL_WIDTH WEFT_SGEMM_SMALL_N
 
 static int64_t
 conv_chunk_rows (const ConvSetup *s, int batch)
