@@ -20,6 +20,7 @@ struct _WeftPalette
   GtkWidget *empty;
 
   int        hook_dirty;    /* frames to wait before printing row positions */
+  double     hook_x, hook_y;  /* where the palette's list was when they were printed */
 };
 
 G_DEFINE_FINAL_TYPE (WeftPalette, weft_palette, GTK_TYPE_WIDGET)
@@ -142,10 +143,20 @@ hook_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   WeftPalette *self = WEFT_PALETTE (widget);
   GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (widget));
 
-  /* layout runs after the tick: print on the tick after a change */
-  if (self->hook_dirty == 0 || root == NULL || gtk_widget_get_width (widget) <= 0
-      || --self->hook_dirty > 0)
+  if (root == NULL || gtk_widget_get_width (widget) <= 0)
     return G_SOURCE_CONTINUE;
+  /* the rows move in the window when something above them comes or goes (a bar under the
+   * header): print them again then, too */
+  graphene_point_t at;
+  if (self->hook_dirty == 0
+      && gtk_widget_compute_point (self->list, root, &GRAPHENE_POINT_INIT (0, 0), &at)
+      && (at.x != self->hook_x || at.y != self->hook_y))
+    self->hook_dirty = 2;
+  /* layout runs after the tick: print on the tick after a change */
+  if (self->hook_dirty == 0 || --self->hook_dirty > 0)
+    return G_SOURCE_CONTINUE;
+  if (gtk_widget_compute_point (self->list, root, &GRAPHENE_POINT_INIT (0, 0), &at))
+    self->hook_x = at.x, self->hook_y = at.y;
   for (GtkWidget *child = gtk_widget_get_first_child (self->list); child != NULL;
        child = gtk_widget_get_next_sibling (child))
     {
