@@ -257,15 +257,8 @@ kernel_adam_avx512 (float *restrict p, const float *restrict grad, float *restri
       r = _mm512_mul_ps (r, _mm512_fnmadd_ps (d, r, two));
       _mm512_storeu_ps (p + i, _mm512_fnmadd_ps (_mm512_mul_ps (vlr, mi), r, pi));
     }
-  for (; i < n; i++)
-    {
-      float gi = gs * grad[i];
-      float mi = m[i] + (gi - m[i]) * c1;
-      float vi = v[i] + (gi * gi - v[i]) * c2;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] -= lr_t * mi / (sqrtf (vi) + eps);
-    }
+  if (i < n)
+    kernel_adam (p + i, grad + i, m + i, v + i, n - i, gs, lr_t, b1, b2, eps);
 }
 
 #endif
