@@ -127,6 +127,8 @@ drop_dense () {
   eval "$(xdotool getwindowgeometry --shell "$WID")"
   xdotool windowfocus --sync "$WID" 2>/dev/null
   read ix iy < <(last 0 "box id=-?[0-9]+ name=x " | field - body)
+  # the palette reports its rows after the first frames (later in a slow sanitized start)
+  wait_for 0 'palette done' 10
   read sx sy < <(last 0 "palette Dense [0-9]" | sed -E 's/.* ([0-9]+),([0-9]+)$/\1 \2/')
   [ -n "$sx" ] || fail "palette row Dense not reported"
   m=$(mark)
