@@ -59,10 +59,12 @@ check_shapes (int max_m, int max_n, int max_k, int cases)
       weft_sgemm (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       reference (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc);
       for (size_t i = 0; i < nc; i++)
-        if (!(fabsf (c[i] - want[i]) <= SGEMM_TOL))
-          g_error ("case %d: %dx%dx%d ta %d tb %d lda %d ldb %d ldc %d alpha %g beta %g: "
-                   "C[%zu] = %g, want %g", t, m, n, k, ta, tb, lda, ldb, ldc, alpha, beta, i,
-                   c[i], want[i]);
+        {
+          if (!(fabsf (c[i] - want[i]) <= SGEMM_TOL))
+            g_test_message ("case %d: %dx%dx%d ta %d tb %d lda %d ldb %d ldc %d alpha %g "
+                            "beta %g: C[%zu]", t, m, n, k, ta, tb, lda, ldb, ldc, alpha, beta, i);
+          g_assert_cmpfloat_with_epsilon (c[i], want[i], SGEMM_TOL);
+        }
       g_free (a);
       g_free (b);
       g_free (c);

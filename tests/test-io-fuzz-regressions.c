@@ -11,12 +11,6 @@
 
 typedef int (*FuzzFunc) (const uint8_t *data, size_t size);
 
-/* A regression whose fix belongs to a file its owner is still editing is kept with this in
- * its name: it runs in a child process (a crash or hang cannot take the suite down) and is
- * reported as a known failure (TAP "TODO") until it passes; then drop the marker. */
-#define KNOWN_FAILING ".KNOWN-FAILING"
-#define KNOWN_FAILING_TIMEOUT_S 20
-
 typedef struct
 {
   const char *target;
@@ -60,7 +54,7 @@ list_files (const char *path)
   if (d == NULL)
     return files;
   while ((name = g_dir_read_name (d)) != NULL)
-    if (name[0] != '.' && strcmp (name, "README") != 0 && strstr (name, KNOWN_FAILING) == NULL)
+    if (name[0] != '.' && strcmp (name, "README") != 0)
       g_ptr_array_add (files, g_build_filename (path, name, NULL));
   g_ptr_array_sort (files, compare_paths);
   return files;
@@ -91,63 +85,6 @@ run_dir (gconstpointer data)
     }
 }
 
-typedef struct
-{
-  FuzzFunc func;
-  char    *file;
-} KnownCase;
-
-static void
-known_case_free (gpointer data)
-{
-  KnownCase *k = data;
-  g_free (k->file);
-  g_free (k);
-}
-
-static void
-run_known_failing (gconstpointer data)
-{
-  const KnownCase *k = data;
-
-  if (g_test_subprocess ())
-    {
-      g_autofree char *contents = NULL;
-      gsize len = 0;
-      g_assert_true (g_file_get_contents (k->file, &contents, &len, NULL));
-      g_autofree guint8 *exact = g_memdup2 (contents, len);
-      g_assert_cmpint (k->func (exact, len), ==, 0);
-      return;
-    }
-  g_test_trap_subprocess (NULL, KNOWN_FAILING_TIMEOUT_S * G_USEC_PER_SEC, 0);
-  if (g_test_trap_has_passed ())
-    {
-      g_test_message ("%s passes now: remove '" KNOWN_FAILING "' from its name", k->file);
-      return;
-    }
-  g_test_incomplete_printf ("known failure, see the file name and the reliability report: %s",
-                            k->file);
-}
-
-static void
-add_known_failing (const char *target, FuzzFunc func)
-{
-  g_autofree char *path = target_dir ("regressions", target);
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    if (strstr (name, KNOWN_FAILING) != NULL)
-      {
-        KnownCase *k = g_new0 (KnownCase, 1);
-        k->func = func;
-        k->file = g_build_filename (path, name, NULL);
-        g_autofree char *test_path = g_strdup_printf ("/io/fuzz/%s/known-failing/%s", target,
-                                                      name);
-        g_test_add_data_func_full (test_path, k, run_known_failing, known_case_free);
-      }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -167,7 +104,6 @@ main (int argc, char **argv)
                                                         c->target, c->dir);
           g_test_add_data_func_full (test_path, c, run_dir, g_free);
         }
-      add_known_failing (targets[t].name, targets[t].func);
     }
   return g_test_run ();
 }
