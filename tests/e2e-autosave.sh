@@ -44,32 +44,8 @@ fail () {
   import -window root "$OUT/failure.png" 2>/dev/null
   exit 1
 }
-mark () { wc -l < "$LOG"; }
-wait_for () {
-  local from=$1 re=$2 limit=${3:-10} i
-  for i in $(seq 1 $((limit * 20))); do
-    tail -n +$((from + 1)) "$LOG" | grep -Eq "$re" && return 0
-    sleep 0.05
-  done
-  fail "timed out waiting for '$re'"
-}
-last () { tail -n +$(($1 + 1)) "$LOG" | grep -E "$2" | tail -1; }
-field () { sed -E "s/.* $2=([-0-9]+),([-0-9]+).*/\\1 \\2/"; }
-
-cat > "$WORK/graph.weft" <<'JSON'
-{
-  "format": "weft-graph",
-  "version": 1,
-  "main_model": "model",
-  "layers": [
-    { "name": "x", "type": "Input", "trainable": true, "config": { "shape": [8], "dtype": "float32" } }
-  ],
-  "models": [
-    { "name": "model", "nodes": [ { "id": 1, "call": "x", "inputs": [], "x": 40.0, "y": 200.0 } ],
-      "inputs": [1], "outputs": [] }
-  ]
-}
-JSON
+. "$(dirname "$0")/e2e-lib.sh"
+write_graph "$WORK/graph.weft"
 
 start_app () {
   : > "$LOG"
@@ -121,22 +97,14 @@ PY
 
 # Drags a Dense from the palette onto the canvas, beside the input x.
 drop_dense () {
-  local m ix iy sx sy dx=$1
+  local m ix iy dx=$1
   WID=$(xdotool search --sync --onlyvisible --limit 1 --name 'graph\.weft')
   [ -n "$WID" ] || fail "no window"
   eval "$(xdotool getwindowgeometry --shell "$WID")"
   xdotool windowfocus --sync "$WID" 2>/dev/null
-  read ix iy < <(last 0 "box id=-?[0-9]+ name=x " | field - body)
-  # the palette reports its rows after the first frames (later in a slow sanitized start)
-  wait_for 0 'palette done' 10
-  read sx sy < <(last 0 "palette Dense [0-9]" | sed -E 's/.* ([0-9]+),([0-9]+)$/\1 \2/')
-  [ -n "$sx" ] || fail "palette row Dense not reported"
+  read ix iy < <(box 0 x | field - body)
   m=$(mark)
-  xdotool mousemove --sync $((X + sx)) $((Y + sy)) mousedown 1 sleep 0.1 mousemove $((X + sx + 20)) $((Y + sy + 14))
-  wait_for $m 'drag-begin Dense'
-  xdotool mousemove $((X + ix + dx)) $((Y + iy + 20)) sleep 0.1 mousemove $((X + ix + dx + 2)) $((Y + iy + 21))
-  wait_for $m 'drop-enter'
-  xdotool sleep 0.1 mouseup 1
+  drag_from_palette Dense $((ix + dx)) $((iy + 20))
   wait_for $m 'drop Dense id=[0-9]+'
 }
 
