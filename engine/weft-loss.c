@@ -437,6 +437,61 @@ weft_loss_compute (const WeftLossSpec *spec, const float *pred, const float *tar
     }
 }
 
+bool
+weft_loss_fuses_softmax (const WeftLossSpec *spec)
+{
+  return !spec->from_logits && (spec->loss == WEFT_LOSS_CATEGORICAL_CROSSENTROPY
+                                || spec->loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+}
+
+double
+weft_loss_softmax_cce (const WeftLossSpec *spec, const float *probs, const float *target,
+                       int batch, int width, int classes, float *grad, float scale)
+{
+  WEFT_CHECK (weft_loss_fuses_softmax (spec));
+  WEFT_CHECK (classes >= 1 && width % classes == 0);
+  if (batch == 0)
+    return 0.0;
+  bool sparse = spec->loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  size_t n = (size_t) batch * (size_t) width;
+  size_t positions = n / (size_t) classes;
+  double sum = 0.0;
+  if (sparse)
+    {
+      for (size_t p = 0; p < positions; p++)
+        if (sparse_label (target[p], classes) < 0)
+          return NAN;
+      for (size_t p = 0; p < positions; p++)
+        sum += cce_position (probs + p * classes, NULL, sparse_label (target[p], classes),
+                             classes, false, NULL, 0.0);
+    }
+  else
+    for (size_t p = 0; p < positions; p++)
+      sum += cce_position (probs + p * classes, target + p * classes, -1, classes, false, NULL,
+                           0.0);
+  if (grad != NULL)
+    {
+      const float c = (float) ((double) scale / (double) positions);
+      for (size_t i = 0; i < n; i++)
+        grad[i] = probs[i] * c;
+      if (sparse)
+        for (size_t p = 0; p < positions; p++)
+          grad[p * classes + (size_t) sparse_label (target[p], classes)] -= c;
+      else
+        for (size_t p = 0; p < positions; p++)
+          {
+            const float *t = target + p * classes;
+            float *g = grad + p * classes;
+            float tsum = 0.0f;
+            for (int k = 0; k < classes; k++)
+              tsum += t[k];
+            for (int k = 0; k < classes; k++)
+              g[k] = g[k] * tsum - t[k] * c;
+          }
+    }
+  return sum / (double) positions;
+}
+
 /* ---- metrics ---- */
 
 static int

@@ -33,6 +33,7 @@ typedef struct
   size_t            aux_n;
   bool              din_assign[WEFT_MAX_INPUTS]; /* first writer of that gradient (op flag) */
   bool              dw_assign;                   /* first writer of its layer's gradients */
+  bool              dout_preact;  /* its head hands over the softmax's pre-activation grad */
 } Exec;
 
 typedef struct
@@ -68,7 +69,9 @@ struct _WeftPlan
   WeftHead       *heads;
   char          (*output_names)[WEFT_NAME_MAX + 8];
   float         **out_grad;
-  bool           *out_assign;   /* first head on its tensor: copy, not add */
+  float         **out_grad_own; /* the buffers out_grad points to when not a tensor's grad */
+  bool           *out_assign;   /* first head on its tensor: its out_grad is the tensor's
+                                   gradient itself, nothing is copied */
   int            *zero_tensors; /* gradients no op assigns: zeroed before each backward */
   int             n_zero_tensors;
   int            *zero_slices;  /* trainable weight gradients no op assigns */
@@ -318,9 +321,10 @@ weft_plan_free (WeftPlan *plan)
   free (plan->output_tensor);
   free (plan->heads);
   free (plan->output_names);
-  if (plan->out_grad != NULL)
+  if (plan->out_grad_own != NULL)
     for (int j = 0; j < plan->n_outputs; j++)
-      free (plan->out_grad[j]);
+      free (plan->out_grad_own[j]);
+  free (plan->out_grad_own);
   free (plan->out_grad);
   free (plan->out_assign);
   free (plan->zero_tensors);
@@ -434,8 +438,9 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
   p->heads = calloc ((size_t) p->n_outputs + 1, sizeof (WeftHead));
   p->output_names = calloc ((size_t) p->n_outputs + 1, sizeof *p->output_names);
   p->out_grad = calloc ((size_t) p->n_outputs + 1, sizeof (float *));
+  p->out_grad_own = calloc ((size_t) p->n_outputs + 1, sizeof (float *));
   if (!p->input_tensor || !p->input_names || !p->output_tensor || !p->heads || !p->output_names
-      || !p->out_grad)
+      || !p->out_grad || !p->out_grad_own)
     goto oom;
   for (int i = 0; i < p->n_inputs; i++)
     {
@@ -543,16 +548,23 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
       p->exec[i].aux = cur;
       cur += (p->exec[i].aux_n + 15) & ~(size_t) 15;
     }
-  for (int j = 0; j < p->n_outputs; j++)
-    {
-      p->out_grad[j] = alloc_floats ((size_t) max_batch * p->tensors[p->output_tensor[j]].size);
-      if (p->out_grad[j] == NULL)
-        goto oom;
-      memset (p->out_grad[j], 0,
-              (size_t) max_batch * p->tensors[p->output_tensor[j]].size * sizeof (float));
-    }
   if (!plan_grad_writers (p))
     goto oom;
+  /* The first head on a tensor writes that tensor's gradient directly; a second head on the
+   * same tensor (or a head on an input) gets a buffer of its own, added in backward. */
+  for (int j = 0; j < p->n_outputs; j++)
+    {
+      const Tensor *t = &p->tensors[p->output_tensor[j]];
+      if (p->out_assign[j] && !t->is_input)
+        continue;
+      p->out_grad_own[j] = alloc_floats ((size_t) max_batch * t->size);
+      if (p->out_grad_own[j] == NULL)
+        goto oom;
+      memset (p->out_grad_own[j], 0, (size_t) max_batch * t->size * sizeof (float));
+    }
+  for (int j = 0; j < p->n_outputs; j++)
+    p->out_grad[j] = p->out_grad_own[j] != NULL ? p->out_grad_own[j]
+                                                : p->tensors[p->output_tensor[j]].grad;
   return p;
 
 oom:
@@ -664,10 +676,56 @@ fill_ctx (WeftPlan *p, const Exec *e, WeftOpCtx *ctx, int batch, bool training, 
       ctx->dw[k] = grads && pl->trainable && pl->spec[k].trainable ? p->grads + pl->off[k] : NULL;
       ctx->dw_assign[k] = ctx->dw[k] != NULL && e->dw_assign;
     }
+  ctx->dout_preact = grads && e->dout_preact;
   ctx->aux = e->aux;
   ctx->scratch = p->scratch;
   ctx->rng = &p->rng;
   ctx->threads = p->threads;
+}
+
+/* The call that writes output j's tensor when it may hand its softmax's pre-activation
+ * gradient over (see weft-plan.h), else NULL. */
+static Exec *
+softmax_head_exec (const WeftPlan *p, int j)
+{
+  int t = p->output_tensor[j];
+  if (p->tensors[t].is_input)
+    return NULL;
+  for (int k = 0; k < p->n_outputs; k++)
+    if (k != j && p->output_tensor[k] == t)
+      return NULL;
+  Exec *writer = NULL;
+  for (int i = 0; i < p->n_exec; i++)
+    {
+      Exec *e = &p->exec[i];
+      for (int q = 0; q < e->n_in; q++)
+        if (e->in[q] == t)
+          return NULL;
+      if (e->out == t)
+        writer = e;
+    }
+  if (writer == NULL || writer->op->softmax_output == NULL || writer->op->backward == NULL
+      || !writer->op->softmax_output (writer->cfg))
+    return NULL;
+  return writer;
+}
+
+bool
+weft_plan_output_is_softmax (const WeftPlan *plan, int j)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  return softmax_head_exec (plan, j) != NULL;
+}
+
+bool
+weft_plan_set_output_preact_grad (WeftPlan *plan, int j, bool on)
+{
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  Exec *e = softmax_head_exec (plan, j);
+  if (e == NULL)
+    return !on;
+  e->dout_preact = on;
+  return true;
 }
 
 void
@@ -697,18 +755,16 @@ weft_plan_backward (WeftPlan *plan, int batch)
       const WeftParamSlice *s = &plan->slices[plan->zero_slices[z]];
       memset (plan->grads + s->offset, 0, s->count * sizeof (float));
     }
+  /* the first head on each tensor wrote its gradient in place; later ones add theirs */
   for (int j = 0; j < plan->n_outputs; j++)
     {
       Tensor *t = &plan->tensors[plan->output_tensor[j]];
       size_t n = (size_t) batch * t->size;
       const float *g = plan->out_grad[j];
-      if (t->is_input)
+      if (t->is_input || g == t->grad)
         continue;
-      if (plan->out_assign[j])
-        memcpy (t->grad, g, n * sizeof *g);
-      else
-        for (size_t i = 0; i < n; i++)
-          t->grad[i] += g[i];
+      for (size_t i = 0; i < n; i++)
+        t->grad[i] += g[i];
     }
   WeftOpCtx ctx;
   for (int i = plan->n_exec - 1; i >= 0; i--)

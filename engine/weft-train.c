@@ -20,6 +20,8 @@ typedef struct
   int          classes;    /* size of the last axis */
   int          twidth;     /* floats per sample of the target */
   float       *target;     /* max_batch * twidth */
+  bool         preact;     /* softmax head with cross-entropy: the loss hands the plan the
+                              softmax's pre-activation gradient (weft_loss_softmax_cce) */
 } Head;
 
 struct _WeftTrainer
@@ -121,6 +123,8 @@ weft_trainer_new (WeftGraph *graph, const WeftTrainConfig *config, WeftError *er
           weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
           goto fail;
         }
+      hd->preact = weft_loss_fuses_softmax (&hd->loss)
+                   && weft_plan_set_output_preact_grad (t->plan, j, true);
     }
   size_t n_params = 0;
   weft_plan_params (t->plan, &n_params);
@@ -283,6 +287,22 @@ gather (float *dst, const float *src, size_t width, const int32_t *rows, int n)
     }
 }
 
+/* Head j's mean loss on the plan's output for n rows; with grad (its output gradient in the
+ * plan), the gradient backward starts from, assigned. */
+static double
+head_loss (WeftTrainer *t, int j, int n, float *grad)
+{
+  Head *h = &t->heads[j];
+  const float *pred = weft_plan_output (t->plan, j);
+  if (h->preact)
+    return weft_loss_softmax_cce (&h->loss, pred, h->target, n, h->width, h->classes, grad,
+                                  h->weight);
+  if (grad != NULL)
+    memset (grad, 0, (size_t) n * (size_t) h->width * sizeof (float));
+  return weft_loss_compute (&h->loss, pred, h->target, n, h->width, h->classes, grad,
+                            h->weight);
+}
+
 /* One forward pass over the given rows: fills loss/metric sums (weighted by rows). Returns
  * the index of a head whose loss is not finite, or -1. */
 static int
@@ -301,15 +321,8 @@ run_batch (WeftTrainer *t, const WeftArray **in, const WeftArray **tgt, const in
   for (int j = 0; j < t->n_heads; j++)
     {
       Head *h = &t->heads[j];
-      float *grad = NULL;
-      if (training)
-        {
-          grad = weft_plan_output_grad (p, j);
-          memset (grad, 0, (size_t) n * (size_t) h->width * sizeof (float));
-        }
       const float *pred = weft_plan_output (p, j);
-      loss[j] = weft_loss_compute (&h->loss, pred, h->target, n, h->width, h->classes, grad,
-                                   h->weight);
+      loss[j] = head_loss (t, j, n, training ? weft_plan_output_grad (p, j) : NULL);
       metric[j] = h->metric != WEFT_METRIC_NONE
                     ? weft_metric_compute (h->metric, h->from_logits, pred, h->target, n,
                                            h->width, h->classes) / n
@@ -594,12 +607,11 @@ weft_trainer_gradient_share (WeftTrainer *t, const WeftDataset *data, WeftGradie
 
   for (int j = 0; j < t->n_heads; j++)
     {
-      Head *h = &t->heads[j];
       for (int k = 0; k < t->n_heads; k++)
-        memset (weft_plan_output_grad (p, k), 0,
-                (size_t) n * (size_t) t->heads[k].width * sizeof (float));
-      weft_loss_compute (&h->loss, weft_plan_output (p, j), h->target, n, h->width, h->classes,
-                         weft_plan_output_grad (p, j), h->weight);
+        if (k != j)
+          memset (weft_plan_output_grad (p, k), 0,
+                  (size_t) n * (size_t) t->heads[k].width * sizeof (float));
+      head_loss (t, j, n, weft_plan_output_grad (p, j));
       weft_plan_backward (p, n);
       for (int s = 0; s < n_slices; s++)
         {

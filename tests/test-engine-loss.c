@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "weft-activation.h"
 #include "weft-loss.h"
 #include "weft-optim.h"
 
@@ -226,6 +227,75 @@ test_cce_clips_probabilities (void)
   for (int i = 0; i < 3; i++)
     g_assert_true (isfinite (grad[i]));
   g_assert_cmpfloat (grad[0], ==, 0.0f);
+}
+
+/* The softmax head's fused loss: the same value as weft_loss_compute on the probabilities,
+ * and its gradient is the derivative of that loss with respect to the pre-activation z
+ * (checked by finite differences through the softmax), for sparse labels, one-hot targets
+ * and soft targets over a [batch 2, positions 2, classes 4] output. */
+static double
+softmax_cce_of (const WeftLossSpec *spec, const float *z, const float *target, float *p)
+{
+  weft_activation_forward (WEFT_ACT_SOFTMAX, z, p, 16, 4);
+  return weft_loss_compute (spec, p, target, 2, 8, 4, NULL, 1.0f);
+}
+
+static void
+test_softmax_cce_gradient (void)
+{
+  const float labels[4] = { 2, 0, 3, 1 };
+  const float soft[16] = { 0.1f, 0.2f, 0.3f, 0.4f, 1, 0, 0, 0, 0, 0, 0.5f, 0.5f,
+                           0.25f, 0.25f, 0.25f, 0.25f };
+  for (int c = 0; c < 2; c++)
+    {
+      WeftLossSpec spec = spec_make (c == 0 ? WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+                                            : WEFT_LOSS_CATEGORICAL_CROSSENTROPY, false);
+      const float *target = c == 0 ? labels : soft;
+      float z[16], p[16], grad[16];
+      for (int i = 0; i < 16; i++)
+        z[i] = sinf (1.7f * i + 0.2f) * 2.0f;
+      double want = softmax_cce_of (&spec, z, target, p);
+      for (int i = 0; i < 16; i++)
+        grad[i] = NAN;   /* assigned, not added */
+      double got = weft_loss_softmax_cce (&spec, p, target, 2, 8, 4, grad, 0.5f);
+      g_assert_cmpfloat_with_epsilon (got, want, 1e-12);
+      for (int i = 0; i < 16; i++)
+        {
+          float keep = z[i], q[16];
+          double h = 1e-3;
+          z[i] = keep + (float) h;
+          double up = softmax_cce_of (&spec, z, target, q);
+          z[i] = keep - (float) h;
+          double down = softmax_cce_of (&spec, z, target, q);
+          z[i] = keep;
+          double numeric = 0.5 * (up - down) / (2 * h);
+          g_assert_cmpfloat (fabs (grad[i] - numeric), <=, 2e-4);
+        }
+    }
+}
+
+/* Where the probabilities' path clips (p < 1e-7: a confidently wrong prediction) its
+ * gradient is zero and learning stalls; the pre-activation gradient p - target is not. */
+static void
+test_softmax_cce_confident_mistake_still_learns (void)
+{
+  const float z[3] = { 0.0f, 40.0f, 0.0f }, label[1] = { 0 };
+  float p[3], clipped[3] = { 0 }, fused[3];
+  weft_activation_forward (WEFT_ACT_SOFTMAX, z, p, 3, 3);
+  g_assert_cmpfloat (p[0], <, 1e-7f);
+  WeftLossSpec spec = spec_make (WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, false);
+  double l1 = weft_loss_compute (&spec, p, label, 1, 3, 3, clipped, 1.0f);
+  double l2 = weft_loss_softmax_cce (&spec, p, label, 1, 3, 3, fused, 1.0f);
+  g_assert_cmpfloat_with_epsilon (l1, -log (1e-7), LOSS_TOL);
+  g_assert_cmpfloat (l2, ==, l1);
+  g_assert_cmpfloat (clipped[0], ==, 0.0f);
+  g_assert_cmpfloat_with_epsilon (fused[0], -1.0f, 1e-6f);
+  g_assert_cmpfloat_with_epsilon (fused[1], 1.0f, 1e-6f);
+  /* a label outside the classes: NaN, gradient untouched */
+  const float bad[1] = { 3 };
+  fused[0] = 42.0f;
+  g_assert_true (isnan (weft_loss_softmax_cce (&spec, p, bad, 1, 3, 3, fused, 1.0f)));
+  g_assert_cmpfloat (fused[0], ==, 42.0f);
 }
 
 /* The same cases through TensorFlow.js 4.22 (tf.metrics.binaryCrossentropy,
@@ -1236,6 +1306,10 @@ main (int argc, char **argv)
                    test_cce_from_logits_matches_probabilities);
   g_test_add_func ("/engine/loss/cce/clips-probabilities", test_cce_clips_probabilities);
   g_test_add_func ("/engine/loss/sparse/matches-one-hot", test_sparse_value);
+  g_test_add_func ("/engine/loss/softmax-cce/gradient-of-pre-activation",
+                   test_softmax_cce_gradient);
+  g_test_add_func ("/engine/loss/softmax-cce/confident-mistake-still-learns",
+                   test_softmax_cce_confident_mistake_still_learns);
   g_test_add_func ("/engine/loss/sparse/bad-index-gives-nan", test_sparse_bad_index_is_nan);
   g_test_add_func ("/engine/loss/logits/extreme-values-stay-finite", test_logits_are_stable);
   g_test_add_func ("/engine/loss/tfjs-reference/values", test_losses_match_tfjs);

@@ -206,7 +206,7 @@ dense_backward (const WeftOpCtx *ctx)
   int rows = (int) (total / (size_t) units);
   const float *g = ctx->dout;
 
-  if (act != WEFT_ACT_LINEAR)
+  if (act != WEFT_ACT_LINEAR && !ctx->dout_preact)
     {
       weft_activation_grad (act, weft_activation_needs_input (act) ? ctx->aux : NULL, ctx->out,
                             ctx->dout, ctx->scratch, total, units);
@@ -220,6 +220,12 @@ dense_backward (const WeftOpCtx *ctx)
   if (ctx->din[0] != NULL)
     weft_sgemm (false, true, rows, in, units, 1.0f, g, units, ctx->w[0], units,
                 ctx->din_assign[0] ? 0.0f : 1.0f, ctx->din[0], in);
+}
+
+static bool
+dense_softmax_output (const WeftValue *cfg)
+{
+  return weft_cfg_int (cfg, DENSE_ACTIVATION) == WEFT_ACT_SOFTMAX;
 }
 
 const WeftOpDesc weft_dense_op = {
@@ -238,6 +244,7 @@ const WeftOpDesc weft_dense_op = {
   .scratch_size = dense_scratch_size,
   .forward = dense_forward,
   .backward = dense_backward,
+  .softmax_output = dense_softmax_output,
 };
 
 /* ---- Activation ---- */
@@ -285,8 +292,20 @@ activation_backward (const WeftOpCtx *ctx)
   size_t n = (size_t) ctx->batch * shape_size (&ctx->out_shape);
   if (ctx->din[0] == NULL)
     return;
+  if (ctx->dout_preact)
+    {
+      for (size_t i = 0; i < n; i++)
+        ctx->din[0][i] += ctx->dout[i];
+      return;
+    }
   weft_activation_backward (act, ctx->in[0], ctx->out, ctx->dout, ctx->din[0], n,
                             last_axis (&ctx->out_shape));
+}
+
+static bool
+activation_softmax_output (const WeftValue *cfg)
+{
+  return weft_cfg_int (cfg, 0) == WEFT_ACT_SOFTMAX;
 }
 
 static const WeftOpDesc activation_op = {
@@ -300,6 +319,7 @@ static const WeftOpDesc activation_op = {
   .infer = activation_infer,
   .forward = activation_forward,
   .backward = activation_backward,
+  .softmax_output = activation_softmax_output,
 };
 
 /* ---- Dropout ---- */
