@@ -688,6 +688,8 @@ typedef struct
 {
   int        batch, in, units;
   int        act;
+  gboolean   preact;   /* a softmax head trained with cross-entropy: as the trainer runs it,
+                          its gradient arrives for the pre-activation (no softmax backward) */
   char       label[96];
   WeftValue  cfg[8];
 } DenseShape;
@@ -844,6 +846,7 @@ dense_job (void *arg, void *result)
       x->threads = j->threads;
       /* as the plan runs a layer of a plain chain: it writes its gradients first */
       x->din_assign[0] = x->dw_assign[0] = x->dw_assign[1] = true;
+      x->dout_preact = s->preact;
       double t[4];
       /* OpenBLAS at its best for each product: at one thread too when more are asked for
        * (it splits products from 262,144 multiply-adds on, which at these shapes often
@@ -885,6 +888,8 @@ collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
   WeftGraph *g = weft_bench_model_build (info->label, NULL);
   if (g == NULL)
     return;
+  /* the heads whose softmax the trainer fuses with their cross-entropy */
+  WeftPlan *plan = weft_plan_new (g, 1, 1, NULL);
   for (int i = 0; i < weft_graph_n_layers (g); i++)
     {
       WeftId l = weft_graph_layer_at (g, i);
@@ -898,10 +903,19 @@ collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
       const WeftValue *cfg = weft_graph_layer_config (g, l);
       int act = (int) cfg[weft_op_param_index (op, "activation")].num;
       int in = w[0].spec.shape.dims[0], units = w[0].spec.shape.dims[1];
+      gboolean preact = FALSE;
+      for (int j = 0; plan != NULL && j < weft_plan_n_outputs (plan); j++)
+        {
+          const WeftHead *h = weft_plan_head (plan, j);
+          WeftLossSpec spec = { .loss = h->loss, .from_logits = h->from_logits };
+          preact |= strcmp (weft_plan_output_name (plan, j), weft_graph_get_name (g, l)) == 0
+                    && weft_loss_fuses_softmax (&spec) && weft_plan_output_is_softmax (plan, j);
+        }
       gboolean dup = FALSE;
       for (int k = 0; k < job->n; k++)
         dup |= job->shapes[k].batch == batch && job->shapes[k].in == in
-               && job->shapes[k].units == units && job->shapes[k].act == act;
+               && job->shapes[k].units == units && job->shapes[k].act == act
+               && job->shapes[k].preact == preact;
       if (dup || job->n >= (int) G_N_ELEMENTS (job->shapes))
         continue;
       DenseShape *s = &job->shapes[job->n++];
@@ -909,9 +923,11 @@ collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
       s->in = in;
       s->units = units;
       s->act = act;
+      s->preact = preact;
       memcpy (s->cfg, cfg, (size_t) op->n_params * sizeof (WeftValue));
       g_snprintf (s->label, sizeof s->label, "%s/%s", info->label, weft_graph_get_name (g, l));
     }
+  weft_plan_free (plan);
   weft_graph_free (g);
 }
 
@@ -928,8 +944,9 @@ run_dense_section (const Options *o, DenseJob *job)
                             "bias and activation)"));
       printf ("%s\n", _("sgemm = OpenBLAS at the faster thread count for each product (one or "
                          "the count asked for; * = one); weft = the layer as a plain chain runs "
-                         "it (gradients assigned, not added)"));
-      printf ("%-28s %5s %5s %5s %-8s %3s | %7s %7s %7s %7s | %7s %6s\n", "layer", "batch",
+                         "it (gradients assigned, not added); softmax+ce = a softmax head whose "
+                         "cross-entropy hands it the pre-activation gradient, as in training"));
+      printf ("%-28s %5s %5s %5s %-10s %3s | %7s %7s %7s %7s | %7s %6s\n", "layer", "batch",
               "in", "units", "act", "thr", "fwd", "dX", "dW", "sgemm", "weft", "frac");
     }
   for (int ti = 0; ti < o->n_threads; ti++)
@@ -949,7 +966,7 @@ run_dense_section (const Options *o, DenseJob *job)
         {
           const DenseShape *s = &job->shapes[i];
           const DenseResult *r = &out->r[i];
-          const char *act = weft_activation_names[s->act];
+          const char *act = s->preact ? "softmax+ce" : weft_activation_names[s->act];
           if (o->json)
             printf ("{\"section\": \"dense_sgemm\", \"layer\": \"%s\", \"batch\": %d, "
                     "\"in\": %d, \"units\": %d, \"activation\": \"%s\", \"threads\": %d, "
@@ -960,7 +977,7 @@ run_dense_section (const Options *o, DenseJob *job)
                     s->in, s->units, act, job->threads, out->core, r->fwd, r->dx, r->dw,
                     r->sgemm, r->sgemm_one_thread ? "true" : "false", r->weft, r->fraction);
           else
-            printf ("%-28s %5d %5d %5d %-8s %3d | %7.1f %7.1f %7.1f %6.1f%s | %7.1f %5.0f%%\n",
+            printf ("%-28s %5d %5d %5d %-10s %3d | %7.1f %7.1f %7.1f %6.1f%s | %7.1f %5.0f%%\n",
                     s->label, s->batch, s->in, s->units, act, job->threads, r->fwd, r->dx,
                     r->dw, r->sgemm, r->sgemm_one_thread ? "*" : " ", r->weft,
                     100 * r->fraction);

@@ -104,8 +104,7 @@ exp_nonpositive_n (const float *x, float *y, size_t n)
 
 /* Rows of at most 16 values (a classifier's 10 classes) in one masked AVX-512 register each
  * for softmax's backward (dot and scale): the per-row scalar loops cost more than the small
- * products around them. (Not the forward: its max, exp and sum form one long dependent chain
- * per row; the flat exp over the whole tensor is faster.) */
+ * products around them. */
 
 /* g = y * (dy - <dy, y>) per row of w <= 16; accumulate adds it to g instead. */
 __attribute__ ((target ("avx512f"))) static void
@@ -124,26 +123,187 @@ softmax_grad_rows16 (const float *y, const float *dy, float *g, size_t rows, int
       _mm512_mask_storeu_ps (g + r * w, mask, res);
     }
 }
+
+/* Reduces 16 row registers at once with op (max or add): r[i] holds row i's values; the
+ * result's lane 4k + j holds row k + 4j's reduction (16 - 1 combining steps of two shuffles
+ * each, instead of a shuffle tree per row). */
+#define REDUCE16(r, OP)                                                                    \
+  do                                                                                       \
+    {                                                                                      \
+      for (int i_ = 0; i_ < 8; i_++)   /* rows 2i, 2i+1: 8 partials each */                \
+        r[i_] = OP (_mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0x44),                 \
+                    _mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0xEE));                \
+      for (int i_ = 0; i_ < 4; i_++)   /* rows 4i..4i+3: 4 partials each */                \
+        r[i_] = OP (_mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0x88),                 \
+                    _mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0xDD));                \
+      for (int i_ = 0; i_ < 2; i_++)   /* 128-bit lane k: rows k, k+4 (or 8+k, 12+k) */    \
+        r[i_] = OP (_mm512_shuffle_ps (r[2 * i_], r[2 * i_ + 1], 0x44),                    \
+                    _mm512_shuffle_ps (r[2 * i_], r[2 * i_ + 1], 0xEE));                   \
+      r[0] = OP (_mm512_shuffle_ps (r[0], r[1], 0x88), _mm512_shuffle_ps (r[0], r[1], 0xDD)); \
+    }                                                                                      \
+  while (0)
+
+/* exp(x) for x <= 0 on one register: the same reduction and polynomial as
+ * vec_exp_nonpositive, with AVX-512's scalef applying 2^k (exact, and gradual underflow to
+ * 0 below -87 instead of a clamp): 12 instructions instead of 19. */
+__attribute__ ((target ("avx512f"), always_inline)) static inline __m512
+vexp_nonpositive512 (__m512 x)
+{
+  x = _mm512_max_ps (x, _mm512_set1_ps (-104.0f));   /* exp(-104) is 0 in float; no NaN */
+  __m512 k = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps (k, _mm512_set1_ps (0.693359375f), x);
+  r = _mm512_fnmadd_ps (k, _mm512_set1_ps (-2.12194440e-4f), r);
+  __m512 p = _mm512_fmadd_ps (r, _mm512_set1_ps (1.9875691500e-4f),
+                              _mm512_set1_ps (1.3981999507e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (8.3334519073e-3f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (4.1665795894e-2f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (1.6666665459e-1f));
+  p = _mm512_fmadd_ps (p, r, _mm512_set1_ps (5.0000001201e-1f));
+  p = _mm512_fmadd_ps (_mm512_mul_ps (p, r), r, _mm512_add_ps (r, _mm512_set1_ps (1.0f)));
+  return _mm512_scalef_ps (p, k);
+}
+
+/* Softmax of rows of w <= 16 values (plus bias, when not NULL), 16 rows (16 w contiguous
+ * floats, w registers) at a time: the rows' maxima and sums come from REDUCE16, and each
+ * register of the block gets its rows' values back with one permute, so every exp,
+ * subtraction and scaling runs on full registers. Returns the rows done (a multiple of
+ * 16). */
+__attribute__ ((target ("avx512f"))) static size_t
+softmax_rows16_fwd (const float *x, const float *bias, float *y, size_t rows, int w)
+{
+  const __mmask16 mask = (__mmask16) ((1u << w) - 1);
+  const __m512 row_bias = bias != NULL ? _mm512_maskz_loadu_ps (mask, bias)
+                                       : _mm512_setzero_ps ();
+  /* register c of a block: the REDUCE16 lane of each value's row, and each value's bias
+   * (vector arithmetic: a per-call scalar table cost as much as a 32-row softmax) */
+  __m512i lane_of[16];
+  __m512 bias_of[16];
+  const __m512i iota = _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512 inv_w = _mm512_set1_ps (1.0f / (float) w);
+  for (int c = 0; c < w; c++)
+    {
+      __m512i e = _mm512_add_epi32 (iota, _mm512_set1_epi32 (16 * c));
+      /* e / w for e < 256: (e + 0.5) / w is at least 0.5 / w away from an integer */
+      __m512i row = _mm512_cvttps_epi32 (_mm512_mul_ps (
+        _mm512_add_ps (_mm512_cvtepi32_ps (e), _mm512_set1_ps (0.5f)), inv_w));
+      lane_of[c] = _mm512_add_epi32 (_mm512_slli_epi32 (_mm512_and_si512 (row,
+                                                                        _mm512_set1_epi32 (3)),
+                                                        2),
+                                     _mm512_srli_epi32 (row, 2));
+      __m512i col = _mm512_sub_epi32 (e, _mm512_mullo_epi32 (row, _mm512_set1_epi32 (w)));
+      bias_of[c] = _mm512_permutexvar_ps (col, row_bias);
+    }
+  const __m512 neg_inf = _mm512_set1_ps (-INFINITY);
+  size_t done = rows - rows % 16;
+  for (size_t b = 0; b < done; b += 16)
+    {
+      const float *xb = x + b * w;
+      float *yb = y + b * w;
+      __m512 r[16];
+      for (int i = 0; i < 16; i++)
+        r[i] = _mm512_add_ps (_mm512_mask_loadu_ps (neg_inf, mask, xb + i * w), row_bias);
+      REDUCE16 (r, _mm512_max_ps);
+      __m512 m = r[0];
+      for (int c = 0; c < w; c++)
+        {
+          __m512 v = _mm512_add_ps (_mm512_loadu_ps (xb + 16 * c), bias_of[c]);
+          v = _mm512_sub_ps (v, _mm512_permutexvar_ps (lane_of[c], m));
+          _mm512_storeu_ps (yb + 16 * c, vexp_nonpositive512 (v));
+        }
+      for (int i = 0; i < 16; i++)
+        r[i] = _mm512_maskz_loadu_ps (mask, yb + i * w);
+      REDUCE16 (r, _mm512_add_ps);
+      __m512 inv = _mm512_div_ps (_mm512_set1_ps (1.0f), r[0]);
+      for (int c = 0; c < w; c++)
+        _mm512_storeu_ps (yb + 16 * c, _mm512_mul_ps (_mm512_loadu_ps (yb + 16 * c),
+                                                      _mm512_permutexvar_ps (lane_of[c], inv)));
+    }
+  return done;
+}
+
+/* Softmax of rows wider than 16 (plus bias, when not NULL): per row a vector maximum, one
+ * pass of exp and sum, and one scaling pass, all on full registers (the plain loops' maximum
+ * and sum are scalar: floating point reductions do not vectorise without reassociation). */
+__attribute__ ((target ("avx512f"))) static void
+softmax_rows_wide_fwd (const float *x, const float *bias, float *y, size_t rows, size_t w)
+{
+  const size_t full = w - w % 16;
+  const __mmask16 tail = (__mmask16) ((1u << (w % 16)) - 1);
+  const __m512 neg_inf = _mm512_set1_ps (-INFINITY);
+#define BIAS_AT(j, mask) (bias != NULL ? _mm512_maskz_loadu_ps (mask, bias + (j)) \
+                                       : _mm512_setzero_ps ())
+  for (size_t r = 0; r < rows; r++)
+    {
+      const float *xr = x + r * w;
+      float *yr = y + r * w;
+      __m512 vm = _mm512_add_ps (_mm512_mask_loadu_ps (neg_inf, tail, xr + full),
+                                 BIAS_AT (full, tail));
+      for (size_t j = 0; j < full; j += 16)
+        vm = _mm512_max_ps (vm, _mm512_add_ps (_mm512_loadu_ps (xr + j), BIAS_AT (j, 0xffff)));
+      __m512 m = _mm512_set1_ps (_mm512_reduce_max_ps (vm));
+      __m512 vs = _mm512_setzero_ps ();
+      for (size_t j = 0; j < full; j += 16)
+        {
+          __m512 v = _mm512_add_ps (_mm512_loadu_ps (xr + j), BIAS_AT (j, 0xffff));
+          __m512 e = vexp_nonpositive512 (_mm512_sub_ps (v, m));
+          _mm512_storeu_ps (yr + j, e);
+          vs = _mm512_add_ps (vs, e);
+        }
+      if (tail != 0)
+        {
+          __m512 v = _mm512_add_ps (_mm512_maskz_loadu_ps (tail, xr + full),
+                                    BIAS_AT (full, tail));
+          __m512 e = _mm512_maskz_mov_ps (tail, vexp_nonpositive512 (_mm512_sub_ps (v, m)));
+          _mm512_mask_storeu_ps (yr + full, tail, e);
+          vs = _mm512_add_ps (vs, e);
+        }
+      __m512 inv = _mm512_set1_ps (1.0f / _mm512_reduce_add_ps (vs));
+      for (size_t j = 0; j < full; j += 16)
+        _mm512_storeu_ps (yr + j, _mm512_mul_ps (_mm512_loadu_ps (yr + j), inv));
+      if (tail != 0)
+        _mm512_mask_storeu_ps (yr + full, tail,
+                               _mm512_mul_ps (_mm512_maskz_loadu_ps (tail, yr + full), inv));
+    }
+#undef BIAS_AT
+}
 #endif
 
+/* y = softmax(x + bias) over rows of width (bias may be NULL; x == y allowed). */
 WEFT_VECTOR_CLONES static void
-softmax_rows (const float *x, float *y, size_t n, int width)
+softmax_rows (const float *x, const float *bias, float *y, size_t n, int width)
 {
   size_t w = width > 0 ? (size_t) width : n;
   if (w == 0)
     return;
   WEFT_CHECK (n % w == 0);
+#ifdef HAVE_ROW16
+  if (weft_cpu_has_avx512 ())
+    {
+      if (w > 16)
+        {
+          softmax_rows_wide_fwd (x, bias, y, n / w, w);
+          return;
+        }
+      size_t done = softmax_rows16_fwd (x, bias, y, n / w, (int) w) * w;
+      x += done;
+      y += done;
+      n -= done;
+    }
+#endif
   /* Shift every row by its maximum, then exponentiate the whole tensor in one flat loop:
    * rows as narrow as 10 classes would otherwise leave the vector loop unused. */
   for (size_t r = 0; r + w <= n; r += w)
     {
       const float *xr = x + r;
       float *yr = y + r;
-      float m = xr[0];
-      for (size_t j = 1; j < w; j++)
-        m = xr[j] > m ? xr[j] : m;
       for (size_t j = 0; j < w; j++)
-        yr[j] = xr[j] - m;
+        yr[j] = xr[j] + (bias != NULL ? bias[j] : 0.0f);
+      float m = yr[0];
+      for (size_t j = 1; j < w; j++)
+        m = yr[j] > m ? yr[j] : m;
+      for (size_t j = 0; j < w; j++)
+        yr[j] -= m;
     }
   exp_nonpositive_n (y, y, n);
   for (size_t r = 0; r + w <= n; r += w)
@@ -204,7 +364,7 @@ weft_activation_forward (WeftActivation act, const float *x, float *y, size_t n,
         y[i] = tanhf (x[i]);
       break;
     case WEFT_ACT_SOFTMAX:
-      softmax_rows (x, y, n, width);
+      softmax_rows (x, NULL, y, n, width);
       break;
     case WEFT_ACT_SOFTPLUS:
       /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, no loss for x << 0. */
@@ -254,6 +414,11 @@ weft_activation_forward_bias (WeftActivation act, float *x, const float *bias, f
             for (size_t j = 0; j < w; j++)
               yr[j] = xr[j] + bias[j];
         }
+      return;
+    }
+  if (act == WEFT_ACT_SOFTMAX)
+    {
+      softmax_rows (x, bias, y, n, width);
       return;
     }
   for (size_t r = 0; r < n; r += w)

@@ -33,7 +33,9 @@ void weft_activation_forward  (WeftActivation act, const float *x, float *y, siz
 void weft_activation_backward (WeftActivation act, const float *x, const float *y,
                                const float *dy, float *dx, size_t n, int width);
 /* x += bias per row of `width` (bias may be NULL), then y = act(x); x keeps the
- * pre-activation when x != y. The output pass of Dense/Conv after the product. */
+ * pre-activation when x != y for the activations that need it (weft_activation_needs_input;
+ * relu, linear and softmax add the bias on the fly). The output pass of Dense/Conv after
+ * the product. */
 void weft_activation_forward_bias (WeftActivation act, float *x, const float *bias, float *y,
                                    size_t n, int width);
 /* g = act'(.) * dy (assigns; g == dy allowed), for layers that fuse bias + activation. */

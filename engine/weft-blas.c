@@ -148,6 +148,94 @@ small_gemm (bool trans_a, int m, int n, int k, float alpha, const float *a, int 
 }
 
 
+/* C = alpha A^T B (+ beta C) with few columns (n <= 16; a weight gradient X^T G of a layer
+ * with few units): vectors run along C's rows, which A^T holds contiguously in each row of
+ * A, so every lane is used (the general kernel fills n of 16 lanes and broadcasts one A
+ * value per row and step). IV vectors of rows (16 IV rows) and N columns per block; the
+ * block is transposed through a small buffer into C's rows. */
+#define NARROW_TN_BLOCK(IV, N)                                                             \
+  do                                                                                       \
+    {                                                                                      \
+      __m512 acc[IV][N];                                                                   \
+      __mmask16 am[IV];                                                                    \
+      _Pragma ("GCC unroll 4") for (int v = 0; v < IV; v++)                                 \
+        {                                                                                  \
+          int left = m - i0 - 16 * v;                                                      \
+          am[v] = (__mmask16) (left >= 16 ? 0xffffu : left > 0 ? (1u << left) - 1 : 0);    \
+          _Pragma ("GCC unroll 16") for (int j = 0; j < N; j++)                             \
+            acc[v][j] = _mm512_setzero_ps ();                                              \
+        }                                                                                  \
+      for (int p = 0; p < k; p++)                                                          \
+        {                                                                                  \
+          __m512 av[IV];                                                                   \
+          _Pragma ("GCC unroll 4") for (int v = 0; v < IV; v++)                             \
+            av[v] = _mm512_maskz_loadu_ps (am[v], a + (size_t) p * lda + i0 + 16 * v);     \
+          const float *bp = b + (size_t) p * ldb;                                          \
+          _Pragma ("GCC unroll 16") for (int j = 0; j < N; j++)                             \
+            {                                                                              \
+              __m512 bj = _mm512_set1_ps (bp[j]);                                          \
+              _Pragma ("GCC unroll 4") for (int v = 0; v < IV; v++)                         \
+                acc[v][j] = _mm512_fmadd_ps (av[v], bj, acc[v][j]);                        \
+            }                                                                              \
+        }                                                                                  \
+      float t[16 * IV][16] __attribute__ ((aligned (64)));                                  \
+      _Pragma ("GCC unroll 4") for (int v = 0; v < IV; v++)                                 \
+        _Pragma ("GCC unroll 16") for (int j = 0; j < N; j++)                               \
+          {                                                                                \
+            float col[16] __attribute__ ((aligned (64)));                                  \
+            _mm512_store_ps (col, acc[v][j]);                                              \
+            for (int l = 0; l < 16; l++)                                                   \
+              t[16 * v + l][j] = col[l];                                                   \
+          }                                                                                \
+      int rows = m - i0 < 16 * IV ? m - i0 : 16 * IV;                                      \
+      const __mmask16 cm = (__mmask16) ((1u << N) - 1);                                    \
+      for (int r = 0; r < rows; r++)                                                       \
+        {                                                                                  \
+          float *cr = c + (size_t) (i0 + r) * ldc;                                         \
+          __m512 res = _mm512_mul_ps (_mm512_set1_ps (alpha), _mm512_maskz_load_ps (cm, t[r]));\
+          if (beta != 0.0f)                                                                \
+            res = _mm512_fmadd_ps (_mm512_set1_ps (beta), _mm512_maskz_loadu_ps (cm, cr),  \
+                                   res);                                                   \
+          _mm512_mask_storeu_ps (cr, cm, res);                                             \
+        }                                                                                  \
+    }                                                                                      \
+  while (0)
+
+/* One function per column count, so that the accumulators are fixed-size arrays the
+ * compiler keeps in registers. Two vectors of rows while 2 N accumulators leave registers
+ * for A and the broadcast. */
+#define NARROW_TN_FN(N)                                                                    \
+  __attribute__ ((target ("avx512f"))) static void                                         \
+  narrow_tn_##N (int m, int k, float alpha, const float *a, int lda, const float *b,       \
+                 int ldb, float beta, float *c, int ldc)                                   \
+  {                                                                                        \
+    int i0 = 0;                                                                            \
+    if (N <= 12)                                                                           \
+      for (; i0 + 16 < m; i0 += 32)                                                        \
+        NARROW_TN_BLOCK (2, N);                                                            \
+    for (; i0 < m; i0 += 16)                                                               \
+      NARROW_TN_BLOCK (1, N);                                                              \
+  }
+NARROW_TN_FN (1) NARROW_TN_FN (2) NARROW_TN_FN (3) NARROW_TN_FN (4) NARROW_TN_FN (5)
+NARROW_TN_FN (6) NARROW_TN_FN (7) NARROW_TN_FN (8) NARROW_TN_FN (9) NARROW_TN_FN (10)
+NARROW_TN_FN (11) NARROW_TN_FN (12) NARROW_TN_FN (13) NARROW_TN_FN (14) NARROW_TN_FN (15)
+NARROW_TN_FN (16)
+#undef NARROW_TN_FN
+
+static void
+small_gemm_tn_narrow (int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc)
+{
+  typedef void (*NarrowFn) (int, int, float, const float *, int, const float *, int, float,
+                            float *, int);
+  static const NarrowFn fns[17] = {
+    NULL, narrow_tn_1, narrow_tn_2, narrow_tn_3, narrow_tn_4, narrow_tn_5, narrow_tn_6,
+    narrow_tn_7, narrow_tn_8, narrow_tn_9, narrow_tn_10, narrow_tn_11, narrow_tn_12,
+    narrow_tn_13, narrow_tn_14, narrow_tn_15, narrow_tn_16,
+  };
+  fns[n] (m, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 /* dst[p * npad + j] = b[j * ldb + p] for p < k, j < n; zeros up to npad. Gathers of 16
  * rows at a time: a scalar copy cost a fifth of a 32x64x32 product. */
 __attribute__ ((target ("avx512f"))) static void
@@ -173,9 +261,16 @@ static bool
 try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
            int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-  /* one or a few columns would fill one lane in 16: a matrix-vector product, OpenBLAS' */
-  if (n > SMALL_MAX_N || n < 4 || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS
+  if (n > SMALL_MAX_N || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS
       || !weft_cpu_has_avx512 ())
+    return false;
+  if (trans_a && !trans_b && n <= 16 && m >= 16)
+    {
+      small_gemm_tn_narrow (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return true;
+    }
+  /* one or a few columns would fill one lane in 16: a matrix-vector product, OpenBLAS' */
+  if (n < 4)
     return false;
   int npad = (n + 15) & ~15;
   if (trans_b)

@@ -81,6 +81,14 @@ test_small_products (void)
 }
 
 static void
+test_narrow_products (void)
+{
+  /* at most 16 columns: A^T B runs on the kernel that vectorises along C's rows (a weight
+   * gradient of a layer with few units), row counts on and off whole vectors */
+  check_shapes (70, 16, 300, 400);
+}
+
+static void
 test_large_products (void)
 {
   /* past the small kernel's limits (more than 256 columns, or B^T too big to pack) */
@@ -92,6 +100,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/engine/blas/sgemm/small-products-match-reference", test_small_products);
+  g_test_add_func ("/engine/blas/sgemm/narrow-products-match-reference",
+                   test_narrow_products);
   g_test_add_func ("/engine/blas/sgemm/large-products-match-reference", test_large_products);
   return g_test_run ();
 }

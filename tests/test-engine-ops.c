@@ -853,6 +853,60 @@ test_activation_values (void)
   }
 }
 
+/* Softmax against a double reference over the widths and row counts its kernels split on
+ * (blocks of 16 rows of at most 16 values, wider rows, leftover rows): out of place, in
+ * place, and with a bias added first (the Dense output pass), with rows far apart in scale
+ * and values far below their row's maximum. */
+static void
+test_softmax_matches_double (void)
+{
+  static const int widths[] = { 1, 2, 3, 7, 10, 15, 16, 17, 31, 32, 33, 100, 500 };
+  static const int row_counts[] = { 1, 5, 16, 17, 33, 64 };
+  for (size_t wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+    for (size_t ri = 0; ri < G_N_ELEMENTS (row_counts); ri++)
+      for (int mode = 0; mode < 3; mode++)
+        {
+          int w = widths[wi], rows = row_counts[ri];
+          size_t n = (size_t) w * rows;
+          float *x = g_new (float, n), *y = g_new (float, n), *bias = g_new (float, w);
+          double *want = g_new (double, n), *z = g_new (double, w);
+          for (int j = 0; j < w; j++)
+            bias[j] = mode == 2 ? (float) (3.0 * cos (0.7 * j)) : 0.0f;
+          for (size_t i = 0; i < n; i++)
+            {
+              size_t r = i / w;
+              /* rows shifted by up to +-1000; some values 100 below the rest (underflow) */
+              x[i] = (float) (sin (0.37 * i + 0.1) * 6.0 + (double) (r % 5) * 500.0 - 1000.0
+                              - (i % 13 == 5 ? 100.0 : 0.0));
+            }
+          for (int r = 0; r < rows; r++)
+            {
+              double m = -INFINITY, sum = 0;
+              for (int j = 0; j < w; j++)
+                m = fmax (m, z[j] = (double) (x[(size_t) r * w + j] + bias[j]));  /* float add */
+              for (int j = 0; j < w; j++)
+                sum += exp (z[j] - m);
+              for (int j = 0; j < w; j++)
+                want[(size_t) r * w + j] = exp (z[j] - m) / sum;
+            }
+          float *out = mode == 0 ? y : x;
+          if (mode == 2)
+            weft_activation_forward_bias (WEFT_ACT_SOFTMAX, x, bias, x, n, w);
+          else
+            weft_activation_forward (WEFT_ACT_SOFTMAX, x, out, n, w);
+          for (size_t i = 0; i < n; i++)
+            if (!(fabs (out[i] - want[i]) <= 1e-7 + 2e-6 * want[i]))
+              g_error ("softmax width %d, %d rows, %s: value %zu is %.9g, want %.9g", w, rows,
+                       mode == 0 ? "out of place" : mode == 1 ? "in place" : "with bias", i,
+                       out[i], want[i]);
+          g_free (x);
+          g_free (y);
+          g_free (bias);
+          g_free (want);
+          g_free (z);
+        }
+}
+
 /* The element-wise derivatives against central differences in double. */
 static void
 test_activation_derivatives (void)
@@ -1335,6 +1389,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/ops/registry/descriptions-are-complete",
                    test_descriptions_are_complete);
 
+  g_test_add_func ("/engine/ops/activation/softmax-matches-double-at-every-width",
+                   test_softmax_matches_double);
   g_test_add_func ("/engine/ops/activation/values-match-keras-formulas",
                    test_activation_values);
   g_test_add_func ("/engine/ops/activation/derivatives-match-finite-difference",
