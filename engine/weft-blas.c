@@ -261,7 +261,9 @@ static bool
 try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
            int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-  if (n > SMALL_MAX_N || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS
+  /* one or a few columns: a matrix-vector product, OpenBLAS' (here they would fill one lane
+   * in 16, or leave too few accumulators to hide the FMA latency) */
+  if (n > SMALL_MAX_N || n < 4 || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS
       || !weft_cpu_has_avx512 ())
     return false;
   if (trans_a && !trans_b && n <= 16 && m >= 16)
@@ -269,9 +271,6 @@ try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
       small_gemm_tn_narrow (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return true;
     }
-  /* one or a few columns would fill one lane in 16: a matrix-vector product, OpenBLAS' */
-  if (n < 4)
-    return false;
   int npad = (n + 15) & ~15;
   if (trans_b)
     {
