@@ -6,13 +6,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Element-wise loops run over whole activations every step: compile them for the widest
- * vector unit of the CPU, chosen when the program loads (the build targets plain x86-64). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define WEFT_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define WEFT_VECTOR_CLONES
-#endif
 
 const char *const weft_activation_names[] = {
   "linear",

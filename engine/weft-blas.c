@@ -349,10 +349,7 @@ weft_blas_best_core (void)
 #endif
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-__attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#endif
-void
+WEFT_VECTOR_CLONES void
 weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out)
 {
   int r = 0;

@@ -5,6 +5,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Element-wise loops that run over whole activations every step are compiled for the
+ * widest vector unit of the CPU, chosen when the program loads (the build targets plain
+ * x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define WEFT_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define WEFT_VECTOR_CLONES
+#endif
+
 /* Products of at most WEFT_SGEMM_SMALL_MACS multiply-adds and WEFT_SGEMM_SMALL_N columns run
  * on the engine's own AVX-512 kernel (reads A and B in place) where the CPU has it; callers
  * that choose their chunk sizes (im2col) aim below these. */

@@ -187,10 +187,7 @@ kernel_decay (float *restrict p, size_t n, float f)
 /* Adam touches every parameter three times a step and, for small models, costs more than
  * the matrix products: a plain loop the compiler vectorises for the widest unit the CPU has
  * (clone chosen at load time; the build targets plain x86-64). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-__attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#endif
-static void
+WEFT_VECTOR_CLONES static void
 kernel_adam (float *restrict p, const float *restrict grad, float *restrict m,
              float *restrict v, size_t n, float gs, float lr_t, float b1, float b2, float eps)
 {

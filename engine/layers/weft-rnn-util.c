@@ -40,11 +40,6 @@ typedef uint32_t vu __attribute__ ((vector_size (64)));
  * being picked when the program loads. The helpers below are always inlined into it, so the
  * wide vectors never cross a call (GCC's ABI note about them does not apply). */
 #pragma GCC diagnostic ignored "-Wpsabi"
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define GATE_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#else
-#define GATE_CLONES
-#endif
 #define V_INLINE static inline __attribute__ ((always_inline))
 
 V_INLINE vf
@@ -88,7 +83,7 @@ v_tanh (vf x)
   return v_select (near0, small, big);
 }
 
-GATE_CLONES static void
+WEFT_VECTOR_CLONES static void
 gate_activation (WeftActivation act, const float *x, float *y, int n, int width)
 {
   if (act != WEFT_ACT_SIGMOID && act != WEFT_ACT_TANH)
@@ -156,7 +151,7 @@ v_store_part (float *p, vf v, int m)
 /* One LSTM step forward for every row with Keras' default activations (tanh, sigmoid gates):
  * gates, cell and state in one pass over 16 units at a time, on the same vector functions
  * as gate_activation (a partial last vector is padded, as there). */
-GATE_CLONES static void
+WEFT_VECTOR_CLONES static void
 lstm_forward_step_default (int batch, int u, size_t ld, const float *pre, float *act,
                            const float *cp, float *cn, float *ac, float *hn)
 {
@@ -190,7 +185,7 @@ lstm_forward_step_default (int batch, int u, size_t ld, const float *pre, float 
 /* One LSTM step of back-propagation for every row, with Keras' default activations (tanh,
  * sigmoid gates) whose derivatives come from the saved outputs: one pass per row instead of a
  * call per gate block. Same formulas as the general path below. */
-GATE_CLONES static void
+WEFT_VECTOR_CLONES static void
 lstm_backward_step_default (int batch, int u, size_t ld, const float *act, const float *cp,
                             const float *ac, const float *dh, float *dc, float *dg, float *dr)
 {
