@@ -42,6 +42,11 @@ void weft_activation_forward_bias (WeftActivation act, float *x, const float *bi
 void weft_activation_grad (WeftActivation act, const float *x, const float *y,
                            const float *dy, float *g, size_t n, int width);
 /* Multiply dy by act'(.) in place (dy := dy * act'), for layers that fuse bias + activation. */
+/* weft_activation_grad, and db (+)= the column sums of g over rows of width (assigned when
+ * `assign`): a layer's bias gradient, taken in the same pass for relu. */
+void weft_activation_grad_sum_rows (WeftActivation act, const float *x, const float *y,
+                                    const float *dy, float *g, size_t n, int width, float *db,
+                                    bool assign);
 void weft_activation_grad_inplace (WeftActivation act, const float *x, const float *y,
                                    float *dy, size_t n, int width);
 bool weft_activation_needs_input (WeftActivation act);

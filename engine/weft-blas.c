@@ -90,6 +90,10 @@ v_store_part (float *p, V16 v, int lanes)
               {                                                                            \
                 res += beta * v_load_part (cp, lanes);                                     \
               }                                                                            \
+            if (epi != EPI_NONE)                                                           \
+              res += v_load_part (bias + 16 * (v0 + v), lanes);                            \
+            if (epi == EPI_BIAS_RELU)                                                      \
+              res = (V16) _mm512_max_ps ((__m512) res, _mm512_setzero_ps ());              \
             v_store_part (cp, res, lanes);                                                 \
           }                                                                                \
     }                                                                                      \
@@ -109,9 +113,13 @@ v_store_part (float *p, V16 v, int lanes)
     }                                                                                      \
   while (0)
 
+/* What the kernel applies to C's values before it stores them (a Dense output pass). */
+enum { EPI_NONE, EPI_BIAS, EPI_BIAS_RELU };
+
 __attribute__ ((target ("avx512f"), always_inline)) static inline void
-small_gemm_body (const bool trans_a, int m, int n, int k, float alpha, const float *a,
-                 int lda, const float *b, int ldb, float beta, float *c, int ldc)
+small_gemm_body (const bool trans_a, const int epi, int m, int n, int k, float alpha,
+                 const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                 int ldc, const float *bias)
 {
   int nv = (n + 15) / 16;
   int lanes_last = n - 16 * (nv - 1);
@@ -136,15 +144,26 @@ small_gemm_body (const bool trans_a, int m, int n, int k, float alpha, const flo
     }
 }
 
-/* One copy per layout of A, so that the inner loop does not test it. */
+/* One copy per layout of A and per epilogue, so that the inner loops do not test them. */
 __attribute__ ((target ("avx512f"))) static void
 small_gemm (bool trans_a, int m, int n, int k, float alpha, const float *a, int lda,
             const float *b, int ldb, float beta, float *c, int ldc)
 {
   if (trans_a)
-    small_gemm_body (true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    small_gemm_body (true, EPI_NONE, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
   else
-    small_gemm_body (false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    small_gemm_body (false, EPI_NONE, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
+}
+
+/* C = A B + bias (each row), then max(., 0) with relu: the forward pass of a Dense layer. */
+__attribute__ ((target ("avx512f"))) static void
+small_gemm_bias (bool relu, int m, int n, int k, const float *a, int lda, const float *b,
+                 int ldb, float *c, int ldc, const float *bias)
+{
+  if (relu)
+    small_gemm_body (false, EPI_BIAS_RELU, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, bias);
+  else
+    small_gemm_body (false, EPI_BIAS, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, bias);
 }
 
 
@@ -306,6 +325,21 @@ weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                beta, c, ldc);
+}
+
+bool
+weft_sgemm_bias (int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float *c, int ldc, const float *bias, bool relu)
+{
+#ifdef HAVE_SMALL_KERNEL
+  if (m > 0 && n >= 4 && n <= SMALL_MAX_N && k >= 1
+      && (int64_t) m * n * k <= SMALL_MAX_MACS && weft_cpu_has_avx512 ())
+    {
+      small_gemm_bias (relu, m, n, k, a, lda, b, ldb, c, ldc, bias);
+      return true;
+    }
+#endif
+  return false;
 }
 
 void

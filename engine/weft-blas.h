@@ -23,6 +23,11 @@
 void weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
                  float alpha, const float *a, int lda, const float *b, int ldb,
                  float beta, float *c, int ldc);
+/* C = A B + bias (added to every row), then max(C, 0) when relu, in one pass while C is in
+ * registers, when the engine's small kernel takes the product; returns false without
+ * touching C otherwise (the caller then multiplies and adds the bias itself). */
+bool weft_sgemm_bias (int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                      float *c, int ldc, const float *bias, bool relu);
 /* out[j] (+)= sum over rows of a[r * cols + j]: assigns when `assign`, adds otherwise (the
  * bias gradient of Dense and Conv). */
 void weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out);

@@ -88,6 +88,62 @@ test_narrow_products (void)
   check_shapes (70, 16, 300, 400);
 }
 
+/* C = A B + bias, relu or not, from the small kernel's own stores: against the reference
+ * plus the bias; where the kernel does not take the product, C is left as it was. */
+static void
+test_bias_epilogue (void)
+{
+  GRand *rng = g_rand_new_with_seed (5);
+  int fused = 0;
+  for (int t = 0; t < 400; t++)
+    {
+      int m = g_rand_int_range (rng, 1, 71), n = g_rand_int_range (rng, 1, 141);
+      int k = g_rand_int_range (rng, 1, 91), lda = k + g_rand_int_range (rng, 0, 5);
+      int ldb = n + g_rand_int_range (rng, 0, 5), ldc = n + g_rand_int_range (rng, 0, 5);
+      bool relu = g_rand_boolean (rng);
+      float *a = g_new (float, (size_t) m * lda), *b = g_new (float, (size_t) k * ldb);
+      float *c = g_new (float, (size_t) m * ldc), *want = g_new (float, (size_t) m * ldc);
+      float *bias = g_new (float, n);
+      for (size_t i = 0; i < (size_t) m * lda; i++)
+        a[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      for (size_t i = 0; i < (size_t) k * ldb; i++)
+        b[i] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      for (int j = 0; j < n; j++)
+        bias[j] = (float) g_rand_double_range (rng, -0.5, 0.5);
+      for (size_t i = 0; i < (size_t) m * ldc; i++)
+        c[i] = want[i] = NAN;   /* beta 0: never read */
+      reference (false, false, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, want, ldc);
+      for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+          {
+            float v = want[(size_t) i * ldc + j] + bias[j];
+            want[(size_t) i * ldc + j] = relu && v < 0.0f ? 0.0f : v;
+          }
+      if (weft_sgemm_bias (m, n, k, a, lda, b, ldb, c, ldc, bias, relu))
+        {
+          fused++;
+          for (size_t i = 0; i < (size_t) m * ldc; i++)
+            if (i % (size_t) ldc < (size_t) n)
+              g_assert_cmpfloat_with_epsilon (c[i], want[i], SGEMM_TOL);
+            else
+              g_assert_true (isnan (c[i]));   /* the padding stays untouched */
+        }
+      else
+        for (size_t i = 0; i < (size_t) m * ldc; i++)
+          g_assert_true (isnan (c[i]));
+      g_free (a);
+      g_free (b);
+      g_free (c);
+      g_free (want);
+      g_free (bias);
+    }
+  /* where the CPU has AVX-512 the small kernel takes most of these shapes */
+  if (weft_cpu_has_avx512 ())
+    g_assert_cmpint (fused, >, 300);
+  g_test_message ("%d of 400 products fused", fused);
+  g_rand_free (rng);
+}
+
 static void
 test_large_products (void)
 {
@@ -102,6 +158,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/blas/sgemm/small-products-match-reference", test_small_products);
   g_test_add_func ("/engine/blas/sgemm/narrow-products-match-reference",
                    test_narrow_products);
+  g_test_add_func ("/engine/blas/sgemm/bias-and-relu-in-the-stores", test_bias_epilogue);
   g_test_add_func ("/engine/blas/sgemm/large-products-match-reference", test_large_products);
   return g_test_run ();
 }

@@ -907,6 +907,45 @@ test_softmax_matches_double (void)
         }
 }
 
+/* The gradient with the bias gradient in the same pass equals the gradient and then the
+ * column sums, for every element-wise activation, assigned and added, with row counts on
+ * and off the four-row step. */
+static void
+test_activation_grad_sum_rows (void)
+{
+  for (int a = 0; a < WEFT_ACT_COUNT; a++)
+    for (int rows = 1; rows <= 9; rows += 4)
+      for (int assign = 0; assign < 2; assign++)
+        {
+          enum { W = 7 };
+          float x[9 * W], y[9 * W], dy[9 * W], g1[9 * W], g2[9 * W], db1[W], db2[W];
+          size_t n = (size_t) rows * W;
+          if (a == WEFT_ACT_SOFTMAX)
+            continue;
+          for (size_t i = 0; i < n; i++)
+            {
+              x[i] = sinf (1.3f * i + 0.4f) * 2.0f;
+              dy[i] = cosf (0.7f * i);
+            }
+          weft_activation_forward (a, x, y, n, W);
+          for (int j = 0; j < W; j++)
+            db1[j] = db2[j] = assign ? NAN : 0.25f * j;
+          weft_activation_grad (a, x, y, dy, g1, n, W);
+          for (int j = 0; j < W; j++)
+            {
+              double sum = assign ? 0.0 : db1[j];
+              for (int r = 0; r < rows; r++)
+                sum += g1[r * W + j];
+              db1[j] = (float) sum;
+            }
+          weft_activation_grad_sum_rows (a, x, y, dy, g2, n, W, db2, assign);
+          for (size_t i = 0; i < n; i++)
+            g_assert_cmpfloat (g2[i], ==, g1[i]);
+          for (int j = 0; j < W; j++)
+            g_assert_cmpfloat_with_epsilon (db2[j], db1[j], 1e-5);
+        }
+}
+
 /* The element-wise derivatives against central differences in double. */
 static void
 test_activation_derivatives (void)
@@ -1391,6 +1430,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/engine/ops/activation/softmax-matches-double-at-every-width",
                    test_softmax_matches_double);
+  g_test_add_func ("/engine/ops/activation/grad-with-bias-sums-matches-two-passes",
+                   test_activation_grad_sum_rows);
   g_test_add_func ("/engine/ops/activation/values-match-keras-formulas",
                    test_activation_values);
   g_test_add_func ("/engine/ops/activation/derivatives-match-finite-difference",

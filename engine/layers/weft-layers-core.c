@@ -186,6 +186,11 @@ dense_forward (const WeftOpCtx *ctx)
   int rows = (int) (total / (size_t) units);
   float *z = weft_activation_needs_input (act) ? ctx->aux : ctx->out;
 
+  /* small products add the bias and apply relu in the product's own stores */
+  if (use_bias && (act == WEFT_ACT_RELU || act == WEFT_ACT_LINEAR)
+      && weft_sgemm_bias (rows, units, in, ctx->in[0], in, ctx->w[0], units, ctx->out, units,
+                          ctx->w[1], act == WEFT_ACT_RELU))
+    return;
   weft_sgemm (false, false, rows, units, in, 1.0f, ctx->in[0], in, ctx->w[0], units, 0.0f, z,
               units);
   /* bias and activation in one pass over the product while it is in cache */
@@ -205,18 +210,23 @@ dense_backward (const WeftOpCtx *ctx)
   size_t total = (size_t) ctx->batch * shape_size (&ctx->out_shape);
   int rows = (int) (total / (size_t) units);
   const float *g = ctx->dout;
+  bool want_db = use_bias && ctx->dw[1] != NULL;
 
   if (act != WEFT_ACT_LINEAR && !ctx->dout_preact)
     {
-      weft_activation_grad (act, weft_activation_needs_input (act) ? ctx->aux : NULL, ctx->out,
-                            ctx->dout, ctx->scratch, total, units);
+      const float *x = weft_activation_needs_input (act) ? ctx->aux : NULL;
+      if (want_db)   /* the bias gradient in the same pass */
+        weft_activation_grad_sum_rows (act, x, ctx->out, ctx->dout, ctx->scratch, total, units,
+                                       ctx->dw[1], ctx->dw_assign[1]);
+      else
+        weft_activation_grad (act, x, ctx->out, ctx->dout, ctx->scratch, total, units);
       g = ctx->scratch;
     }
+  else if (want_db)
+    weft_sum_rows (g, rows, units, ctx->dw_assign[1], ctx->dw[1]);
   if (ctx->dw[0] != NULL)
     weft_sgemm (true, false, in, units, rows, 1.0f, ctx->in[0], in, g, units,
                 ctx->dw_assign[0] ? 0.0f : 1.0f, ctx->dw[0], units);
-  if (use_bias && ctx->dw[1] != NULL)
-    weft_sum_rows (g, rows, units, ctx->dw_assign[1], ctx->dw[1]);
   if (ctx->din[0] != NULL)
     weft_sgemm (false, true, rows, in, units, 1.0f, g, units, ctx->w[0], units,
                 ctx->din_assign[0] ? 0.0f : 1.0f, ctx->din[0], in);
