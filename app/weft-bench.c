@@ -264,9 +264,9 @@ infer_run (void *p, int units, char *why, size_t why_len)
       int b = c->next++ % N_BATCHES;
       for (int i = 0; i < c->n_inputs; i++)
         {
+          /* the batch's rows where they are, as weft_predict and PyTorch's slices read them */
           size_t w = (size_t) weft_shape_size (&c->in[i]->shape) * (size_t) c->batch;
-          memcpy (weft_plan_input (c->plan, i), c->in[i]->data + (size_t) b * w,
-                  w * sizeof (float));
+          weft_plan_set_input_rows (c->plan, i, c->in[i]->data + (size_t) b * w);
         }
       weft_plan_forward (c->plan, c->batch, false);
     }

@@ -18,6 +18,8 @@ typedef struct
   size_t    size;         /* floats per sample */
   float    *val;          /* max_batch * size */
   float    *grad;
+  float    *own;          /* inputs: the plan's own buffer; val may point at the caller's
+                             rows instead (weft_plan_set_input_rows), never written then */
   bool      is_input;     /* fed from data: no gradient is propagated into it */
 } Tensor;
 
@@ -538,7 +540,7 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
   for (int t = 0; t < p->n_tensors; t++)
     {
       size_t n = ((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15;
-      p->tensors[t].val = cur;
+      p->tensors[t].val = p->tensors[t].own = cur;
       cur += n;
       p->tensors[t].grad = cur;
       cur += n;
@@ -604,7 +606,17 @@ float *
 weft_plan_input (WeftPlan *plan, int i)
 {
   WEFT_CHECK (i >= 0 && i < plan->n_inputs);
-  return plan->tensors[plan->input_tensor[i]].val;
+  Tensor *t = &plan->tensors[plan->input_tensor[i]];
+  t->val = t->own;
+  return t->own;
+}
+
+void
+weft_plan_set_input_rows (WeftPlan *plan, int i, const float *rows)
+{
+  WEFT_CHECK (i >= 0 && i < plan->n_inputs && rows != NULL);
+  /* ops only read their inputs: the caller's rows are never written */
+  plan->tensors[plan->input_tensor[i]].val = (float *) rows;
 }
 
 int

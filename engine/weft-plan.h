@@ -24,7 +24,11 @@ int              weft_plan_max_batch      (const WeftPlan *plan);
 int              weft_plan_n_inputs       (const WeftPlan *plan);
 const char      *weft_plan_input_name     (const WeftPlan *plan, int i);
 const WeftShape *weft_plan_input_shape    (const WeftPlan *plan, int i);
-float           *weft_plan_input          (WeftPlan *plan, int i);   /* max_batch rows */
+/* Input i's own buffer of max_batch rows, to be filled; the next forward reads it. */
+float           *weft_plan_input          (WeftPlan *plan, int i);
+/* The next forward passes read input i's batch rows straight from `rows` (no copy) until
+ * weft_plan_input (i) is called again; rows must stay valid and unchanged until then. */
+void             weft_plan_set_input_rows (WeftPlan *plan, int i, const float *rows);
 int              weft_plan_n_outputs      (const WeftPlan *plan);
 const char      *weft_plan_output_name    (const WeftPlan *plan, int j);
 const WeftShape *weft_plan_output_shape   (const WeftPlan *plan, int j);

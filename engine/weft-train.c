@@ -275,14 +275,31 @@ weft_trainer_check_data (WeftTrainer *trainer, const WeftDataset *data, WeftErro
 static void
 gather (float *dst, const float *src, size_t width, const int32_t *rows, int n)
 {
-  /* runs of consecutive rows (unshuffled epochs, evaluation, prediction) in one copy each */
+  if (width == 1)   /* a target per sample: a call per float cost more than the copy */
+    {
+      for (int r = 0; r < n; r++)
+        dst[r] = src[rows[r]];
+      return;
+    }
+  /* runs of consecutive rows (unshuffled epochs, evaluation, prediction) in one copy each;
+   * a lone short row in fixed 16-float moves (inlined) instead of a call */
   for (int r = 0; r < n;)
     {
       int run = 1;
       while (r + run < n && rows[r + run] == rows[r] + run)
         run++;
-      memcpy (dst + (size_t) r * width, src + (size_t) rows[r] * width,
-              (size_t) run * width * sizeof (float));
+      float *d = dst + (size_t) r * width;
+      const float *s = src + (size_t) rows[r] * width;
+      if (run == 1 && width <= 256)
+        {
+          size_t k = 0;
+          for (; k + 16 <= width; k += 16)
+            memcpy (d + k, s + k, 16 * sizeof (float));
+          for (; k < width; k++)
+            d[k] = s[k];
+        }
+      else
+        memcpy (d, s, (size_t) run * width * sizeof (float));
       r += run;
     }
 }
@@ -310,9 +327,17 @@ run_batch (WeftTrainer *t, const WeftArray **in, const WeftArray **tgt, const in
            int n, bool training, double *loss, double *metric, double *total)
 {
   WeftPlan *p = t->plan;
+  bool contiguous = true;   /* unshuffled: the plan reads the data set's rows in place */
+  for (int r = 1; r < n && contiguous; r++)
+    contiguous = rows[r] == rows[0] + r;
   for (int i = 0; i < weft_plan_n_inputs (p); i++)
-    gather (weft_plan_input (p, i), in[i]->data, (size_t) weft_shape_size (&in[i]->shape),
-            rows, n);
+    {
+      size_t width = (size_t) weft_shape_size (&in[i]->shape);
+      if (contiguous)
+        weft_plan_set_input_rows (p, i, in[i]->data + (size_t) rows[0] * width);
+      else
+        gather (weft_plan_input (p, i), in[i]->data, width, rows, n);
+    }
   for (int j = 0; j < t->n_heads; j++)
     gather (t->heads[j].target, tgt[j]->data, (size_t) t->heads[j].twidth, rows, n);
   weft_plan_forward (p, n, training);
@@ -666,17 +691,13 @@ weft_predict (WeftGraph *graph, const WeftDataset *inputs, float **outputs, int 
       else if (!weft_plan_check_input_values (p, i, in[i]->data, n, why, sizeof why))
         ok = weft_error_set (error, WEFT_ERROR_DATA, WEFT_ID_NONE, -1, "%s", why);
     }
-  int32_t *rows = ok ? malloc ((size_t) bs * sizeof *rows) : NULL;
-  if (ok && rows == NULL)
-    ok = weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
   for (int64_t s = 0; ok && s < n; s += bs)
     {
       int m = (int) (n - s < bs ? n - s : bs);
-      for (int r = 0; r < m; r++)
-        rows[r] = (int32_t) (s + r);
+      /* consecutive rows: the plan reads them where they are */
       for (int i = 0; i < weft_plan_n_inputs (p); i++)
-        gather (weft_plan_input (p, i), in[i]->data, (size_t) weft_shape_size (&in[i]->shape),
-                rows, m);
+        weft_plan_set_input_rows (p, i, in[i]->data
+                                          + (size_t) s * (size_t) weft_shape_size (&in[i]->shape));
       weft_plan_forward (p, m, false);
       for (int j = 0; j < weft_plan_n_outputs (p); j++)
         {
@@ -685,7 +706,6 @@ weft_predict (WeftGraph *graph, const WeftDataset *inputs, float **outputs, int 
                   (size_t) m * w * sizeof (float));
         }
     }
-  free (rows);
   weft_plan_free (p);
   return ok;
 }

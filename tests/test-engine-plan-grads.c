@@ -205,6 +205,34 @@ test_softmax_head_pre_activation_gradient (void)
   weft_graph_free (g);
 }
 
+/* Reading a batch straight from the caller's rows gives the outputs of copying them in, and
+ * leaves the rows untouched; asking for the plan's own buffer again reads that one. */
+static void
+test_input_rows_in_place (void)
+{
+  WeftGraph *g = fan_graph ();
+  WeftPlan *p = fan_plan (g);
+  float copied[BATCH * 3], viewed[BATCH * 3], rows[BATCH * 4], keep[BATCH * 4];
+  memcpy (rows, weft_plan_input (p, 0), sizeof rows);
+  memcpy (keep, rows, sizeof rows);
+  weft_plan_forward (p, BATCH, false);
+  memcpy (copied, weft_plan_output (p, 0), sizeof copied);
+  float *own = weft_plan_input (p, 0);
+  weft_plan_set_input_rows (p, 0, rows);
+  for (int k = 0; k < BATCH * 4; k++)
+    own[k] = 100.0f;   /* the plan must not read its own buffer now */
+  weft_plan_forward (p, BATCH, true);
+  backward (p);   /* backward too, through a view */
+  memcpy (viewed, weft_plan_output (p, 0), sizeof viewed);
+  g_assert_cmpmem (viewed, sizeof viewed, copied, sizeof copied);
+  g_assert_cmpmem (rows, sizeof rows, keep, sizeof keep);
+  g_assert_true (weft_plan_input (p, 0) == own);   /* and back to the own buffer */
+  weft_plan_forward (p, BATCH, false);
+  g_assert_cmpfloat (fabsf (weft_plan_output (p, 0)[0] - copied[0]), >, 1e-3f);
+  weft_plan_free (p);
+  weft_graph_free (g);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -213,6 +241,7 @@ main (int argc, char **argv)
                    test_fan_out_shared_matches_finite_difference);
   g_test_add_func ("/engine/plan-grads/repeated-passes-do-not-accumulate",
                    test_repeated_passes_do_not_accumulate);
+  g_test_add_func ("/engine/plan-grads/input-rows-read-in-place", test_input_rows_in_place);
   g_test_add_func ("/engine/plan-grads/softmax-head-takes-pre-activation-gradient",
                    test_softmax_head_pre_activation_gradient);
   return g_test_run ();
