@@ -688,8 +688,8 @@ typedef struct
 {
   int        batch, in, units;
   int        act;
-  gboolean   preact;   /* a softmax head trained with cross-entropy: as the trainer runs it,
-                          its gradient arrives for the pre-activation (no softmax backward) */
+  gboolean   preact;   /* a softmax or sigmoid head trained with cross-entropy: as the
+                          trainer runs it, its gradient arrives for the pre-activation */
   char       label[96];
   WeftValue  cfg[8];
 } DenseShape;
@@ -888,7 +888,7 @@ collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
   WeftGraph *g = weft_bench_model_build (info->label, NULL);
   if (g == NULL)
     return;
-  /* the heads whose softmax the trainer fuses with their cross-entropy */
+  /* the heads whose activation the trainer fuses with their cross-entropy */
   WeftPlan *plan = weft_plan_new (g, 1, 1, NULL);
   for (int i = 0; i < weft_graph_n_layers (g); i++)
     {
@@ -909,7 +909,7 @@ collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
           const WeftHead *h = weft_plan_head (plan, j);
           WeftLossSpec spec = { .loss = h->loss, .from_logits = h->from_logits };
           preact |= strcmp (weft_plan_output_name (plan, j), weft_graph_get_name (g, l)) == 0
-                    && weft_loss_fuses_softmax (&spec) && weft_plan_output_is_softmax (plan, j);
+                    && weft_loss_fuses_activation (&spec, weft_plan_output_activation (plan, j));
         }
       gboolean dup = FALSE;
       for (int k = 0; k < job->n; k++)
@@ -944,8 +944,9 @@ run_dense_section (const Options *o, DenseJob *job)
                             "bias and activation)"));
       printf ("%s\n", _("sgemm = OpenBLAS at the faster thread count for each product (one or "
                          "the count asked for; * = one); weft = the layer as a plain chain runs "
-                         "it (gradients assigned, not added); softmax+ce = a softmax head whose "
-                         "cross-entropy hands it the pre-activation gradient, as in training"));
+                         "it (gradients assigned, not added); +ce = a softmax or sigmoid head "
+                         "whose cross-entropy hands it the pre-activation gradient, as in "
+                         "training"));
       printf ("%-28s %5s %5s %5s %-10s %3s | %7s %7s %7s %7s | %7s %6s\n", "layer", "batch",
               "in", "units", "act", "thr", "fwd", "dX", "dW", "sgemm", "weft", "frac");
     }
@@ -966,7 +967,9 @@ run_dense_section (const Options *o, DenseJob *job)
         {
           const DenseShape *s = &job->shapes[i];
           const DenseResult *r = &out->r[i];
-          const char *act = s->preact ? "softmax+ce" : weft_activation_names[s->act];
+          char act[32];
+          g_snprintf (act, sizeof act, "%s%s", weft_activation_names[s->act],
+                      s->preact ? "+ce" : "");
           if (o->json)
             printf ("{\"section\": \"dense_sgemm\", \"layer\": \"%s\", \"batch\": %d, "
                     "\"in\": %d, \"units\": %d, \"activation\": \"%s\", \"threads\": %d, "

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-loss.h"
+#include "weft-activation.h"
 #include "weft-blas.h"
 
 #include <math.h>
@@ -439,10 +440,14 @@ weft_loss_compute (const WeftLossSpec *spec, const float *pred, const float *tar
 }
 
 bool
-weft_loss_fuses_softmax (const WeftLossSpec *spec)
+weft_loss_fuses_activation (const WeftLossSpec *spec, int act)
 {
-  return !spec->from_logits && (spec->loss == WEFT_LOSS_CATEGORICAL_CROSSENTROPY
-                                || spec->loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY);
+  if (spec->from_logits)
+    return false;
+  if (act == WEFT_ACT_SOFTMAX)
+    return spec->loss == WEFT_LOSS_CATEGORICAL_CROSSENTROPY
+           || spec->loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  return act == WEFT_ACT_SIGMOID && spec->loss == WEFT_LOSS_BINARY_CROSSENTROPY;
 }
 
 /* log(x) for positive normal floats on vectors of 16 (NaN passes through): Cephes' logf
@@ -523,13 +528,26 @@ scaled_copy (const float *probs, float c, float *grad, size_t n)
 }
 
 double
-weft_loss_softmax_cce (const WeftLossSpec *spec, const float *probs, const float *target,
-                       int batch, int width, int classes, float *grad, float scale)
+weft_loss_preact (const WeftLossSpec *spec, const float *probs, const float *target,
+                  int batch, int width, int classes, float *grad, float scale)
 {
-  WEFT_CHECK (weft_loss_fuses_softmax (spec));
+  WEFT_CHECK (!spec->from_logits);
   WEFT_CHECK (classes >= 1 && width % classes == 0);
   if (batch == 0)
     return 0.0;
+  if (spec->loss == WEFT_LOSS_BINARY_CROSSENTROPY)
+    {
+      size_t n = (size_t) batch * (size_t) width;
+      double sum = loss_bce (probs, target, n, false, NULL, 0.0);
+      if (grad != NULL)
+        {
+          const float c = (float) ((double) scale / (double) n);
+          for (size_t i = 0; i < n; i++)
+            grad[i] = (probs[i] - target[i]) * c;
+        }
+      return sum / (double) n;
+    }
+  WEFT_CHECK (weft_loss_fuses_activation (spec, WEFT_ACT_SOFTMAX));
   bool sparse = spec->loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
   size_t n = (size_t) batch * (size_t) width;
   size_t positions = n / (size_t) classes;

@@ -69,18 +69,19 @@ typedef struct
 double weft_loss_compute (const WeftLossSpec *spec, const float *pred, const float *target,
                           int batch, int width, int classes, float *grad, float scale);
 
-/* Whether weft_loss_softmax_cce applies: (sparse) categorical cross-entropy on
- * probabilities. */
-bool   weft_loss_fuses_softmax (const WeftLossSpec *spec);
-/* The same mean loss as weft_loss_compute for a softmax head's probabilities, but when grad
- * is non-NULL it ASSIGNS scale * dLoss/dz, the gradient of the softmax's pre-activation z:
- * scale / positions * (p * sum(target) - target). That is the derivative without Keras'
- * clipping, as Keras' TensorFlow backend takes it from the softmax's logits: a confidently
- * wrong prediction (p < 1e-7) still gets its full gradient. Returns NaN, grad untouched,
- * when a sparse target index is out of range. */
-double weft_loss_softmax_cce (const WeftLossSpec *spec, const float *probs,
-                              const float *target, int batch, int width, int classes,
-                              float *grad, float scale);
+/* Whether weft_loss_preact applies to a head whose output ends with activation act (a
+ * WeftActivation): (sparse) categorical cross-entropy on softmax probabilities, binary
+ * cross-entropy on sigmoid probabilities. */
+bool   weft_loss_fuses_activation (const WeftLossSpec *spec, int act);
+/* The same mean loss as weft_loss_compute on such a head's probabilities, but when grad is
+ * non-NULL it ASSIGNS scale * dLoss/dz, the gradient of the activation's pre-activation z:
+ * for softmax scale / positions * (p * sum(target) - target), for sigmoid
+ * scale / n * (p - target). That is the derivative without Keras' clipping, as Keras'
+ * TensorFlow backend takes it from the logits: a confidently wrong prediction (p < 1e-7)
+ * still gets its full gradient. Returns NaN, grad untouched, when a sparse target index is
+ * out of range. */
+double weft_loss_preact (const WeftLossSpec *spec, const float *probs, const float *target,
+                         int batch, int width, int classes, float *grad, float scale);
 
 /* Sum over the batch of the per-sample metric (accuracy: number correct positions divided by
  * positions per sample; mae: mean absolute error per sample), so callers can average over

@@ -114,9 +114,9 @@ typedef struct
    * write din[i] / dw[k] in this backward pass, which must then assign, not add. */
   bool              din_assign[WEFT_MAX_INPUTS];
   bool              dw_assign[WEFT_MAX_WEIGHTS];
-  /* Only when desc->softmax_output (cfg) holds: dout already is the gradient of the
-   * pre-activation z with output = softmax(z) (a categorical cross-entropy head computed
-   * p - target itself), so backward skips the softmax's own backward. */
+  /* Only for ops with desc->output_activation: dout already is the gradient of the
+   * pre-activation z of output = act(z) (a cross-entropy head on softmax or sigmoid computed
+   * p - target itself), so backward skips the activation's own backward. */
   bool              dout_preact;
 } WeftOpCtx;
 
@@ -157,9 +157,9 @@ struct _WeftOpDesc
   void   (*backward)     (const WeftOpCtx *ctx);
   /* Optional checks across parameters, run after the range checks. */
   bool   (*check)        (const WeftValue *cfg, char *why, size_t why_len);
-  /* Optional: true when this call's output is softmax over the last axis of a
-   * pre-activation and backward honours ctx->dout_preact (see WeftOpCtx). */
-  bool   (*softmax_output) (const WeftValue *cfg);
+  /* Optional: the activation (a WeftActivation) this call's output ends with, when backward
+   * honours ctx->dout_preact (see WeftOpCtx). */
+  int    (*output_activation) (const WeftValue *cfg);
 };
 
 /* Registry access. Types are looked up by their Keras class name. */

@@ -695,10 +695,10 @@ fill_ctx (WeftPlan *p, const Exec *e, WeftOpCtx *ctx, int batch, bool training, 
   ctx->threads = p->threads;
 }
 
-/* The call that writes output j's tensor when it may hand its softmax's pre-activation
- * gradient over (see weft-plan.h), else NULL. */
+/* The call that writes output j's tensor when it may be handed its pre-activation gradient
+ * (see weft-plan.h), else NULL. */
 static Exec *
-softmax_head_exec (const WeftPlan *p, int j)
+preact_head_exec (const WeftPlan *p, int j)
 {
   int t = p->output_tensor[j];
   if (p->tensors[t].is_input)
@@ -716,24 +716,24 @@ softmax_head_exec (const WeftPlan *p, int j)
       if (e->out == t)
         writer = e;
     }
-  if (writer == NULL || writer->op->softmax_output == NULL || writer->op->backward == NULL
-      || !writer->op->softmax_output (writer->cfg))
+  if (writer == NULL || writer->op->output_activation == NULL || writer->op->backward == NULL)
     return NULL;
   return writer;
 }
 
-bool
-weft_plan_output_is_softmax (const WeftPlan *plan, int j)
+int
+weft_plan_output_activation (const WeftPlan *plan, int j)
 {
   WEFT_CHECK (j >= 0 && j < plan->n_outputs);
-  return softmax_head_exec (plan, j) != NULL;
+  const Exec *e = preact_head_exec (plan, j);
+  return e != NULL ? e->op->output_activation (e->cfg) : -1;
 }
 
 bool
 weft_plan_set_output_preact_grad (WeftPlan *plan, int j, bool on)
 {
   WEFT_CHECK (j >= 0 && j < plan->n_outputs);
-  Exec *e = softmax_head_exec (plan, j);
+  Exec *e = preact_head_exec (plan, j);
   if (e == NULL)
     return !on;
   e->dout_preact = on;

@@ -37,13 +37,14 @@ const float     *weft_plan_output         (const WeftPlan *plan, int j);
 /* Output j's gradient: set it before every backward pass (for the first head on a tensor
  * it is that tensor's own gradient buffer, which backward adds the other readers' parts to). */
 float           *weft_plan_output_grad    (WeftPlan *plan, int j);
-/* Whether output j is a softmax (over its last axis) written by a call that can take the
- * gradient of its pre-activation z instead of the output's, and read by nothing else. */
-bool             weft_plan_output_is_softmax (const WeftPlan *plan, int j);
-/* on: from now on weft_plan_output_grad (j) holds dL/dz, the softmax's pre-activation
- * gradient (for categorical cross-entropy p - target, which saves the softmax's backward
- * and is exact where the probabilities' gradient -target/p is not). Returns false when
- * output j is not such a softmax (and on was asked). */
+/* The activation (WeftActivation) output j ends with when it is written by a call that can
+ * take the gradient of its pre-activation z instead of the output's and read by nothing
+ * else; -1 otherwise. */
+int              weft_plan_output_activation (const WeftPlan *plan, int j);
+/* on: from now on weft_plan_output_grad (j) holds dL/dz, the pre-activation gradient (for a
+ * cross-entropy on softmax or sigmoid p - target, which saves the activation's backward and
+ * is exact where the probabilities' gradient is clipped). Returns false when output j
+ * cannot take it (weft_plan_output_activation is -1) and on was asked. */
 bool             weft_plan_set_output_preact_grad (WeftPlan *plan, int j, bool on);
 
 /* Runs every needed node for `batch` rows (<= max_batch). */

@@ -20,8 +20,8 @@ typedef struct
   int          classes;    /* size of the last axis */
   int          twidth;     /* floats per sample of the target */
   float       *target;     /* max_batch * twidth */
-  bool         preact;     /* softmax head with cross-entropy: the loss hands the plan the
-                              softmax's pre-activation gradient (weft_loss_softmax_cce) */
+  bool         preact;     /* cross-entropy on a softmax or sigmoid head: the loss hands the
+                              plan the pre-activation gradient (weft_loss_preact) */
 } Head;
 
 struct _WeftTrainer
@@ -123,7 +123,8 @@ weft_trainer_new (WeftGraph *graph, const WeftTrainConfig *config, WeftError *er
           weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1, "out of memory");
           goto fail;
         }
-      hd->preact = weft_loss_fuses_softmax (&hd->loss)
+      hd->preact = weft_loss_fuses_activation (&hd->loss,
+                                               weft_plan_output_activation (t->plan, j))
                    && weft_plan_set_output_preact_grad (t->plan, j, true);
     }
   size_t n_params = 0;
@@ -312,8 +313,8 @@ head_loss (WeftTrainer *t, int j, int n, float *grad)
   Head *h = &t->heads[j];
   const float *pred = weft_plan_output (t->plan, j);
   if (h->preact)
-    return weft_loss_softmax_cce (&h->loss, pred, h->target, n, h->width, h->classes, grad,
-                                  h->weight);
+    return weft_loss_preact (&h->loss, pred, h->target, n, h->width, h->classes, grad,
+                             h->weight);
   if (grad != NULL)
     memset (grad, 0, (size_t) n * (size_t) h->width * sizeof (float));
   return weft_loss_compute (&h->loss, pred, h->target, n, h->width, h->classes, grad,

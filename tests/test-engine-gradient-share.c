@@ -91,8 +91,9 @@ test_matches_full_gradient_on_head_layer (void)
   for (int j = 0; j < weft_plan_n_outputs (p); j++)
     {
       const WeftHead *h = weft_plan_head (p, j);
-      /* the trainer hands softmax heads' pre-activation gradients over (p - target); the
-       * reference goes through the probabilities' gradient and the softmax's backward */
+      /* the trainer hands softmax and sigmoid heads' pre-activation gradients over
+       * (p - target); the reference goes through the probabilities' gradient and the
+       * activation's backward */
       weft_plan_set_output_preact_grad (p, j, false);
       const WeftShape *s = weft_plan_output_shape (p, j);
       const WeftArray *a = weft_dataset_find (d, weft_plan_output_name (p, j));

@@ -257,7 +257,7 @@ test_softmax_cce_gradient (void)
       double want = softmax_cce_of (&spec, z, target, p);
       for (int i = 0; i < 16; i++)
         grad[i] = NAN;   /* assigned, not added */
-      double got = weft_loss_softmax_cce (&spec, p, target, 2, 8, 4, grad, 0.5f);
+      double got = weft_loss_preact (&spec, p, target, 2, 8, 4, grad, 0.5f);
       g_assert_cmpfloat_with_epsilon (got, want, 1e-6 * want);
       for (int i = 0; i < 16; i++)
         {
@@ -285,7 +285,7 @@ test_softmax_cce_confident_mistake_still_learns (void)
   g_assert_cmpfloat (p[0], <, 1e-7f);
   WeftLossSpec spec = spec_make (WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, false);
   double l1 = weft_loss_compute (&spec, p, label, 1, 3, 3, clipped, 1.0f);
-  double l2 = weft_loss_softmax_cce (&spec, p, label, 1, 3, 3, fused, 1.0f);
+  double l2 = weft_loss_preact (&spec, p, label, 1, 3, 3, fused, 1.0f);
   g_assert_cmpfloat_with_epsilon (l1, -log (1e-7), LOSS_TOL);
   g_assert_cmpfloat_with_epsilon (l2, l1, 1e-6 * l1);
   g_assert_cmpfloat (clipped[0], ==, 0.0f);
@@ -294,7 +294,7 @@ test_softmax_cce_confident_mistake_still_learns (void)
   /* a label outside the classes: NaN, gradient untouched */
   const float bad[1] = { 3 };
   fused[0] = 42.0f;
-  g_assert_true (isnan (weft_loss_softmax_cce (&spec, p, bad, 1, 3, 3, fused, 1.0f)));
+  g_assert_true (isnan (weft_loss_preact (&spec, p, bad, 1, 3, 3, fused, 1.0f)));
   g_assert_cmpfloat (fused[0], ==, 42.0f);
 }
 
@@ -312,7 +312,7 @@ test_softmax_cce_log_matches_double (void)
       float s = p[0] + p[1];
       /* clipped to float32's [1e-7, 1 - 1e-7], as Keras' float32 graph does */
       double want = -log (fminf (fmaxf (q * (1.0f / s), 1e-7f), (float) (1.0 - 1e-7)));
-      double got = weft_loss_softmax_cce (&spec, p, label, 1, 2, 2, NULL, 1.0f);
+      double got = weft_loss_preact (&spec, p, label, 1, 2, 2, NULL, 1.0f);
       if (!(fabs (got - want) <= 2e-7 * fmax (want, 1e-3)))
         g_error ("p = %.9g: loss %.9g, want %.9g", q, got, want);
     }
@@ -325,10 +325,53 @@ test_softmax_cce_log_matches_double (void)
       p[2 * i + 1] = 0.5f;
     }
   p[32] = NAN;
-  g_assert_true (isnan (weft_loss_softmax_cce (&spec, p, labels, 17, 2, 2, NULL, 1.0f)));
+  g_assert_true (isnan (weft_loss_preact (&spec, p, labels, 17, 2, 2, NULL, 1.0f)));
   p[32] = 0.5f;
-  g_assert_cmpfloat_with_epsilon (weft_loss_softmax_cce (&spec, p, labels, 17, 2, 2, NULL, 1.0f),
+  g_assert_cmpfloat_with_epsilon (weft_loss_preact (&spec, p, labels, 17, 2, 2, NULL, 1.0f),
                                   log (2.0), 1e-7);
+}
+
+/* Binary cross-entropy on a sigmoid head: the fused loss equals weft_loss_compute on the
+ * probabilities, its gradient is the derivative with respect to the pre-activation (finite
+ * differences through the sigmoid), and a confidently wrong unit still gets p - target. */
+static double
+sigmoid_bce_of (const WeftLossSpec *spec, const float *z, const float *target, float *p)
+{
+  weft_activation_forward (WEFT_ACT_SIGMOID, z, p, 6, 3);
+  return weft_loss_compute (spec, p, target, 2, 3, 3, NULL, 1.0f);
+}
+
+static void
+test_sigmoid_bce_preact (void)
+{
+  WeftLossSpec spec = spec_make (WEFT_LOSS_BINARY_CROSSENTROPY, false);
+  const float target[6] = { 1, 0, 1, 0, 0.3f, 1 };
+  float z[6], p[6], grad[6], q[6];
+  for (int i = 0; i < 6; i++)
+    z[i] = sinf (2.1f * i + 0.3f) * 3.0f;
+  g_assert_true (weft_loss_fuses_activation (&spec, WEFT_ACT_SIGMOID));
+  g_assert_false (weft_loss_fuses_activation (&spec, WEFT_ACT_SOFTMAX));
+  double want = sigmoid_bce_of (&spec, z, target, p);
+  double got = weft_loss_preact (&spec, p, target, 2, 3, 3, grad, 2.0f);
+  g_assert_cmpfloat_with_epsilon (got, want, 1e-9);
+  for (int i = 0; i < 6; i++)
+    {
+      float keep = z[i];
+      double h = 1e-3;
+      z[i] = keep + (float) h;
+      double up = sigmoid_bce_of (&spec, z, target, q);
+      z[i] = keep - (float) h;
+      double down = sigmoid_bce_of (&spec, z, target, q);
+      z[i] = keep;
+      g_assert_cmpfloat (fabs (grad[i] - 2.0 * (up - down) / (2 * h)), <=, 2e-4);
+    }
+  const float far[1] = { -30.0f }, one[1] = { 1 };
+  float pf[1], gf[1], gc[1] = { 0 };
+  weft_activation_forward (WEFT_ACT_SIGMOID, far, pf, 1, 1);
+  weft_loss_compute (&spec, pf, one, 1, 1, 1, gc, 1.0f);
+  weft_loss_preact (&spec, pf, one, 1, 1, 1, gf, 1.0f);
+  g_assert_cmpfloat (gc[0], ==, 0.0f);   /* clipped: no gradient on the probabilities */
+  g_assert_cmpfloat_with_epsilon (gf[0], -1.0f, 1e-6f);
 }
 
 /* The same cases through TensorFlow.js 4.22 (tf.metrics.binaryCrossentropy,
@@ -1343,6 +1386,8 @@ main (int argc, char **argv)
                    test_softmax_cce_gradient);
   g_test_add_func ("/engine/loss/softmax-cce/confident-mistake-still-learns",
                    test_softmax_cce_confident_mistake_still_learns);
+  g_test_add_func ("/engine/loss/sigmoid-bce/gradient-of-pre-activation",
+                   test_sigmoid_bce_preact);
   g_test_add_func ("/engine/loss/softmax-cce/log-matches-double",
                    test_softmax_cce_log_matches_double);
   g_test_add_func ("/engine/loss/sparse/bad-index-gives-nan", test_sparse_bad_index_is_nan);

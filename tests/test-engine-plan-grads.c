@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "weft-activation.h"
 #include "weft-loss.h"
 #include "weft-plan.h"
 #include "weft-test-graphs.h"
@@ -134,75 +135,84 @@ test_repeated_passes_do_not_accumulate (void)
   weft_graph_free (g);
 }
 
-/* x(4) -> h = Dense 5 tanh -> y = Dense 3 softmax (head, sparse cross-entropy); with
- * also_feeds, y feeds a further Dense head too. */
+/* x(4) -> h = Dense 5 tanh -> y = Dense 3 with act (head with loss); with also_feeds, y
+ * feeds a further Dense head too. */
 static WeftGraph *
-softmax_graph (bool also_feeds)
+preact_graph (const char *act, WeftLoss loss, bool also_feeds)
 {
   WeftGraph *g = weft_graph_new ();
   WeftId m = weft_graph_add_model (g, "sm", NULL);
   WeftId x = tg_input1 (g, m, "x", 4);
   WeftId h = tg_dense (g, m, "h", 5, "tanh", x, NULL);
-  WeftId y = tg_dense (g, m, "y", 3, "softmax", h, NULL);
-  tg_head (g, m, y, WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1, WEFT_METRIC_NONE);
+  WeftId y = tg_dense (g, m, "y", 3, act, h, NULL);
+  tg_head (g, m, y, loss, 1, WEFT_METRIC_NONE);
   if (also_feeds)
     tg_head (g, m, tg_dense (g, m, "z", 2, NULL, y, NULL), WEFT_LOSS_MSE, 1,
              WEFT_METRIC_NONE);
   return g;
 }
 
-/* Handing the head the softmax's pre-activation gradient (the trainer does for categorical
- * cross-entropy) gives the same weight gradients as the probabilities' gradient through the
- * softmax's backward; a softmax whose output feeds another layer is not handed it. */
+/* Handing a head the pre-activation gradient (the trainer does for cross-entropy on softmax
+ * and on sigmoid) gives the same weight gradients as the probabilities' gradient through
+ * the activation's backward; an output that feeds another layer is not handed it. */
 static void
-test_softmax_head_pre_activation_gradient (void)
+test_head_pre_activation_gradient (void)
 {
-  WeftGraph *g = softmax_graph (false);
-  WeftPlan *p = fan_plan (g);
-  const float labels[BATCH] = { 2, 0, 1 };
-  WeftLossSpec spec = { .loss = WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY };
-  size_t n = 0;
-  weft_plan_params (p, &n);
-  float *grads = weft_plan_grads (p, NULL);
-  float *via_probs = NULL;
-  g_assert_true (weft_plan_output_is_softmax (p, 0));
-  for (int fused = 0; fused < 2; fused++)
+  static const struct { const char *act; WeftActivation a; WeftLoss loss; } cases[] = {
+    { "softmax", WEFT_ACT_SOFTMAX, WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY },
+    { "sigmoid", WEFT_ACT_SIGMOID, WEFT_LOSS_BINARY_CROSSENTROPY },
+  };
+  /* class labels for the softmax, per-unit 0/1 targets for the sigmoid */
+  static const float labels[BATCH * 3] = { 2, 0, 1, 1, 0, 1, 0, 0, 1 };
+  for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
     {
-      g_assert_true (weft_plan_set_output_preact_grad (p, 0, fused));
-      weft_plan_forward (p, BATCH, true);
-      float *og = weft_plan_output_grad (p, 0);
-      if (fused)
-        weft_loss_softmax_cce (&spec, weft_plan_output (p, 0), labels, BATCH, 3, 3, og, 1.0f);
-      else
+      WeftGraph *g = preact_graph (cases[c].act, cases[c].loss, false);
+      WeftPlan *p = fan_plan (g);
+      WeftLossSpec spec = { .loss = cases[c].loss };
+      size_t n = 0;
+      weft_plan_params (p, &n);
+      float *grads = weft_plan_grads (p, NULL);
+      float *via_probs = NULL;
+      g_assert_cmpint (weft_plan_output_activation (p, 0), ==, cases[c].a);
+      g_assert_true (weft_loss_fuses_activation (&spec, cases[c].a));
+      for (int fused = 0; fused < 2; fused++)
         {
-          memset (og, 0, BATCH * 3 * sizeof (float));
-          weft_loss_compute (&spec, weft_plan_output (p, 0), labels, BATCH, 3, 3, og, 1.0f);
+          g_assert_true (weft_plan_set_output_preact_grad (p, 0, fused));
+          weft_plan_forward (p, BATCH, true);
+          float *og = weft_plan_output_grad (p, 0);
+          if (fused)
+            weft_loss_preact (&spec, weft_plan_output (p, 0), labels, BATCH, 3, 3, og, 1.0f);
+          else
+            {
+              memset (og, 0, BATCH * 3 * sizeof (float));
+              weft_loss_compute (&spec, weft_plan_output (p, 0), labels, BATCH, 3, 3, og, 1.0f);
+            }
+          weft_plan_backward (p, BATCH);
+          if (!fused)
+            via_probs = g_memdup2 (grads, n * sizeof (float));
         }
-      weft_plan_backward (p, BATCH);
-      if (!fused)
-        via_probs = g_memdup2 (grads, n * sizeof (float));
-    }
-  int n_slices = 0, nonzero = 0;
-  const WeftParamSlice *s = weft_plan_slices (p, &n_slices);
-  for (int i = 0; i < n_slices; i++)
-    for (size_t k = 0; k < s[i].count; k++)
-      {
-        float a = grads[s[i].offset + k], b = via_probs[s[i].offset + k];
-        g_assert_cmpfloat (fabsf (a - b), <=, 1e-6f + 1e-4f * fabsf (b));
-        nonzero += fabsf (b) > 1e-4f;
-      }
-  g_assert_cmpint (nonzero, >, 20);
-  g_free (via_probs);
-  weft_plan_free (p);
-  weft_graph_free (g);
+      int n_slices = 0, nonzero = 0;
+      const WeftParamSlice *s = weft_plan_slices (p, &n_slices);
+      for (int i = 0; i < n_slices; i++)
+        for (size_t k = 0; k < s[i].count; k++)
+          {
+            float a = grads[s[i].offset + k], b = via_probs[s[i].offset + k];
+            g_assert_cmpfloat (fabsf (a - b), <=, 1e-6f + 1e-4f * fabsf (b));
+            nonzero += fabsf (b) > 1e-4f;
+          }
+      g_assert_cmpint (nonzero, >, 20);
+      g_free (via_probs);
+      weft_plan_free (p);
+      weft_graph_free (g);
 
-  g = softmax_graph (true);
-  p = fan_plan (g);
-  g_assert_false (weft_plan_output_is_softmax (p, 0));
-  g_assert_false (weft_plan_set_output_preact_grad (p, 0, true));
-  g_assert_true (weft_plan_set_output_preact_grad (p, 0, false));
-  weft_plan_free (p);
-  weft_graph_free (g);
+      g = preact_graph (cases[c].act, cases[c].loss, true);
+      p = fan_plan (g);
+      g_assert_cmpint (weft_plan_output_activation (p, 0), ==, -1);
+      g_assert_false (weft_plan_set_output_preact_grad (p, 0, true));
+      g_assert_true (weft_plan_set_output_preact_grad (p, 0, false));
+      weft_plan_free (p);
+      weft_graph_free (g);
+    }
 }
 
 /* Reading a batch straight from the caller's rows gives the outputs of copying them in, and
@@ -242,7 +252,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/plan-grads/repeated-passes-do-not-accumulate",
                    test_repeated_passes_do_not_accumulate);
   g_test_add_func ("/engine/plan-grads/input-rows-read-in-place", test_input_rows_in_place);
-  g_test_add_func ("/engine/plan-grads/softmax-head-takes-pre-activation-gradient",
-                   test_softmax_head_pre_activation_gradient);
+  g_test_add_func ("/engine/plan-grads/cross-entropy-heads-take-pre-activation-gradient",
+                   test_head_pre_activation_gradient);
   return g_test_run ();
 }

@@ -232,10 +232,10 @@ dense_backward (const WeftOpCtx *ctx)
                 ctx->din_assign[0] ? 0.0f : 1.0f, ctx->din[0], in);
 }
 
-static bool
-dense_softmax_output (const WeftValue *cfg)
+static int
+dense_output_activation (const WeftValue *cfg)
 {
-  return weft_cfg_int (cfg, DENSE_ACTIVATION) == WEFT_ACT_SOFTMAX;
+  return weft_cfg_int (cfg, DENSE_ACTIVATION);
 }
 
 const WeftOpDesc weft_dense_op = {
@@ -254,7 +254,7 @@ const WeftOpDesc weft_dense_op = {
   .scratch_size = dense_scratch_size,
   .forward = dense_forward,
   .backward = dense_backward,
-  .softmax_output = dense_softmax_output,
+  .output_activation = dense_output_activation,
 };
 
 /* ---- Activation ---- */
@@ -312,10 +312,10 @@ activation_backward (const WeftOpCtx *ctx)
                             last_axis (&ctx->out_shape));
 }
 
-static bool
-activation_softmax_output (const WeftValue *cfg)
+static int
+activation_output_activation (const WeftValue *cfg)
 {
-  return weft_cfg_int (cfg, 0) == WEFT_ACT_SOFTMAX;
+  return weft_cfg_int (cfg, 0);
 }
 
 static const WeftOpDesc activation_op = {
@@ -329,7 +329,7 @@ static const WeftOpDesc activation_op = {
   .infer = activation_infer,
   .forward = activation_forward,
   .backward = activation_backward,
-  .softmax_output = activation_softmax_output,
+  .output_activation = activation_output_activation,
 };
 
 /* ---- Dropout ---- */
