@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-activation.h"
 #include "weft-blas.h"
+#include "weft-vmath.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -39,56 +40,6 @@ stable_sigmoid (float x)
     return 1.0f / (1.0f + expf (-x));
   float e = expf (x);
   return e / (1.0f + e);
-}
-
-/* exp(x) for x <= 0, as softmax needs after subtracting the row maximum, on vectors of 16
- * (GCC vector extensions: 4 SSE registers in the baseline build, one zmm in the AVX-512
- * clone): Cody-Waite range reduction and Cephes' degree-6 polynomial, within 2 ulp of expf.
- * libm's expf is a call per element. */
-/* The baseline clone passes these wider-than-SSE vectors only between inlined functions;
- * GCC's note about the AVX-512 calling convention does not apply. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float   VecF __attribute__ ((vector_size (64)));
-typedef int32_t VecI __attribute__ ((vector_size (64)));
-#define VEC_LANES 16
-
-static inline __attribute__ ((always_inline)) VecF
-vec_exp_nonpositive (VecF x)
-{
-  VecI low = x < -87.0f;                       /* keeps 2^k normal; exp(-87) ~ 1.6e-38 */
-  x = (VecF) (((VecI) x & ~low) | ((VecI) (x * 0.0f - 87.0f) & low));
-  const float magic = 12582912.0f;             /* 1.5 * 2^23: adding it rounds to integer */
-  VecF k = (x * 1.44269504088896341f + magic) - magic;
-  VecF r = x - k * 0.693359375f + k * 2.12194440e-4f;
-  VecF p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  VecI e = (__builtin_convertvector (k, VecI) + 127) << 23;
-  return p * (VecF) e;
-}
-
-/* y = exp(x) over n floats, all x <= 0 (x == y allowed). */
-static inline __attribute__ ((always_inline)) void
-exp_nonpositive_n (const float *x, float *y, size_t n)
-{
-  size_t i = 0;
-  VecF v;
-  for (; i + VEC_LANES <= n; i += VEC_LANES)
-    {
-      memcpy (&v, x + i, sizeof v);
-      v = vec_exp_nonpositive (v);
-      memcpy (y + i, &v, sizeof v);
-    }
-  if (i < n)
-    {
-      memset (&v, 0, sizeof v);
-      memcpy (&v, x + i, (n - i) * sizeof (float));
-      v = vec_exp_nonpositive (v);
-      memcpy (y + i, &v, (n - i) * sizeof (float));
-    }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -136,8 +87,8 @@ softmax_grad_rows16 (const float *y, const float *dy, float *g, size_t rows, int
     }                                                                                      \
   while (0)
 
-/* exp(x) for x <= 0 on one register: the same reduction and polynomial as
- * vec_exp_nonpositive, with AVX-512's scalef applying 2^k (exact, and gradual underflow to
+/* exp(x) for x <= 0 on one register: the same reduction and polynomial as weft_v_exp
+ * (weft-vmath.h), with AVX-512's scalef applying 2^k (exact, and gradual underflow to
  * 0 below -87 instead of a clamp): 12 instructions instead of 19. */
 __attribute__ ((target ("avx512f"), always_inline)) static inline __m512
 vexp_nonpositive512 (__m512 x)
@@ -298,7 +249,7 @@ softmax_rows (const float *x, const float *bias, float *y, size_t n, int width)
       for (size_t j = 0; j < w; j++)
         yr[j] -= m;
     }
-  exp_nonpositive_n (y, y, n);
+  WEFT_V_MAP (weft_v_exp, y, y, n);
   for (size_t r = 0; r + w <= n; r += w)
     {
       float *yr = y + r;
@@ -342,8 +293,7 @@ weft_activation_forward (WeftActivation act, const float *x, float *y, size_t n,
         y[i] = 0.5f * x[i] * (1.0f + erff (x[i] * INV_SQRT2));
       break;
     case WEFT_ACT_SIGMOID:
-      for (size_t i = 0; i < n; i++)
-        y[i] = stable_sigmoid (x[i]);
+      WEFT_V_MAP (weft_v_sigmoid, x, y, n);
       break;
     case WEFT_ACT_HARD_SIGMOID:
       for (size_t i = 0; i < n; i++)
@@ -353,8 +303,7 @@ weft_activation_forward (WeftActivation act, const float *x, float *y, size_t n,
         }
       break;
     case WEFT_ACT_TANH:
-      for (size_t i = 0; i < n; i++)
-        y[i] = tanhf (x[i]);
+      WEFT_V_MAP (weft_v_tanh, x, y, n);
       break;
     case WEFT_ACT_SOFTMAX:
       softmax_rows (x, NULL, y, n, width);

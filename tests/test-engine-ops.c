@@ -946,6 +946,32 @@ test_activation_grad_sum_rows (void)
         }
 }
 
+/* sigmoid and tanh run on 16-wide vectors (weft-vmath.h): against double across [-30, 30],
+ * including the tail lanes of a length that is not a multiple of 16 and tanh's switch to
+ * its series near 0. */
+static void
+test_sigmoid_tanh_match_double (void)
+{
+  enum { N = 2003 };
+  float *x = g_new (float, N), *y = g_new (float, N);
+  for (int i = 0; i < N; i++)
+    x[i] = -30.0f + 60.0f * i / (N - 1);
+  for (int a = 0; a < 2; a++)
+    {
+      WeftActivation act = a == 0 ? WEFT_ACT_SIGMOID : WEFT_ACT_TANH;
+      weft_activation_forward (act, x, y, N, N);
+      for (int i = 0; i < N; i++)
+        {
+          double v = x[i];
+          double want = a == 0 ? 1.0 / (1.0 + exp (-v)) : tanh (v);
+          if (!(fabs (y[i] - want) <= 1e-7 * fabs (want) * 4 + 1e-30))
+            g_error ("%s(%.9g) = %.9g, want %.9g", a == 0 ? "sigmoid" : "tanh", v, y[i], want);
+        }
+    }
+  g_free (x);
+  g_free (y);
+}
+
 /* The element-wise derivatives against central differences in double. */
 static void
 test_activation_derivatives (void)
@@ -1432,6 +1458,8 @@ main (int argc, char **argv)
                    test_softmax_matches_double);
   g_test_add_func ("/engine/ops/activation/grad-with-bias-sums-matches-two-passes",
                    test_activation_grad_sum_rows);
+  g_test_add_func ("/engine/ops/activation/sigmoid-and-tanh-match-double",
+                   test_sigmoid_tanh_match_double);
   g_test_add_func ("/engine/ops/activation/values-match-keras-formulas",
                    test_activation_values);
   g_test_add_func ("/engine/ops/activation/derivatives-match-finite-difference",

@@ -2,6 +2,7 @@
 #include "weft-rnn-util.h"
 
 #include "weft-blas.h"
+#include "weft-vmath.h"
 #include "weft-parallel.h"
 
 #include <stdio.h>
@@ -26,131 +27,9 @@ typedef struct
   float *flags, *pre, *act, *hs, *cs, *acs, *rh, *xmask, *xd, *hmask, *hsm;
 } RnnAux;
 
-/* Gate activations are most of an LSTM's time once the matrix work is in sgemm: libm's expf
- * and tanhf are called per element and do not vectorise. sigmoid and tanh are therefore
- * computed here on vectors of 16 (GCC/Clang vector extensions), with an
- * exp accurate to about 2e-7 relative. Other activations go to weft-activation.c. */
-typedef float   vf __attribute__ ((vector_size (64)));
-typedef int32_t vi __attribute__ ((vector_size (64)));
-typedef uint32_t vu __attribute__ ((vector_size (64)));
-#define VF_LANES 16
-
-/* The vectors hold 16 floats: GCC splits them into 4 SSE registers in the baseline build,
- * and gate_activation is also compiled for AVX2 and AVX-512 (one zmm per vector), the clone
- * being picked when the program loads. The helpers below are always inlined into it, so the
- * wide vectors never cross a call (GCC's ABI note about them does not apply). */
-#pragma GCC diagnostic ignored "-Wpsabi"
-#define V_INLINE static inline __attribute__ ((always_inline))
-
-V_INLINE vf
-v_select (vi mask, vf a, vf b)
-{
-  return (vf) (((vi) a & mask) | ((vi) b & ~mask));
-}
-
-V_INLINE vf
-v_exp (vf x)
-{
-  const vf zero = { 0 };
-  x = v_select (x < -87.0f, zero - 87.0f, x);
-  x = v_select (x > 88.0f, zero + 88.0f, x);
-  /* n = round (x / ln 2) by the 1.5 * 2^23 trick; r = x - n ln 2 in two parts (Cody-Waite). */
-  vf n = (x * 1.44269504089f + 12582912.0f) - 12582912.0f;
-  vf r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  vf p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666667e-1f + r * (4.16666667e-2f
-           + r * (8.33333333e-3f + r * 1.38888889e-3f)))));
-  /* 2^n built in the exponent field; unsigned so that a NaN lane (already NaN in p) cannot
-   * make the shift undefined. */
-  vu e = (vu) (__builtin_convertvector (n, vi) + 127) << 23;
-  return p * (vf) e;
-}
-
-V_INLINE vf
-v_sigmoid (vf x)
-{
-  return 1.0f / (1.0f + v_exp (-x));
-}
-
-/* 1 - 2/(e^2x + 1) loses relative precision near 0, where the odd series takes over. */
-V_INLINE vf
-v_tanh (vf x)
-{
-  vf big = 1.0f - 2.0f / (v_exp (2.0f * x) + 1.0f);
-  vf x2 = x * x;
-  vf small = x + x * x2 * (-3.33333333e-1f + x2 * (1.33333333e-1f + x2 * (-5.39682540e-2f
-               + x2 * 2.18694885e-2f)));
-  vi near0 = (x2 < 0.0625f);
-  return v_select (near0, small, big);
-}
-
-WEFT_VECTOR_CLONES static void
-gate_activation (WeftActivation act, const float *x, float *y, int n, int width)
-{
-  if (act != WEFT_ACT_SIGMOID && act != WEFT_ACT_TANH)
-    {
-      weft_activation_forward (act, x, y, (size_t) n, width);
-      return;
-    }
-  /* Whole vectors, then the tail through a padded vector: every element takes the same path,
-   * so results do not depend on an element's position. */
-  int i = 0;
-  vf v;
-  if (act == WEFT_ACT_SIGMOID)
-    for (; i + VF_LANES <= n; i += VF_LANES)
-      {
-        memcpy (&v, x + i, sizeof v);
-        v = v_sigmoid (v);
-        memcpy (y + i, &v, sizeof v);
-      }
-  else
-    for (; i + VF_LANES <= n; i += VF_LANES)
-      {
-        memcpy (&v, x + i, sizeof v);
-        v = v_tanh (v);
-        memcpy (y + i, &v, sizeof v);
-      }
-  if (i < n)
-    {
-      int m = n - i;
-      memset (&v, 0, sizeof v);
-      memcpy (&v, x + i, sizeof (float) * m);
-      v = act == WEFT_ACT_SIGMOID ? v_sigmoid (v) : v_tanh (v);
-      memcpy (y + i, &v, sizeof (float) * m);
-    }
-}
-
-V_INLINE vf
-v_load (const float *p)
-{
-  vf v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-V_INLINE void
-v_store (float *p, vf v)
-{
-  memcpy (p, &v, sizeof v);
-}
-
-/* Lanes [0, m) of p into a vector padded with zeros, and back. */
-V_INLINE vf
-v_load_part (const float *p, int m)
-{
-  vf v = { 0 };
-  memcpy (&v, p, sizeof (float) * m);
-  return v;
-}
-
-V_INLINE void
-v_store_part (float *p, vf v, int m)
-{
-  memcpy (p, &v, sizeof (float) * m);
-}
-
 /* One LSTM step forward for every row with Keras' default activations (tanh, sigmoid gates):
  * gates, cell and state in one pass over 16 units at a time, on the same vector functions
- * as gate_activation (a partial last vector is padded, as there). */
+ * as weft_activation_forward (a partial last vector is padded, as there). */
 WEFT_VECTOR_CLONES static void
 lstm_forward_step_default (int batch, int u, size_t ld, const float *pre, float *act,
                            const float *cp, float *cn, float *ac, float *hn)
@@ -162,22 +41,22 @@ lstm_forward_step_default (int batch, int u, size_t ld, const float *pre, float 
       const float *cpb = cp + (size_t) b * u;
       float *cnb = cn + (size_t) b * u, *acb = ac + (size_t) b * u, *hb = hn + (size_t) b * u;
 
-      for (int j = 0; j < u; j += VF_LANES)
+      for (int j = 0; j < u; j += WEFT_VF_LANES)
         {
-          const int m = u - j < VF_LANES ? u - j : VF_LANES;
-          const vf i = v_sigmoid (v_load_part (pb + j, m));
-          const vf f = v_sigmoid (v_load_part (pb + u + j, m));
-          const vf g = v_tanh (v_load_part (pb + 2 * u + j, m));
-          const vf o = v_sigmoid (v_load_part (pb + 3 * u + j, m));
-          const vf c = f * v_load_part (cpb + j, m) + i * g;
-          const vf a = v_tanh (c);
-          v_store_part (ab + j, i, m);
-          v_store_part (ab + u + j, f, m);
-          v_store_part (ab + 2 * u + j, g, m);
-          v_store_part (ab + 3 * u + j, o, m);
-          v_store_part (cnb + j, c, m);
-          v_store_part (acb + j, a, m);
-          v_store_part (hb + j, o * a, m);
+          const int m = u - j < WEFT_VF_LANES ? u - j : WEFT_VF_LANES;
+          const WeftVF i = weft_v_sigmoid (weft_v_load_part (pb + j, m));
+          const WeftVF f = weft_v_sigmoid (weft_v_load_part (pb + u + j, m));
+          const WeftVF g = weft_v_tanh (weft_v_load_part (pb + 2 * u + j, m));
+          const WeftVF o = weft_v_sigmoid (weft_v_load_part (pb + 3 * u + j, m));
+          const WeftVF c = f * weft_v_load_part (cpb + j, m) + i * g;
+          const WeftVF a = weft_v_tanh (c);
+          weft_v_store_part (ab + j, i, m);
+          weft_v_store_part (ab + u + j, f, m);
+          weft_v_store_part (ab + 2 * u + j, g, m);
+          weft_v_store_part (ab + 3 * u + j, o, m);
+          weft_v_store_part (cnb + j, c, m);
+          weft_v_store_part (acb + j, a, m);
+          weft_v_store_part (hb + j, o * a, m);
         }
     }
 }
@@ -199,24 +78,24 @@ lstm_backward_step_default (int batch, int u, size_t ld, const float *act, const
       int j = 0;
 
       /* 16 units at a time, then the same formulas one by one */
-      for (; j + VF_LANES <= u; j += VF_LANES)
+      for (; j + WEFT_VF_LANES <= u; j += WEFT_VF_LANES)
         {
-          const vf i = v_load (ab + j), f = v_load (ab + u + j), g = v_load (ab + 2 * u + j);
-          const vf o = v_load (ab + 3 * u + j), a = v_load (acb + j), dhv = v_load (dhb + j);
-          const vf d = v_load (dcb + j) + (1.0f - a * a) * (dhv * o);
-          const vf gi = (i * (1.0f - i)) * (d * g);
-          const vf gf = (f * (1.0f - f)) * (d * v_load (cpb + j));
-          const vf gg = (1.0f - g * g) * (d * i);
-          const vf go = (o * (1.0f - o)) * (dhv * a);
-          v_store (dgb + j, gi);
-          v_store (drb + j, gi);
-          v_store (dgb + u + j, gf);
-          v_store (drb + u + j, gf);
-          v_store (dgb + 2 * u + j, gg);
-          v_store (drb + 2 * u + j, gg);
-          v_store (dgb + 3 * u + j, go);
-          v_store (drb + 3 * u + j, go);
-          v_store (dcb + j, d * f);
+          const WeftVF i = weft_v_load (ab + j), f = weft_v_load (ab + u + j), g = weft_v_load (ab + 2 * u + j);
+          const WeftVF o = weft_v_load (ab + 3 * u + j), a = weft_v_load (acb + j), dhv = weft_v_load (dhb + j);
+          const WeftVF d = weft_v_load (dcb + j) + (1.0f - a * a) * (dhv * o);
+          const WeftVF gi = (i * (1.0f - i)) * (d * g);
+          const WeftVF gf = (f * (1.0f - f)) * (d * weft_v_load (cpb + j));
+          const WeftVF gg = (1.0f - g * g) * (d * i);
+          const WeftVF go = (o * (1.0f - o)) * (dhv * a);
+          weft_v_store (dgb + j, gi);
+          weft_v_store (drb + j, gi);
+          weft_v_store (dgb + u + j, gf);
+          weft_v_store (drb + u + j, gf);
+          weft_v_store (dgb + 2 * u + j, gg);
+          weft_v_store (drb + 2 * u + j, gg);
+          weft_v_store (dgb + 3 * u + j, go);
+          weft_v_store (drb + 3 * u + j, go);
+          weft_v_store (dcb + j, d * f);
         }
       for (; j < u; j++)
         {
@@ -476,7 +355,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
           weft_sgemm (false, false, batch, u, u, 1.0f, hr, u, rkernel, u, 1.0f, pre, (int) ld);
           for (int b = 0; b < batch; b++)
             {
-              gate_activation (cell->act, pre + b * ld, act + b * ld, u, u);
+              weft_activation_forward (cell->act, pre + b * ld, act + b * ld, u, u);
               memcpy (hn + (size_t) b * u, act + b * ld, sizeof (float) * u);
             }
           break;
@@ -500,12 +379,12 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                   float *cnb = cn + (size_t) b * u, *acb = ac + (size_t) b * u;
                   float *hb = hn + (size_t) b * u;
 
-                  gate_activation (cell->rec_act, pb, ab, 2 * u, u);
-                  gate_activation (cell->act, pb + 2 * u, ab + 2 * u, u, u);
-                  gate_activation (cell->rec_act, pb + 3 * u, ab + 3 * u, u, u);
+                  weft_activation_forward (cell->rec_act, pb, ab, 2 * u, u);
+                  weft_activation_forward (cell->act, pb + 2 * u, ab + 2 * u, u, u);
+                  weft_activation_forward (cell->rec_act, pb + 3 * u, ab + 3 * u, u, u);
                   for (int j = 0; j < u; j++)
                     cnb[j] = ab[u + j] * cpb[j] + ab[j] * ab[2 * u + j];
-                  gate_activation (cell->act, cnb, acb, u, u);
+                  weft_activation_forward (cell->act, cnb, acb, u, u);
                   for (int j = 0; j < u; j++)
                     hb[j] = ab[3 * u + j] * acb[j];
                 }
@@ -532,7 +411,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                         tb[j] += rbias[j];
                     for (int j = 0; j < 2 * u; j++)
                       pb[j] += tb[j];
-                    gate_activation (cell->rec_act, pb, ab, 2 * u, u);
+                    weft_activation_forward (cell->rec_act, pb, ab, 2 * u, u);
                     for (int j = 0; j < u; j++)
                       {
                         rhb[j] = tb[2 * u + j];
@@ -549,7 +428,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                     const float *hpb = hr + (size_t) b * u;
                     float *ab = act + b * ld, *rhb = rh + (size_t) b * u;
 
-                    gate_activation (cell->rec_act, pre + b * ld, ab, 2 * u, u);
+                    weft_activation_forward (cell->rec_act, pre + b * ld, ab, 2 * u, u);
                     for (int j = 0; j < u; j++)
                       rhb[j] = ab[u + j] * hpb[j];
                   }
@@ -561,7 +440,7 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
                 const float *hpb = hp + (size_t) b * u;
                 float *ab = act + b * ld, *hb = hn + (size_t) b * u;
 
-                gate_activation (cell->act, pre + b * ld + 2 * u, ab + 2 * u, u, u);
+                weft_activation_forward (cell->act, pre + b * ld + 2 * u, ab + 2 * u, u, u);
                 for (int j = 0; j < u; j++)
                   hb[j] = ab[j] * hpb[j] + (1.0f - ab[j]) * ab[2 * u + j];
               }
