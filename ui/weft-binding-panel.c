@@ -55,6 +55,8 @@ struct _WeftBindingPanel
 
   gboolean   updating;
   gboolean   complete;
+  GCancellable *list_cancellable; /* the file being listed on a worker thread, if any */
+  char      *listing_name;        /* its name, for the summary while it is read */
 };
 
 G_DEFINE_FINAL_TYPE (WeftBindingPanel, weft_binding_panel, GTK_TYPE_WIDGET)
@@ -351,7 +353,12 @@ update_state (WeftBindingPanel *self)
       if (r->error && self->reason == NULL)
         self->reason = g_strdup (r->text);
     }
-  if (self->listing == NULL)
+  if (self->listing_name != NULL)
+    {
+      g_free (self->reason);
+      self->reason = g_strdup_printf (_("Reading “%s”…"), self->listing_name);
+    }
+  else if (self->listing == NULL)
     self->reason = g_strdup (_("Choose a data file or folder."));
   else if (self->rows->len == 0)
     self->reason = g_strdup (_("The model has no inputs and heads to feed."));
@@ -361,7 +368,7 @@ update_state (WeftBindingPanel *self)
                                                      "train."));
   else
     gtk_label_set_text (GTK_LABEL (self->summary), self->reason);
-  if (self->complete)
+  if (self->complete || self->listing_name != NULL)
     gtk_widget_remove_css_class (self->summary, "error");
   else
     gtk_widget_add_css_class (self->summary, "error");
@@ -672,21 +679,16 @@ weft_binding_panel_set_graph (WeftBindingPanel *self, const WeftGraph *graph)
   update_state (self);
 }
 
-gboolean
-weft_binding_panel_set_file (WeftBindingPanel *self, const char *path, int csv_header,
-                             GError **error)
+/* Shows a listed file: the rows get its columns or arrays, prefilled. Takes l. */
+static void
+apply_listing (WeftBindingPanel *self, WeftDataListing *l)
 {
-  g_return_val_if_fail (WEFT_IS_BINDING_PANEL (self), FALSE);
-  g_return_val_if_fail (path != NULL, FALSE);
-  WeftDataListing *l = weft_data_list (path, csv_header, error);
-  if (l == NULL)
-    return FALSE;
   weft_data_listing_free (self->listing);
   self->listing = l;
   self->updating = TRUE;
-  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *base = g_path_get_basename (l->path);
   gtk_label_set_text (GTK_LABEL (self->file_label), base);
-  gtk_widget_set_tooltip_text (self->file_label, path);
+  gtk_widget_set_tooltip_text (self->file_label, l->path);
   gtk_check_button_set_active (GTK_CHECK_BUTTON (self->header_check), l->header);
   for (guint i = 0; i < self->rows->len; i++)
     {
@@ -699,7 +701,133 @@ weft_binding_panel_set_file (WeftBindingPanel *self, const char *path, int csv_h
   prefill_by_position (self);
   self->updating = FALSE;
   update_state (self);
+}
+
+/* Ends a pending listing (superseded or disposed): its result is dropped when it arrives. */
+static void
+cancel_listing (WeftBindingPanel *self)
+{
+  if (self->list_cancellable != NULL)
+    g_cancellable_cancel (self->list_cancellable);
+  g_clear_object (&self->list_cancellable);
+  g_clear_pointer (&self->listing_name, g_free);
+}
+
+gboolean
+weft_binding_panel_set_file (WeftBindingPanel *self, const char *path, int csv_header,
+                             GError **error)
+{
+  g_return_val_if_fail (WEFT_IS_BINDING_PANEL (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  WeftDataListing *l = weft_data_list (path, csv_header, error);
+  if (l == NULL)
+    return FALSE;
+  /* the file given now wins over one still being read */
+  cancel_listing (self);
+  apply_listing (self, l);
   return TRUE;
+}
+
+typedef struct
+{
+  char *path;
+  int   csv_header;
+} ListJob;
+
+static void
+list_job_free (gpointer p)
+{
+  ListJob *job = p;
+  g_free (job->path);
+  g_free (job);
+}
+
+/* Worker thread: reads what the listing needs (a CSV's lines, every array's header of an
+ * NPZ, NPY or folder), which can take seconds for a large file. */
+static void
+list_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  ListJob *job = data;
+  GError *error = NULL;
+  WeftDataListing *l = weft_data_list (job->path, job->csv_header, &error);
+  if (l == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, l, (GDestroyNotify) weft_data_listing_free);
+}
+
+/* Main thread: shows the listing unless a newer file was chosen (or the panel disposed)
+ * meanwhile, then completes the caller's task. */
+static void
+list_done_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  WeftBindingPanel *self = WEFT_BINDING_PANEL (source);
+  GTask *outer = data;
+  GError *error = NULL;
+  WeftDataListing *l = g_task_propagate_pointer (G_TASK (result), &error);
+  if (l == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          /* the panel keeps its previous file and says why the new one was refused */
+          g_clear_object (&self->list_cancellable);
+          g_clear_pointer (&self->listing_name, g_free);
+          update_state (self);
+          g_autofree char *t = g_strdup_printf (_("The file cannot be used: %s"),
+                                                error->message);
+          gtk_label_set_text (GTK_LABEL (self->summary), t);
+          gtk_widget_add_css_class (self->summary, "error");
+        }
+      g_task_return_error (outer, error);
+    }
+  else
+    {
+      g_clear_object (&self->list_cancellable);
+      g_clear_pointer (&self->listing_name, g_free);
+      apply_listing (self, l);
+      g_task_return_boolean (outer, TRUE);
+    }
+  g_object_unref (outer);
+}
+
+void
+weft_binding_panel_set_file_async (WeftBindingPanel   *self,
+                                   const char         *path,
+                                   int                 csv_header,
+                                   GAsyncReadyCallback callback,
+                                   gpointer            user_data)
+{
+  g_return_if_fail (WEFT_IS_BINDING_PANEL (self));
+  g_return_if_fail (path != NULL);
+  cancel_listing (self);
+  self->list_cancellable = g_cancellable_new ();
+  self->listing_name = g_path_get_basename (path);
+  GTask *outer = g_task_new (self, self->list_cancellable, callback, user_data);
+  g_task_set_source_tag (outer, weft_binding_panel_set_file_async);
+  /* the previous listing stays until the new one is read: Train waits meanwhile */
+  update_state (self);
+  ListJob *job = g_new0 (ListJob, 1);
+  job->path = g_strdup (path);
+  job->csv_header = csv_header;
+  GTask *inner = g_task_new (self, self->list_cancellable, list_done_cb, outer);
+  g_task_set_task_data (inner, job, list_job_free);
+  g_task_run_in_thread (inner, list_thread);
+  g_object_unref (inner);
+}
+
+gboolean
+weft_binding_panel_set_file_finish (WeftBindingPanel *self, GAsyncResult *result,
+                                    GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+weft_binding_panel_get_loading (WeftBindingPanel *self)
+{
+  g_return_val_if_fail (WEFT_IS_BINDING_PANEL (self), FALSE);
+  return self->listing_name != NULL;
 }
 
 const char *
@@ -711,6 +839,16 @@ weft_binding_panel_get_file (WeftBindingPanel *self)
 
 /* ---- file choosers --------------------------------------------------------------------- */
 
+/* Errors were shown by list_done_cb; a cancelled listing was superseded. */
+static void
+listed_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  if (!weft_binding_panel_set_file_finish (WEFT_BINDING_PANEL (source), result, &error)
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_debug ("listing failed: %s", error->message);
+}
+
 static void
 chooser_response_cb (GtkNativeDialog *dialog, int response, WeftBindingPanel *self)
 {
@@ -718,13 +856,8 @@ chooser_response_cb (GtkNativeDialog *dialog, int response, WeftBindingPanel *se
     {
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
-      g_autoptr (GError) error = NULL;
-      if (path != NULL && !weft_binding_panel_set_file (self, path, -1, &error))
-        {
-          g_autofree char *t = g_strdup_printf (_("The file cannot be used: %s"), error->message);
-          gtk_label_set_text (GTK_LABEL (self->summary), t);
-          gtk_widget_add_css_class (self->summary, "error");
-        }
+      if (path != NULL)
+        weft_binding_panel_set_file_async (self, path, -1, listed_cb, NULL);
     }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
@@ -776,13 +909,7 @@ header_toggled_cb (GtkCheckButton *b, WeftBindingPanel *self)
   gboolean header = gtk_check_button_get_active (b);
   if (header == self->listing->header)
     return;
-  g_autofree char *path = g_strdup (self->listing->path);
-  g_autoptr (GError) error = NULL;
-  if (!weft_binding_panel_set_file (self, path, header, &error))
-    {
-      gtk_label_set_text (GTK_LABEL (self->summary), error->message);
-      gtk_widget_add_css_class (self->summary, "error");
-    }
+  weft_binding_panel_set_file_async (self, self->listing->path, header, listed_cb, NULL);
 }
 
 /* ---- rows API -------------------------------------------------------------------------- */
@@ -1114,8 +1241,18 @@ static void
 weft_binding_panel_dispose (GObject *object)
 {
   WeftBindingPanel *self = WEFT_BINDING_PANEL (object);
+  cancel_listing (self);
   g_clear_pointer (&self->box, gtk_widget_unparent);
   G_OBJECT_CLASS (weft_binding_panel_parent_class)->dispose (object);
+}
+
+/* A listing still running when the panel leaves its window (the window closed, the dashboard
+ * disposed: the task's reference keeps the panel itself alive) is dropped, not shown. */
+static void
+weft_binding_panel_unroot (GtkWidget *widget)
+{
+  cancel_listing (WEFT_BINDING_PANEL (widget));
+  GTK_WIDGET_CLASS (weft_binding_panel_parent_class)->unroot (widget);
 }
 
 static void
@@ -1126,6 +1263,8 @@ weft_binding_panel_finalize (GObject *object)
   g_ptr_array_unref (self->rows);
   g_free (self->rows_key);
   g_free (self->reason);
+  g_free (self->listing_name);
+  g_clear_object (&self->list_cancellable);
   G_OBJECT_CLASS (weft_binding_panel_parent_class)->finalize (object);
 }
 
@@ -1137,6 +1276,7 @@ weft_binding_panel_class_init (WeftBindingPanelClass *klass)
 
   object_class->dispose = weft_binding_panel_dispose;
   object_class->finalize = weft_binding_panel_finalize;
+  widget_class->unroot = weft_binding_panel_unroot;
 
   /* The file, a row's choice or the model's inputs/heads changed. */
   signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,

@@ -30,6 +30,19 @@ gboolean     weft_binding_panel_set_file         (WeftBindingPanel *self,
                                                   const char       *path,
                                                   int               csv_header,
                                                   GError          **error);
+/* The same on a worker thread, so a large file does not stop the window (what a file chooser
+ * uses). Until it is read the panel is incomplete, its summary saying so; a newer file (either
+ * call) or disposing the panel cancels it (G_IO_ERROR_CANCELLED, nothing shown). On failure
+ * the panel keeps its previous file and its summary shows the error. */
+void         weft_binding_panel_set_file_async   (WeftBindingPanel   *self,
+                                                  const char         *path,
+                                                  int                 csv_header,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer            user_data);
+gboolean     weft_binding_panel_set_file_finish  (WeftBindingPanel   *self,
+                                                  GAsyncResult       *result,
+                                                  GError            **error);
+gboolean     weft_binding_panel_get_loading      (WeftBindingPanel   *self);
 const char  *weft_binding_panel_get_file         (WeftBindingPanel *self);   /* nullable */
 
 /* Rows: the model's inputs first, then its heads. */
