@@ -9,6 +9,7 @@
 
 #include "weft-application.h"
 #include "weft-cli.h"
+#include "weft-heap.h"
 #include "weft-openblas.h"
 
 
@@ -30,6 +31,9 @@ main (int    argc,
     return weft_cli_run (argc, argv);
 
   if (weft_cli_have_display ())
-    return weft_application_run (argc, argv);
+    {
+      weft_heap_keep_for_frames ();   /* live views: no heap trim and refault every frame */
+      return weft_application_run (argc, argv);
+    }
   return weft_cli_demo (argc, argv);
 }

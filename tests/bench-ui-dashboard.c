@@ -6,16 +6,27 @@
  * Usage: bench-ui-dashboard [SAMPLES] [EPOCHS] (default 16384 samples, 60 epochs);
  * BENCH_ONLY=chart|training runs one half; BENCH_VERBOSE=1 names long gaps, frames whose paint
  * takes over BENCH_PAINT_MS (15) ms, and frames in which the chart's size changed (it is then
- * drawn anew with all around it). */
+ * drawn anew with all around it). Like the app (app/main.c) it keeps the heap between frames
+ * (weft-heap.c); BENCH_KEEP_HEAP=0 measures without that. Under valgrind --tool=callgrind
+ * --collect-atstart=no, BENCH_CALLGRIND=1 writes one profile per frame's paint phase. */
+#define _GNU_SOURCE   /* RUSAGE_THREAD */
 #include "config.h"
 
 #include "weft-dashboard.h"
+#include "weft-heap.h"
 
 #include <gtk/gtk.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
 
 #define GAP_PROBE_MS   1
 #define DRAW_REPEATS   30
@@ -47,6 +58,10 @@ typedef struct
   GtkWidget *chart;         /* BENCH_VERBOSE: size changes reported */
   gint64   verbose_paint_us; /* BENCH_VERBOSE: paints over this are named (BENCH_PAINT_MS, 15) */
   int      chart_w, chart_h, chart_y;
+  long     frame_minflt;    /* main thread's page faults and involuntary switches at the */
+  long     frame_nivcsw;    /* frame's start (named with slow frames) */
+  gboolean callgrind;       /* BENCH_CALLGRIND=1: collect only paint phases, one dump each */
+  gboolean collecting;
 } Probe;
 
 static gint64
@@ -122,9 +137,19 @@ report_end_cb (WeftTrainingSession *s, Probe *p)
 
 /* Frame phases: layout (measure/allocate) and paint (snapshot, render, present). */
 static void
+thread_usage (long *minflt, long *nivcsw)
+{
+  struct rusage u;
+  getrusage (RUSAGE_THREAD, &u);
+  *minflt = u.ru_minflt;
+  *nivcsw = u.ru_nivcsw;
+}
+
+static void
 before_layout_cb (GdkFrameClock *clock, Probe *p)
 {
   p->phase_start_cpu = thread_cpu_us ();
+  thread_usage (&p->frame_minflt, &p->frame_nivcsw);
 }
 
 static void
@@ -133,17 +158,43 @@ before_paint_cb (GdkFrameClock *clock, Probe *p)
   gint64 now = thread_cpu_us ();
   p->max_layout_cpu = MAX (p->max_layout_cpu, now - p->phase_start_cpu);
   p->phase_start_cpu = now;
+#ifdef HAVE_CALLGRIND
+  if (p->callgrind && !p->collecting)
+    {
+      CALLGRIND_TOGGLE_COLLECT;
+      p->collecting = TRUE;
+    }
+#endif
 }
 
 static void
 after_paint_cb (GdkFrameClock *clock, Probe *p)
 {
   gint64 used = thread_cpu_us () - p->phase_start_cpu;
+#ifdef HAVE_CALLGRIND
+  if (p->callgrind)
+    {
+      /* one profile per frame's paint phase: callgrind.out.PID.N, N = frame + 1 */
+      g_autofree char *what = g_strdup_printf ("paint of frame %" G_GUINT64_FORMAT " (%.1f ms "
+                                               "after Train)", p->frames,
+                                               (g_get_monotonic_time () - p->t0) / 1000.0);
+      if (p->collecting)
+        CALLGRIND_TOGGLE_COLLECT;
+      p->collecting = FALSE;
+      CALLGRIND_DUMP_STATS_AT (what);
+    }
+#endif
   p->max_paint_cpu = MAX (p->max_paint_cpu, used);
   if (g_strcmp0 (g_getenv ("BENCH_VERBOSE"), "1") == 0 && used > p->verbose_paint_us)
-    g_printerr ("frame %" G_GUINT64_FORMAT ": paint %.1f ms CPU, %.1f ms after Train (ends at "
-                "%.6f s CLOCK_MONOTONIC)\n", p->frames, used / 1000.0,
-                (g_get_monotonic_time () - p->t0) / 1000.0, g_get_monotonic_time () / 1e6);
+    {
+      long minflt, nivcsw;
+      thread_usage (&minflt, &nivcsw);
+      g_printerr ("frame %" G_GUINT64_FORMAT ": paint %.1f ms CPU, %.1f ms after Train (ends at "
+                  "%.6f s CLOCK_MONOTONIC); main thread in the frame: %ld page faults, %ld "
+                  "preemptions\n", p->frames, used / 1000.0,
+                  (g_get_monotonic_time () - p->t0) / 1000.0, g_get_monotonic_time () / 1e6,
+                  minflt - p->frame_minflt, nivcsw - p->frame_nivcsw);
+    }
   if (g_strcmp0 (g_getenv ("BENCH_VERBOSE"), "1") == 0 && p->chart != NULL)
     {
       /* a chart whose size changes is drawn anew, and so is everything around it */
@@ -268,6 +319,10 @@ bench_training (int samples, int epochs)
 
   gint64 t0 = g_get_monotonic_time ();
   p.t0 = t0;
+#ifdef HAVE_CALLGRIND
+  /* under valgrind --tool=callgrind --collect-atstart=no: one profile per frame's paint */
+  p.callgrind = RUNNING_ON_VALGRIND && g_strcmp0 (g_getenv ("BENCH_CALLGRIND"), "1") == 0;
+#endif
   weft_dashboard_train (dash);
   while (!p.finished)
     g_main_context_iteration (NULL, TRUE);
@@ -283,9 +338,10 @@ bench_training (int samples, int epochs)
           p.max_gap_at / 1000.0, p.max_gap_cpu / 1000.0, p.max_cpu_gap / 1000.0,
           p.max_frame_gap / 1000.0);
   printf ("dashboard handling of a delivered batch of reports: %" G_GUINT64_FORMAT " batches, "
-          "longest %.2f ms CPU, mean %.3f ms CPU (renderer: %s)\n", p.reports,
+          "longest %.2f ms CPU, mean %.3f ms CPU (renderer: %s, heap kept: %s)\n", p.reports,
           p.max_report_cpu / 1000.0, p.reports > 0 ? p.sum_report_cpu / 1000.0 / p.reports : 0.0,
-          g_getenv ("GSK_RENDERER") != NULL ? g_getenv ("GSK_RENDERER") : "default");
+          g_getenv ("GSK_RENDERER") != NULL ? g_getenv ("GSK_RENDERER") : "default",
+          g_strcmp0 (g_getenv ("BENCH_KEEP_HEAP"), "0") != 0 ? "yes" : "no");
   printf ("longest frame phases (main-thread CPU): update + layout %.1f ms, paint (snapshot, render, "
           "present) %.1f ms\n", p.max_layout_cpu / 1000.0, p.max_paint_cpu / 1000.0);
   printf ("while training: gap p50 %.1f ms, p99 %.1f ms, max %.1f ms; paint phase p50 %.1f ms CPU\n",
@@ -437,6 +493,9 @@ main (int argc, char **argv)
       g_printerr ("bench-ui-dashboard: no display (run it under tests/with-xvfb-dbus.sh)\n");
       return 77;
     }
+  /* as app/main.c does before it opens a window */
+  if (g_strcmp0 (g_getenv ("BENCH_KEEP_HEAP"), "0") != 0)
+    weft_heap_keep_for_frames ();
   /* BENCH_ONLY=chart or BENCH_ONLY=training runs one half (for profilers) */
   const char *only = g_getenv ("BENCH_ONLY");
   if (only == NULL || strcmp (only, "chart") == 0)

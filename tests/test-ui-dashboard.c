@@ -137,8 +137,11 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  g_signal_handlers_disconnect_by_data (weft_dashboard_get_session (f->dash), f);
-  gtk_window_destroy (GTK_WINDOW (f->window));
+  if (f->window != NULL)   /* NULL: a test destroyed it */
+    {
+      g_signal_handlers_disconnect_by_data (weft_dashboard_get_session (f->dash), f);
+      gtk_window_destroy (GTK_WINDOW (f->window));
+    }
   g_assert_finalize_object (f->doc);
 }
 
@@ -817,6 +820,108 @@ test_binding_panel_npy_folder (Fixture *f, gconstpointer data)
 }
 
 
+typedef struct
+{
+  int      done;
+  GError  *error;
+  gboolean ok;
+} Listed;
+
+static void
+listed_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Listed *l = data;
+  l->ok = weft_binding_panel_set_file_finish (WEFT_BINDING_PANEL (source), result, &l->error);
+  l->done++;
+}
+
+static void
+wait_listed (Listed *l)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (60, flag, &timed_out);
+  while (l->done == 0 && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+/* Choosing a file reads it on a worker thread: meanwhile the panel says so and Train waits;
+ * a second choice cancels the first (only the last file is shown); a file that cannot be
+ * read leaves the previous one with the error in the summary. */
+static void
+test_binding_panel_async (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-npy-XXXXXX", NULL);
+  const char *names[] = { "profile", "posts", "age", "income", "gender" };
+  const int64_t cols[] = { 12, 20, 1, 10, 1 };
+  float *zeros = g_new0 (float, 100 * 20);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%s.npy", dir, names[i]);
+      int64_t dims[2] = { 100, cols[i] };
+      g_assert_true (weft_npy_write (file, zeros, 2, dims, NULL));
+    }
+  g_autofree char *one = g_strdup_printf ("%s/profile.npy", dir);
+  WeftBindingPanel *p = weft_dashboard_get_binding_panel (f->dash);
+  gtk_drop_down_set_selected (source_dropdown (p), 0);
+
+  /* first the single file, then at once the folder: the first is cancelled */
+  Listed first = { 0 }, second = { 0 };
+  weft_binding_panel_set_file_async (p, one, -1, listed_cb, &first);
+  g_assert_true (weft_binding_panel_get_loading (p));
+  const char *reason = NULL;
+  g_assert_false (weft_binding_panel_get_complete (p, &reason));
+  g_assert_nonnull (strstr (reason, "profile.npy"));
+  g_assert_false (weft_dashboard_get_can_train (f->dash));
+  weft_binding_panel_set_file_async (p, dir, -1, listed_cb, &second);
+  wait_listed (&second);
+  wait_listed (&first);
+  g_assert_false (first.ok);
+  g_assert_error (first.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (second.ok);
+  g_assert_no_error (second.error);
+  g_assert_false (weft_binding_panel_get_loading (p));
+  g_assert_cmpstr (weft_binding_panel_get_file (p), ==, dir);
+  GtkDropDown *dd = weft_binding_panel_row_column (p, row_of (p, "posts"));
+  g_assert_cmpuint (g_list_model_get_n_items (gtk_drop_down_get_model (dd)), ==, 6);
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+  g_assert_true (weft_dashboard_get_can_train (f->dash));
+
+  /* an NPZ that is no zip: the folder stays, the error is shown */
+  g_autofree char *bad = g_strdup_printf ("%s/bad.npz", dir);
+  g_assert_true (g_file_set_contents (bad, "not a zip", -1, NULL));
+  Listed third = { 0 };
+  weft_binding_panel_set_file_async (p, bad, -1, listed_cb, &third);
+  wait_listed (&third);
+  g_assert_false (third.ok);
+  g_assert_nonnull (third.error);
+  g_assert_false (g_error_matches (third.error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+  g_assert_cmpstr (weft_binding_panel_get_file (p), ==, dir);
+  g_assert_false (weft_binding_panel_get_loading (p));
+  g_assert_true (weft_binding_panel_get_complete (p, NULL));
+
+  /* a listing still running when the panel goes away is dropped */
+  Listed fourth = { 0 };
+  weft_binding_panel_set_file_async (p, dir, -1, listed_cb, &fourth);
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  f->window = NULL;
+  wait_listed (&fourth);
+  g_assert_error (fourth.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_clear_error (&first.error);
+  g_clear_error (&third.error);
+  g_clear_error (&fourth.error);
+  g_free (zeros);
+  g_remove (bad);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *file = g_strdup_printf ("%s/%s.npy", dir, names[i]);
+      g_remove (file);
+    }
+  g_rmdir (dir);
+}
+
 /* An image folder offers "images" and "labels": inputs that are no pictures and a head
  * with more outputs than the folder has classes are explained; a one-unit binary head takes
  * the class index. */
@@ -1050,6 +1155,90 @@ test_chart_height_kept_while_training (Fixture *f, gconstpointer data)
   g_assert_cmpint (gtk_widget_get_height (chart), <=, before);
 }
 
+static GtkWidget *
+find_of_type (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *r = find_of_type (c, type);
+      if (r != NULL)
+        return r;
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  WeftDashboard *dash;
+  GtkWidget     *line;
+  GHashTable    *texts;
+  int            reports;
+  int            w_min, w_nat, h_min, h_nat;
+  gboolean       size_changed;
+  gboolean       text_differs;
+} LineProbe;
+
+static void
+line_progress_cb (WeftTrainingSession *s, LineProbe *p)
+{
+  int w_min, w_nat, h_min, h_nat;
+  gtk_widget_measure (p->line, GTK_ORIENTATION_HORIZONTAL, -1, &w_min, &w_nat, NULL, NULL);
+  gtk_widget_measure (p->line, GTK_ORIENTATION_VERTICAL, -1, &h_min, &h_nat, NULL, NULL);
+  if (p->reports > 0 && (w_min != p->w_min || w_nat != p->w_nat || h_min != p->h_min
+                         || h_nat != p->h_nat))
+    p->size_changed = TRUE;
+  p->w_min = w_min;
+  p->w_nat = w_nat;
+  p->h_min = h_min;
+  p->h_nat = h_nat;
+  const char *t = gtk_inscription_get_text (GTK_INSCRIPTION (p->line));
+  if (g_strcmp0 (t, weft_dashboard_get_status (p->dash)) != 0)
+    p->text_differs = TRUE;
+  g_hash_table_add (p->texts, g_strdup (t));
+  p->reports++;
+}
+
+/* The progress line is rewritten by every report (batch, samples/s, time): its size request
+ * stays the same whatever the text, so a report redraws that line instead of measuring the
+ * pane again; messages (errors, "Trained ...") go back to the wrapping label. */
+static void
+test_progress_line_fixed_size (Fixture *f, gconstpointer data)
+{
+  GtkWidget *line = find_of_type (GTK_WIDGET (f->dash), GTK_TYPE_INSCRIPTION);
+  g_assert_nonnull (line);
+  g_assert_false (gtk_widget_get_visible (line));
+  LineProbe p = { f->dash, line, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
+  WeftTrainingSession *s = weft_dashboard_get_session (f->dash);
+  /* after the dashboard's own handler has set the text */
+  gulong id = g_signal_connect_after (s, "progress", G_CALLBACK (line_progress_cb), &p);
+  WeftTrainConfig c;
+  weft_dashboard_get_config (f->dash, &c);
+  c.epochs = 1000;
+  weft_dashboard_set_config (f->dash, &c);
+  weft_dashboard_set_samples (f->dash, 4096);
+  weft_dashboard_train (f->dash);
+  gboolean timed_out = FALSE;
+  guint tid = g_timeout_add_seconds (120, flag, &timed_out);
+  while (!timed_out && f->finished == 0 && g_hash_table_size (p.texts) < 8)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (tid);
+  g_assert_true (gtk_widget_get_visible (line));
+  weft_dashboard_stop (f->dash);
+  wait_finished (f, 1);
+  g_signal_handler_disconnect (s, id);
+  g_assert_cmpuint (g_hash_table_size (p.texts), >=, 8);
+  g_assert_false (p.text_differs);
+  g_assert_false (p.size_changed);
+  /* the closing message is a wrapping label again */
+  g_assert_false (gtk_widget_get_visible (line));
+  g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "stopped"));
+  g_hash_table_unref (p.texts);
+}
+
 
 int
 main (int argc, char **argv)
@@ -1071,9 +1260,11 @@ main (int argc, char **argv)
   ADD ("switch-document-while-training", test_switch_document_while_training);
   ADD ("binding-panel-csv", test_binding_panel_csv);
   ADD ("binding-panel-npy-folder", test_binding_panel_npy_folder);
+  ADD ("binding-panel-async", test_binding_panel_async);
   ADD ("binding-panel-image-folder", test_binding_panel_image_folder);
   ADD ("binding-panel-prefill-by-position", test_binding_panel_prefill_by_position);
   ADD ("can-train-follows-binding", test_can_train_follows_binding);
   ADD ("chart-height-kept-while-training", test_chart_height_kept_while_training);
+  ADD ("progress-line-fixed-size", test_progress_line_fixed_size);
   return g_test_run ();
 }

@@ -59,7 +59,8 @@ struct _WeftDashboard
   GtkWidget *stop_button;
   GtkWidget *continue_button;
   GtkWidget *progress_bar;
-  GtkWidget *status_label;
+  GtkWidget *status_label;      /* messages: wraps, selectable */
+  GtkWidget *progress_text;     /* the per-report line: GtkInscription, fixed size */
   GtkWidget *store_button;
   GtkWidget *x_dropdown;
   GtkWidget *log_check;
@@ -194,6 +195,24 @@ set_status (WeftDashboard *self, const char *text)
   g_free (self->status);
   self->status = g_strdup (text != NULL ? text : "");
   gtk_label_set_text (GTK_LABEL (self->status_label), self->status);
+  gtk_widget_set_visible (self->status_label, TRUE);
+  gtk_widget_set_visible (self->progress_text, FALSE);
+}
+
+/* The line each progress report rewrites. A GtkLabel queues a resize with every new text:
+ * the whole pane is measured again each report, and its width follows the digits. The
+ * inscription's size does not depend on its text, so a report only redraws that line. */
+static void
+set_progress_text (WeftDashboard *self, const char *text)
+{
+  g_free (self->status);
+  self->status = g_strdup (text);
+  gtk_inscription_set_text (GTK_INSCRIPTION (self->progress_text), text);
+  if (!gtk_widget_get_visible (self->progress_text))
+    {
+      gtk_widget_set_visible (self->status_label, FALSE);
+      gtk_widget_set_visible (self->progress_text, TRUE);
+    }
 }
 
 static void
@@ -285,11 +304,15 @@ choose_history (WeftDashboard *self, gboolean for_training)
 
 /* ---- metrics, balance, gradient share ------------------------------------------------- */
 
+/* width_chars > 0: the label keeps at least that width, so a number that changes at each
+ * epoch does not resize its column (and move the grid and all below it) */
 static GtkWidget *
-cell (const char *text, gboolean numeric)
+cell (const char *text, gboolean numeric, int width_chars)
 {
   GtkWidget *l = gtk_label_new (text);
   gtk_label_set_xalign (GTK_LABEL (l), numeric ? 1 : 0);
+  if (width_chars > 0)
+    gtk_label_set_width_chars (GTK_LABEL (l), width_chars);
   if (numeric)
     gtk_widget_add_css_class (l, "numeric");
   return l;
@@ -303,6 +326,10 @@ fmt (double v)
 
 #define N_METRIC_COLUMNS 8
 
+/* Widths of the columns whose text changes during a run: the losses and metric values
+ * ("%.4g": at most 10 characters, "-1.234e-05") and the share ("100 %"). */
+static const int metric_width_chars[N_METRIC_COLUMNS] = { 0, 0, 10, 10, 0, 10, 10, 5 };
+
 /* Builds the grid's labels for n heads; texts are set in place afterwards, so an epoch
  * report changes label texts only instead of rebuilding widgets. */
 static void
@@ -315,14 +342,14 @@ build_metrics_grid (WeftDashboard *self, int n)
                                            N_("Val. value"), N_("Share") };
   for (int c = 0; c < N_METRIC_COLUMNS; c++)
     {
-      GtkWidget *l = cell (_(titles[c]), c > 0 && c != 4);
+      GtkWidget *l = cell (_(titles[c]), c > 0 && c != 4, 0);
       gtk_widget_add_css_class (l, "heading");
       gtk_grid_attach (grid, l, c, 0, 1, 1);
     }
   for (int j = 0; j < n; j++)
     for (int c = 0; c < N_METRIC_COLUMNS; c++)
       {
-        self->metric_cells[j][c] = cell ("", c > 0 && c != 4);
+        self->metric_cells[j][c] = cell ("", c > 0 && c != 4, metric_width_chars[c]);
         gtk_grid_attach (grid, self->metric_cells[j][c], c, j + 1, 1, 1);
       }
   self->metric_rows = n;
@@ -598,7 +625,7 @@ update_heads (WeftDashboard *self)
   const char *titles[] = { N_("Head"), N_("Loss"), N_("Weight") };
   for (int c = 0; c < 3; c++)
     {
-      GtkWidget *l = cell (_(titles[c]), FALSE);
+      GtkWidget *l = cell (_(titles[c]), FALSE, 0);
       gtk_widget_add_css_class (l, "heading");
       gtk_grid_attach (GTK_GRID (self->heads_grid), l, c, 0, 1, 1);
     }
@@ -609,7 +636,7 @@ update_heads (WeftDashboard *self)
     {
       const WeftHead *h = weft_graph_model_output (g, weft_graph_get_main_model (g), j);
       const char *name = head_name (self, j);
-      gtk_grid_attach (GTK_GRID (self->heads_grid), cell (name, FALSE), 0, j + 1, 1, 1);
+      gtk_grid_attach (GTK_GRID (self->heads_grid), cell (name, FALSE, 0), 0, j + 1, 1, 1);
       GtkWidget *dd = gtk_drop_down_new (G_LIST_MODEL (g_object_ref (losses)), NULL);
       gtk_drop_down_set_selected (GTK_DROP_DOWN (dd), h->loss > 0 ? (guint) h->loss - 1 : 0);
       g_object_set_data (G_OBJECT (dd), "head", GINT_TO_POINTER (j));
@@ -1002,7 +1029,8 @@ weft_dashboard_train (WeftDashboard *self)
   g_task_set_task_data (task, job, load_job_free);
   g_task_run_in_thread (task, load_thread);
   g_object_unref (task);
-  set_status (self, synthetic != NULL ? _("Generating data…") : _("Loading data…"));
+  /* on the progress line already: the first report then only redraws it */
+  set_progress_text (self, synthetic != NULL ? _("Generating data…") : _("Loading data…"));
   update_buttons (self);
 }
 
@@ -1024,7 +1052,7 @@ weft_dashboard_continue (WeftDashboard *self)
   if (weft_training_session_get_history (self->session) != self->history)
     weft_training_session_set_history (self->session, self->history);
   gtk_widget_set_visible (self->store_button, FALSE);
-  set_status (self, _("Continuing…"));
+  set_progress_text (self, _("Continuing…"));
   if (self->history != NULL)
     weft_document_mark_modified (self->document);   /* the run grows in its history */
   weft_training_session_continue_async (self->session, NULL, NULL, NULL);
@@ -1053,7 +1081,7 @@ progress_cb (WeftTrainingSession *session, WeftDashboard *self)
     g_strdup_printf (_("Epoch %d/%d · batch %d/%d · %.0f samples/s · %s elapsed · %s left"),
                      epoch_in_run, p.n_epochs, p.batch, p.n_batches,
                      isfinite (p.samples_per_second) ? p.samples_per_second : 0.0, elapsed, eta);
-  set_status (self, t);
+  set_progress_text (self, t);
   double frac = p.n_epochs > 0 && p.n_batches > 0
                 ? (p.epochs_this_run + (p.batch < p.n_batches ? (double) p.batch / p.n_batches : 0))
                   / p.n_epochs
@@ -1620,6 +1648,17 @@ build_main (WeftDashboard *self)
   gtk_widget_set_hexpand (self->status_label, TRUE);
   a11y (self->status_label, _("Training status"));
   gtk_box_append (GTK_BOX (row), self->status_label);
+  self->progress_text = gtk_inscription_new (NULL);
+  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (self->progress_text),
+                                     GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
+  gtk_inscription_set_min_chars (GTK_INSCRIPTION (self->progress_text), 20);
+  gtk_inscription_set_nat_chars (GTK_INSCRIPTION (self->progress_text), 72);
+  gtk_inscription_set_min_lines (GTK_INSCRIPTION (self->progress_text), 1);
+  gtk_inscription_set_xalign (GTK_INSCRIPTION (self->progress_text), 0);
+  gtk_widget_add_css_class (self->progress_text, "numeric");
+  gtk_widget_set_hexpand (self->progress_text, TRUE);
+  gtk_widget_set_visible (self->progress_text, FALSE);
+  gtk_box_append (GTK_BOX (row), self->progress_text);
   self->store_button = button (_("Store _Weights Anyway"), _("Store the trained weights anyway"),
                                G_CALLBACK (store_clicked_cb), self);
   gtk_widget_set_visible (self->store_button, FALSE);
