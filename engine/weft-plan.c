@@ -35,7 +35,7 @@ typedef struct
   size_t            aux_n;
   bool              din_assign[WEFT_MAX_INPUTS]; /* first writer of that gradient (op flag) */
   bool              dw_assign;                   /* first writer of its layer's gradients */
-  bool              dout_preact;  /* its head hands over the softmax's pre-activation grad */
+  bool              dout_preact;  /* its head hands over the pre-activation gradient */
 } Exec;
 
 typedef struct
