@@ -105,6 +105,23 @@ find_button (GtkWidget *root, const char *label)
   return NULL;
 }
 
+/* A visible label showing exactly text. */
+static GtkWidget *
+find_label (GtkWidget *root, const char *text)
+{
+  if (GTK_IS_LABEL (root) && gtk_widget_get_visible (root)
+      && g_strcmp0 (gtk_label_get_text (GTK_LABEL (root)), text) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL;
+       c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *r = find_label (c, text);
+      if (r != NULL)
+        return r;
+    }
+  return NULL;
+}
+
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
@@ -451,6 +468,8 @@ test_edit_during_training (Fixture *f, gconstpointer data)
   weft_dashboard_train (f->dash);
   wait_finished (f, 1);
   g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "edited during training"));
+  /* longer than the status line: also shown whole (wrapped, selectable) below it */
+  g_assert_nonnull (find_label (GTK_WIDGET (f->dash), weft_dashboard_get_status (f->dash)));
   GtkWidget *store = find_button (GTK_WIDGET (f->dash), "Store _Weights Anyway");
   g_assert_true (gtk_widget_get_visible (store));
   g_signal_emit_by_name (store, "clicked");
@@ -1201,15 +1220,19 @@ line_progress_cb (WeftTrainingSession *s, LineProbe *p)
   p->reports++;
 }
 
-/* The progress line is rewritten by every report (batch, samples/s, time): its size request
+/* The status line is rewritten by every report (batch, samples/s, time): its size request
  * stays the same whatever the text, so a report redraws that line instead of measuring the
- * pane again; messages (errors, "Trained ...") go back to the wrapping label. */
+ * pane again. It is shown from the start and never empty. */
 static void
 test_progress_line_fixed_size (Fixture *f, gconstpointer data)
 {
   GtkWidget *line = find_of_type (GTK_WIDGET (f->dash), GTK_TYPE_INSCRIPTION);
   g_assert_nonnull (line);
-  g_assert_false (gtk_widget_get_visible (line));
+  /* shown from the start, never empty */
+  g_assert_true (gtk_widget_get_mapped (line));
+  g_assert_cmpstr (gtk_inscription_get_text (GTK_INSCRIPTION (line)), ==,
+                   weft_dashboard_get_status (f->dash));
+  g_assert_cmpstr (weft_dashboard_get_status (f->dash), !=, "");
   LineProbe p = { f->dash, line, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL) };
   WeftTrainingSession *s = weft_dashboard_get_session (f->dash);
   /* after the dashboard's own handler has set the text */
@@ -1226,16 +1249,17 @@ test_progress_line_fixed_size (Fixture *f, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
   g_assert_false (timed_out);
   g_source_remove (tid);
-  g_assert_true (gtk_widget_get_visible (line));
   weft_dashboard_stop (f->dash);
   wait_finished (f, 1);
   g_signal_handler_disconnect (s, id);
   g_assert_cmpuint (g_hash_table_size (p.texts), >=, 8);
   g_assert_false (p.text_differs);
   g_assert_false (p.size_changed);
-  /* the closing message is a wrapping label again */
-  g_assert_false (gtk_widget_get_visible (line));
+  /* the closing message is on the same line (short: no wrapping label below it) */
+  g_assert_true (gtk_widget_get_visible (line));
   g_assert_nonnull (strstr (weft_dashboard_get_status (f->dash), "stopped"));
+  g_assert_cmpstr (gtk_inscription_get_text (GTK_INSCRIPTION (line)), ==,
+                   weft_dashboard_get_status (f->dash));
   g_hash_table_unref (p.texts);
 }
 

@@ -59,8 +59,8 @@ struct _WeftDashboard
   GtkWidget *stop_button;
   GtkWidget *continue_button;
   GtkWidget *progress_bar;
-  GtkWidget *status_label;      /* messages: wraps, selectable */
-  GtkWidget *progress_text;     /* the per-report line: GtkInscription, fixed size */
+  GtkWidget *status_line;       /* every status, one line: GtkInscription, fixed size */
+  GtkWidget *status_label;      /* the whole of a longer message: wraps, selectable */
   GtkWidget *store_button;
   GtkWidget *x_dropdown;
   GtkWidget *log_check;
@@ -189,30 +189,44 @@ head_name (WeftDashboard *self, int j)
   return n != NULL ? n : "?";
 }
 
+/* The status line: always shown and one line high, whatever it says. A GtkLabel queues a
+ * resize with every new text, so each progress report measured the whole pane again and its
+ * width followed the digits; the inscription's size does not depend on its text, so a report
+ * only redraws that line. It is never empty: the first text drawn there costs a frame of
+ * shader compilation with GL on llvmpipe (60-100 ms of LLVM measured by perf when it was the
+ * first frame after Train), now paid while the window opens. */
+#define STATUS_LINE_CHARS 72
+
+static void
+show_status (WeftDashboard *self, const char *text, gboolean message)
+{
+  g_free (self->status);
+  self->status = g_strdup (text != NULL && text[0] != '\0' ? text : _("Not training."));
+  gtk_inscription_set_text (GTK_INSCRIPTION (self->status_line), self->status);
+  /* a message longer than the line is also shown whole below it, selectable */
+  gboolean whole = message && g_utf8_strlen (self->status, -1) > STATUS_LINE_CHARS;
+  if (whole)
+    gtk_label_set_text (GTK_LABEL (self->status_label), self->status);
+  if (gtk_widget_get_visible (self->status_label) != whole)
+    gtk_widget_set_visible (self->status_label, whole);
+  if (message)
+    gtk_widget_set_tooltip_text (self->status_line, self->status);
+  else if (gtk_widget_get_has_tooltip (self->status_line))
+    gtk_widget_set_has_tooltip (self->status_line, FALSE);
+}
+
+/* A message: an error, the end of a run. */
 static void
 set_status (WeftDashboard *self, const char *text)
 {
-  g_free (self->status);
-  self->status = g_strdup (text != NULL ? text : "");
-  gtk_label_set_text (GTK_LABEL (self->status_label), self->status);
-  gtk_widget_set_visible (self->status_label, TRUE);
-  gtk_widget_set_visible (self->progress_text, FALSE);
+  show_status (self, text, TRUE);
 }
 
-/* The line each progress report rewrites. A GtkLabel queues a resize with every new text:
- * the whole pane is measured again each report, and its width follows the digits. The
- * inscription's size does not depend on its text, so a report only redraws that line. */
+/* The text each progress report rewrites: redraws one line, never measures the pane. */
 static void
 set_progress_text (WeftDashboard *self, const char *text)
 {
-  g_free (self->status);
-  self->status = g_strdup (text);
-  gtk_inscription_set_text (GTK_INSCRIPTION (self->progress_text), text);
-  if (!gtk_widget_get_visible (self->progress_text))
-    {
-      gtk_widget_set_visible (self->status_label, FALSE);
-      gtk_widget_set_visible (self->progress_text, TRUE);
-    }
+  show_status (self, text, FALSE);
 }
 
 static void
@@ -1029,7 +1043,6 @@ weft_dashboard_train (WeftDashboard *self)
   g_task_set_task_data (task, job, load_job_free);
   g_task_run_in_thread (task, load_thread);
   g_object_unref (task);
-  /* on the progress line already: the first report then only redraws it */
   set_progress_text (self, synthetic != NULL ? _("Generating data…") : _("Loading data…"));
   update_buttons (self);
 }
@@ -1441,6 +1454,7 @@ weft_dashboard_set_document (WeftDashboard *self, WeftDocument *document)
   update_metrics (self);
   update_share (self);
   update_buttons (self);
+  set_status (self, NULL);
 }
 
 WeftDocument *
@@ -1641,29 +1655,28 @@ build_main (WeftDashboard *self)
   gtk_box_append (GTK_BOX (box), row);
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  self->status_label = gtk_label_new ("");
-  gtk_label_set_xalign (GTK_LABEL (self->status_label), 0);
-  gtk_label_set_wrap (GTK_LABEL (self->status_label), TRUE);
-  gtk_label_set_selectable (GTK_LABEL (self->status_label), TRUE);
-  gtk_widget_set_hexpand (self->status_label, TRUE);
-  a11y (self->status_label, _("Training status"));
-  gtk_box_append (GTK_BOX (row), self->status_label);
-  self->progress_text = gtk_inscription_new (NULL);
-  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (self->progress_text),
+  self->status_line = gtk_inscription_new (NULL);
+  gtk_inscription_set_text_overflow (GTK_INSCRIPTION (self->status_line),
                                      GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_END);
-  gtk_inscription_set_min_chars (GTK_INSCRIPTION (self->progress_text), 20);
-  gtk_inscription_set_nat_chars (GTK_INSCRIPTION (self->progress_text), 72);
-  gtk_inscription_set_min_lines (GTK_INSCRIPTION (self->progress_text), 1);
-  gtk_inscription_set_xalign (GTK_INSCRIPTION (self->progress_text), 0);
-  gtk_widget_add_css_class (self->progress_text, "numeric");
-  gtk_widget_set_hexpand (self->progress_text, TRUE);
-  gtk_widget_set_visible (self->progress_text, FALSE);
-  gtk_box_append (GTK_BOX (row), self->progress_text);
+  gtk_inscription_set_min_chars (GTK_INSCRIPTION (self->status_line), 20);
+  gtk_inscription_set_nat_chars (GTK_INSCRIPTION (self->status_line), STATUS_LINE_CHARS);
+  gtk_inscription_set_min_lines (GTK_INSCRIPTION (self->status_line), 1);
+  gtk_inscription_set_xalign (GTK_INSCRIPTION (self->status_line), 0);
+  gtk_widget_add_css_class (self->status_line, "numeric");
+  gtk_widget_set_hexpand (self->status_line, TRUE);
+  gtk_box_append (GTK_BOX (row), self->status_line);
   self->store_button = button (_("Store _Weights Anyway"), _("Store the trained weights anyway"),
                                G_CALLBACK (store_clicked_cb), self);
   gtk_widget_set_visible (self->store_button, FALSE);
   gtk_box_append (GTK_BOX (row), self->store_button);
   gtk_box_append (GTK_BOX (box), row);
+  self->status_label = gtk_label_new ("");
+  gtk_label_set_xalign (GTK_LABEL (self->status_label), 0);
+  gtk_label_set_wrap (GTK_LABEL (self->status_label), TRUE);
+  gtk_label_set_selectable (GTK_LABEL (self->status_label), TRUE);
+  a11y (self->status_label, _("Training status"));
+  gtk_widget_set_visible (self->status_label, FALSE);
+  gtk_box_append (GTK_BOX (box), self->status_label);
 
   /* chart controls */
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
@@ -1852,7 +1865,6 @@ static void
 weft_dashboard_init (WeftDashboard *self)
 {
   self->session = weft_training_session_new ();
-  self->status = g_strdup ("");
   self->metric_rows = -1;
   self->share_history = g_array_new (FALSE, FALSE, sizeof (WeftGradientShare));
   self->share_last_epoch = -1;
