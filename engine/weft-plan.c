@@ -4,6 +4,7 @@
 #include "weft-blas.h"
 #include "weft-graph-private.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,11 @@ typedef struct
   float    *grad;
   float    *own;          /* inputs: the plan's own buffer; val may point at the caller's
                              rows instead (weft_plan_set_input_rows), never written then */
-  bool      is_input;     /* fed from data: no gradient is propagated into it */
+  bool      is_input;     /* fed from data: no gradient is propagated into it (grad NULL) */
+  /* backward steps (see grad_times) from the first write of grad to its last use; grad
+   * shares its memory with tensors whose spans do not overlap */
+  int       grad_first, grad_last;
+  bool      grad_zero;    /* nobody assigns grad: zeroed at grad_first */
 } Tensor;
 
 typedef struct
@@ -74,7 +79,8 @@ struct _WeftPlan
   float         **out_grad_own; /* the buffers out_grad points to when not a tensor's grad */
   bool           *out_assign;   /* first head on its tensor: its out_grad is the tensor's
                                    gradient itself, nothing is copied */
-  int            *zero_tensors; /* gradients no op assigns: zeroed before each backward */
+  int            *zero_tensors; /* gradients no op assigns, by the backward step that first
+                                   writes them (zeroed just before it) */
   int             n_zero_tensors;
   int            *zero_slices;  /* trainable weight gradients no op assigns */
   int             n_zero_slices;
@@ -394,8 +400,7 @@ plan_grad_writers (WeftPlan *p)
         }
     }
   for (int t = 0; t < p->n_tensors; t++)
-    if (!p->tensors[t].is_input && !assigned[t])
-      p->zero_tensors[p->n_zero_tensors++] = t;
+    p->tensors[t].grad_zero = !p->tensors[t].is_input && !assigned[t];
   for (int i = 0; i < p->n_layers; i++)
     for (int k = 0; k < p->layers[i].n_w; k++)
       if (!layer_assigned[i] && p->layers[i].trainable && p->layers[i].spec[k].trainable)
@@ -408,6 +413,138 @@ out:
   free (layer_seen);
   free (layer_assigned);
   return ok;
+}
+
+/* Backward runs in steps: step 0 sets the heads' gradients (before weft_plan_backward is
+ * called and at its start), step n_exec - i runs exec i's backward. A tensor's gradient is
+ * first written at step 0 (a head) or by the first of its readers to run backward, and last
+ * used by the exec that wrote the tensor (its dout). */
+static void
+grad_times (WeftPlan *p)
+{
+  for (int t = 0; t < p->n_tensors; t++)
+    {
+      p->tensors[t].grad_first = INT_MAX;
+      p->tensors[t].grad_last = -1;
+    }
+  for (int j = 0; j < p->n_outputs; j++)
+    p->tensors[p->output_tensor[j]].grad_first = 0;
+  for (int i = 0; i < p->n_exec; i++)
+    {
+      const Exec *e = &p->exec[i];
+      int step = p->n_exec - i;
+      if (e->op->backward == NULL)
+        continue;
+      for (int q = 0; q < e->n_in; q++)
+        {
+          Tensor *t = &p->tensors[e->in[q]];
+          if (step < t->grad_first)
+            t->grad_first = step;
+          if (step > t->grad_last)
+            t->grad_last = step;
+        }
+      Tensor *o = &p->tensors[e->out];
+      if (step > o->grad_last)
+        o->grad_last = step;
+      /* read but never written (no reader runs backward, no head): zeroed before it */
+      if (o->grad_first == INT_MAX)
+        o->grad_first = step;
+    }
+  for (int t = 0; t < p->n_tensors; t++)
+    {
+      Tensor *x = &p->tensors[t];
+      if (x->grad_first == INT_MAX)   /* nobody reads or writes it */
+        x->grad_first = x->grad_last = 0;
+      if (x->grad_last < x->grad_first)
+        x->grad_last = x->grad_first;
+    }
+}
+
+typedef struct
+{
+  size_t size;      /* floats: the largest tensor it held */
+  int    busy_to;   /* last step of its current tensor */
+  size_t offset;
+} GradSlot;
+
+#define NO_GRAD ((size_t) -1)
+
+/* Gives every tensor that needs a gradient a slot, sharing slots between tensors whose
+ * [grad_first, grad_last] spans do not overlap (an exec's dout and its din never share: they
+ * meet at its step); returns the floats of all slots, or NO_GRAD without memory. Each
+ * tensor's offset in them goes to grad_at (NO_GRAD for inputs, which have no gradient). */
+static size_t
+plan_grad_slots (const WeftPlan *p, int max_batch, size_t *grad_at)
+{
+  int n = p->n_tensors;
+  int *order = malloc (((size_t) n + 1) * sizeof *order);
+  int *slot_of = malloc (((size_t) n + 1) * sizeof *slot_of);
+  GradSlot *slots = malloc (((size_t) n + 1) * sizeof *slots);
+  int n_slots = 0;
+  if (order == NULL || slot_of == NULL || slots == NULL)
+    {
+      free (order);
+      free (slot_of);
+      free (slots);
+      return NO_GRAD;
+    }
+  int m = 0;
+  for (int t = 0; t < n; t++)
+    {
+      slot_of[t] = -1;
+      if (!p->tensors[t].is_input)
+        order[m++] = t;
+    }
+  /* by first write (insertion sort: plans have a few hundred tensors) */
+  for (int a = 1; a < m; a++)
+    {
+      int t = order[a], b = a;
+      while (b > 0 && p->tensors[order[b - 1]].grad_first > p->tensors[t].grad_first)
+        {
+          order[b] = order[b - 1];
+          b--;
+        }
+      order[b] = t;
+    }
+  for (int a = 0; a < m; a++)
+    {
+      const Tensor *x = &p->tensors[order[a]];
+      size_t need = ((size_t) max_batch * x->size + 15) & ~(size_t) 15;
+      /* a free slot: the smallest that is big enough, else the biggest (which grows) */
+      int best = -1;
+      for (int k = 0; k < n_slots; k++)
+        {
+          if (slots[k].busy_to >= x->grad_first)
+            continue;
+          if (best < 0)
+            best = k;
+          else if (slots[best].size >= need)
+            best = slots[k].size >= need && slots[k].size < slots[best].size ? k : best;
+          else if (slots[k].size > slots[best].size)
+            best = k;
+        }
+      if (best < 0)
+        {
+          best = n_slots++;
+          slots[best].size = 0;
+        }
+      if (slots[best].size < need)
+        slots[best].size = need;
+      slots[best].busy_to = x->grad_last;
+      slot_of[order[a]] = best;
+    }
+  size_t total = 0;
+  for (int k = 0; k < n_slots; k++)
+    {
+      slots[k].offset = total;
+      total += slots[k].size;
+    }
+  for (int t = 0; t < n; t++)
+    grad_at[t] = slot_of[t] >= 0 ? slots[slot_of[t]].offset : NO_GRAD;
+  free (order);
+  free (slot_of);
+  free (slots);
+  return total;
 }
 
 WeftPlan *
@@ -502,10 +639,23 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
       }
   weft_plan_load_weights (p, graph);
 
-  /* arena: activations + gradients + per-call aux; one shared scratch */
-  size_t arena = 0, scratch = 0;
+  /* arena: activations, per-call aux, then the gradients, which share memory where their
+   * lifetimes in the backward pass do not overlap; one shared scratch */
+  if (!plan_grad_writers (p))
+    goto oom;
+  grad_times (p);
+  size_t *grad_at = malloc (((size_t) p->n_tensors + 1) * sizeof *grad_at);
+  if (grad_at == NULL)
+    goto oom;
+  size_t grads_n = plan_grad_slots (p, max_batch, grad_at);
+  if (grads_n == NO_GRAD)
+    {
+      free (grad_at);
+      goto oom;
+    }
+  size_t arena = grads_n, scratch = 0;
   for (int t = 0; t < p->n_tensors; t++)
-    arena += 2 * (((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15);
+    arena += ((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15;
   for (int i = 0; i < p->n_exec; i++)
     {
       Exec *e = &p->exec[i];
@@ -519,6 +669,7 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
     }
   if (arena > ((size_t) 1 << 36))
     {
+      free (grad_at);
       weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1,
                       "the activations of batch size %d need %.1f GiB; use a smaller batch",
                       max_batch, arena * 4.0 / (1 << 30));
@@ -530,28 +681,32 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
   p->scratch = alloc_floats (scratch);
   if (p->arena == NULL || p->scratch == NULL)
     {
+      free (grad_at);
       weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1,
                       "out of memory: the plan needs %.1f MiB for batch size %d",
                       arena * 4.0 / (1 << 20), max_batch);
       goto fail;
     }
   memset (p->arena, 0, arena * sizeof (float));
-  float *cur = p->arena;
+  float *grads_base = p->arena, *cur = p->arena + grads_n;
   for (int t = 0; t < p->n_tensors; t++)
     {
       size_t n = ((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15;
       p->tensors[t].val = p->tensors[t].own = cur;
       cur += n;
-      p->tensors[t].grad = cur;
-      cur += n;
+      p->tensors[t].grad = grad_at[t] != NO_GRAD ? grads_base + grad_at[t] : NULL;
     }
+  free (grad_at);
   for (int i = 0; i < p->n_exec; i++)
     {
       p->exec[i].aux = cur;
       cur += (p->exec[i].aux_n + 15) & ~(size_t) 15;
     }
-  if (!plan_grad_writers (p))
-    goto oom;
+  /* the gradients nobody assigns, by the step that first writes them */
+  for (int step = 0; step <= p->n_exec; step++)
+    for (int t = 0; t < p->n_tensors; t++)
+      if (p->tensors[t].grad_zero && p->tensors[t].grad_first == step)
+        p->zero_tensors[p->n_zero_tensors++] = t;
   /* The first head on a tensor writes that tensor's gradient directly; a second head on the
    * same tensor (or a head on an input) gets a buffer of its own, added in backward. */
   for (int j = 0; j < p->n_outputs; j++)
@@ -757,14 +912,15 @@ void
 weft_plan_backward (WeftPlan *plan, int batch)
 {
   WEFT_CHECK (batch >= 1 && batch <= plan->max_batch);
-  for (int z = 0; z < plan->n_zero_tensors; z++)
+  int z = 0;   /* zero_tensors, in step order */
+  for (; z < plan->n_zero_tensors && plan->tensors[plan->zero_tensors[z]].grad_first == 0; z++)
     {
       const Tensor *t = &plan->tensors[plan->zero_tensors[z]];
       memset (t->grad, 0, (size_t) batch * t->size * sizeof (float));
     }
-  for (int z = 0; z < plan->n_zero_slices; z++)
+  for (int zs = 0; zs < plan->n_zero_slices; zs++)
     {
-      const WeftParamSlice *s = &plan->slices[plan->zero_slices[z]];
+      const WeftParamSlice *s = &plan->slices[plan->zero_slices[zs]];
       memset (plan->grads + s->offset, 0, s->count * sizeof (float));
     }
   /* the first head on each tensor wrote its gradient in place; later ones add theirs */
@@ -782,6 +938,13 @@ weft_plan_backward (WeftPlan *plan, int batch)
   for (int i = plan->n_exec - 1; i >= 0; i--)
     {
       const Exec *e = &plan->exec[i];
+      int step = plan->n_exec - i;
+      for (; z < plan->n_zero_tensors
+             && plan->tensors[plan->zero_tensors[z]].grad_first == step; z++)
+        {
+          const Tensor *t = &plan->tensors[plan->zero_tensors[z]];
+          memset (t->grad, 0, (size_t) batch * t->size * sizeof (float));
+        }
       if (e->op->backward == NULL)
         continue;
       fill_ctx (plan, e, &ctx, batch, true, true);

@@ -243,6 +243,101 @@ test_input_rows_in_place (void)
   weft_graph_free (g);
 }
 
+/* x(4) -> d0 -> d1 -> ... -> d(n-1), Dense(width) each (relu), with Add skips from every
+ * second layer's input (a residual chain: gradient lifetimes that overlap), head y = Dense 3
+ * on the last. */
+static WeftGraph *
+chain_graph (int n, int width)
+{
+  WeftGraph *g = weft_graph_new ();
+  WeftId m = weft_graph_add_model (g, "chain", NULL);
+  WeftId cur = tg_input1 (g, m, "x", 4);
+  cur = tg_dense (g, m, "in", width, "tanh", cur, NULL);
+  for (int i = 0; i < n; i++)
+    {
+      char name[16];
+      g_snprintf (name, sizeof name, "d%d", i);
+      WeftId next = tg_dense (g, m, name, width, "tanh", cur, NULL);
+      if (i % 2 == 1)
+        {
+          WeftId ab[2] = { cur, next };
+          g_snprintf (name, sizeof name, "s%d", i);
+          next = tg_merge (g, m, "Add", name, 2, ab);
+        }
+      cur = next;
+    }
+  tg_head (g, m, tg_dense (g, m, "y", 3, NULL, cur, NULL), WEFT_LOSS_MSE, 1,
+           WEFT_METRIC_NONE);
+  return g;
+}
+
+static double
+chain_objective (WeftPlan *p)
+{
+  weft_plan_forward (p, BATCH, true);
+  const float *y = weft_plan_output (p, 0);
+  double f = 0;
+  for (int i = 0; i < BATCH * 3; i++)
+    f += (double) y[i] * r_y[i];
+  return f;
+}
+
+/* Gradients share memory where their lifetimes in the backward pass do not overlap: a
+ * residual chain still matches finite differences, and each further layer costs its
+ * activation, not its activation and its gradient. */
+static void
+test_gradients_share_memory (void)
+{
+  WeftGraph *g = chain_graph (6, 5);
+  WeftPlan *p = fan_plan (g);
+  size_t n = 0;
+  float *params = weft_plan_params (p, &n);
+  float *grads = weft_plan_grads (p, NULL);
+  chain_objective (p);
+  memcpy (weft_plan_output_grad (p, 0), r_y, sizeof r_y);
+  weft_plan_backward (p, BATCH);
+  float *analytic = g_memdup2 (grads, n * sizeof (float));
+  int checked = 0;
+  for (size_t k = 0; k < n; k++)
+    {
+      float keep = params[k];
+      double h = 1e-3, f[2];
+      for (int side = 0; side < 2; side++)
+        {
+          params[k] = keep + (side ? -h : h);
+          f[side] = chain_objective (p);
+        }
+      params[k] = keep;
+      double numeric = (f[0] - f[1]) / (2 * h);
+      g_assert_cmpfloat (fabs (analytic[k] - numeric), <=, 2e-3 + 1e-2 * fabs (numeric));
+      checked += fabs (numeric) > 1e-3;
+    }
+  g_assert_cmpint (checked, >, 60);
+  g_free (analytic);
+  weft_plan_free (p);
+  weft_graph_free (g);
+
+  /* 8 more layers of 256 units at batch 64: each adds its activation (64 KiB), its weights
+   * and their gradients (2 x 257 KiB) and no gradient buffer of its own (64 KiB) */
+  size_t bytes[2];
+  for (int c = 0; c < 2; c++)
+    {
+      WeftError e = { 0 };
+      g = chain_graph (8 + 8 * c, 256);
+      p = weft_plan_new (g, 64, 1, &e);
+      g_assert_nonnull (p);
+      bytes[c] = weft_plan_arena_bytes (p);
+      weft_plan_free (p);
+      weft_graph_free (g);
+    }
+  double per_layer = (double) (bytes[1] - bytes[0]) / 8;
+  double act = 64.0 * 256 * 4, weights = 2.0 * (256 * 256 + 256) * 4;
+  g_test_message ("per layer: %.0f bytes (activation %.0f, weights and gradients %.0f)",
+                  per_layer, act, weights);
+  /* every second layer adds an Add whose output is one more activation */
+  g_assert_cmpfloat (per_layer, <=, weights + 1.5 * act + 1024);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -252,6 +347,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/plan-grads/repeated-passes-do-not-accumulate",
                    test_repeated_passes_do_not_accumulate);
   g_test_add_func ("/engine/plan-grads/input-rows-read-in-place", test_input_rows_in_place);
+  g_test_add_func ("/engine/plan-grads/gradients-share-memory", test_gradients_share_memory);
   g_test_add_func ("/engine/plan-grads/cross-entropy-heads-take-pre-activation-gradient",
                    test_head_pre_activation_gradient);
   return g_test_run ();
