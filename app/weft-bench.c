@@ -319,7 +319,7 @@ weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int t
     }
   if (o->phase[PHASE_INFER])
     {
-      plan = weft_plan_new (g, batch, 0, &e);
+      plan = weft_plan_new_inference (g, batch, 0, &e);
       if (plan == NULL)
         goto fail;
       weft_plan_set_threads (plan, threads);

@@ -90,6 +90,7 @@ struct _WeftPlan
   size_t          scratch_n;
   WeftRng         rng;
   int             threads;
+  bool            inference;    /* forward only: no gradients, values share memory */
 };
 
 static int
@@ -460,66 +461,63 @@ grad_times (WeftPlan *p)
     }
 }
 
+#define NO_BUFFER ((size_t) -1)
+
 typedef struct
 {
-  size_t size;      /* floats: the largest tensor it held */
-  int    busy_to;   /* last step of its current tensor */
+  size_t size;      /* floats: the largest item it held */
+  int    busy_to;   /* last step of its current item */
   size_t offset;
-} GradSlot;
+} Slot;
 
-#define NO_GRAD ((size_t) -1)
-
-/* Gives every tensor that needs a gradient a slot, sharing slots between tensors whose
- * [grad_first, grad_last] spans do not overlap (an exec's dout and its din never share: they
- * meet at its step); returns the floats of all slots, or NO_GRAD without memory. Each
- * tensor's offset in them goes to grad_at (NO_GRAD for inputs, which have no gradient). */
+/* Places n buffers of need[i] floats (NO_BUFFER: none) that are in use from step first[i] to
+ * last[i] inclusive, sharing memory between buffers whose spans do not overlap: by first
+ * step, each takes the smallest free slot that fits, else the biggest free one (which
+ * grows), else a new one. Writes each buffer's offset (NO_BUFFER for none) and returns the
+ * floats of all slots, or NO_BUFFER without memory. */
 static size_t
-plan_grad_slots (const WeftPlan *p, int max_batch, size_t *grad_at)
+share_slots (int n, const size_t *need, const int *first, const int *last, size_t *offset)
 {
-  int n = p->n_tensors;
   int *order = malloc (((size_t) n + 1) * sizeof *order);
   int *slot_of = malloc (((size_t) n + 1) * sizeof *slot_of);
-  GradSlot *slots = malloc (((size_t) n + 1) * sizeof *slots);
-  int n_slots = 0;
+  Slot *slots = malloc (((size_t) n + 1) * sizeof *slots);
+  int n_slots = 0, m = 0;
   if (order == NULL || slot_of == NULL || slots == NULL)
     {
       free (order);
       free (slot_of);
       free (slots);
-      return NO_GRAD;
+      return NO_BUFFER;
     }
-  int m = 0;
-  for (int t = 0; t < n; t++)
+  for (int i = 0; i < n; i++)
     {
-      slot_of[t] = -1;
-      if (!p->tensors[t].is_input)
-        order[m++] = t;
+      slot_of[i] = -1;
+      if (need[i] != NO_BUFFER)
+        order[m++] = i;
     }
-  /* by first write (insertion sort: plans have a few hundred tensors) */
+  /* by first step (insertion sort: plans have a few hundred buffers) */
   for (int a = 1; a < m; a++)
     {
-      int t = order[a], b = a;
-      while (b > 0 && p->tensors[order[b - 1]].grad_first > p->tensors[t].grad_first)
+      int i = order[a], b = a;
+      while (b > 0 && first[order[b - 1]] > first[i])
         {
           order[b] = order[b - 1];
           b--;
         }
-      order[b] = t;
+      order[b] = i;
     }
   for (int a = 0; a < m; a++)
     {
-      const Tensor *x = &p->tensors[order[a]];
-      size_t need = ((size_t) max_batch * x->size + 15) & ~(size_t) 15;
-      /* a free slot: the smallest that is big enough, else the biggest (which grows) */
+      int i = order[a];
       int best = -1;
       for (int k = 0; k < n_slots; k++)
         {
-          if (slots[k].busy_to >= x->grad_first)
+          if (slots[k].busy_to >= first[i])
             continue;
           if (best < 0)
             best = k;
-          else if (slots[best].size >= need)
-            best = slots[k].size >= need && slots[k].size < slots[best].size ? k : best;
+          else if (slots[best].size >= need[i])
+            best = slots[k].size >= need[i] && slots[k].size < slots[best].size ? k : best;
           else if (slots[k].size > slots[best].size)
             best = k;
         }
@@ -528,10 +526,10 @@ plan_grad_slots (const WeftPlan *p, int max_batch, size_t *grad_at)
           best = n_slots++;
           slots[best].size = 0;
         }
-      if (slots[best].size < need)
-        slots[best].size = need;
-      slots[best].busy_to = x->grad_last;
-      slot_of[order[a]] = best;
+      if (slots[best].size < need[i])
+        slots[best].size = need[i];
+      slots[best].busy_to = last[i];
+      slot_of[i] = best;
     }
   size_t total = 0;
   for (int k = 0; k < n_slots; k++)
@@ -539,16 +537,108 @@ plan_grad_slots (const WeftPlan *p, int max_batch, size_t *grad_at)
       slots[k].offset = total;
       total += slots[k].size;
     }
-  for (int t = 0; t < n; t++)
-    grad_at[t] = slot_of[t] >= 0 ? slots[slot_of[t]].offset : NO_GRAD;
+  for (int i = 0; i < n; i++)
+    offset[i] = slot_of[i] >= 0 ? slots[slot_of[i]].offset : NO_BUFFER;
   free (order);
   free (slot_of);
   free (slots);
   return total;
 }
 
-WeftPlan *
-weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
+static size_t
+padded (size_t n)
+{
+  return (n + 15) & ~(size_t) 15;
+}
+
+/* Where every tensor's value, gradient and every call's aux live in the arena; returns the
+ * arena's floats, or NO_BUFFER without memory. Training: values and aux each their own (the
+ * backward pass reads them), gradients shared by their backward lifetimes (grad_times).
+ * Inference: no gradients; values shared by their forward lifetimes (from the call that
+ * writes one to the last that reads it; model inputs and outputs keep their own), aux only
+ * live during its call. */
+static size_t
+plan_layout (WeftPlan *p, int max_batch, size_t *val_at, size_t *grad_at, size_t *aux_at)
+{
+  int nt = p->n_tensors, n = nt + p->n_exec;
+  size_t *need = malloc (((size_t) n + 1) * sizeof *need);
+  size_t *off = malloc (((size_t) n + 1) * sizeof *off);
+  int *first = malloc (((size_t) n + 1) * sizeof *first);
+  int *last = malloc (((size_t) n + 1) * sizeof *last);
+  size_t total = NO_BUFFER;
+  if (need == NULL || off == NULL || first == NULL || last == NULL)
+    goto out;
+  if (!p->inference)
+    {
+      size_t pos = 0;
+      for (int t = 0; t < nt; t++)
+        {
+          val_at[t] = pos;
+          pos += padded ((size_t) max_batch * p->tensors[t].size);
+        }
+      for (int i = 0; i < p->n_exec; i++)
+        {
+          aux_at[i] = pos;
+          pos += padded (p->exec[i].aux_n);
+        }
+      for (int t = 0; t < nt; t++)
+        {
+          need[t] = p->tensors[t].is_input ? NO_BUFFER
+                                           : padded ((size_t) max_batch * p->tensors[t].size);
+          first[t] = p->tensors[t].grad_first;
+          last[t] = p->tensors[t].grad_last;
+        }
+      size_t grads = share_slots (nt, need, first, last, off);
+      if (grads == NO_BUFFER)
+        goto out;
+      for (int t = 0; t < nt; t++)
+        grad_at[t] = off[t] == NO_BUFFER ? NO_BUFFER : pos + off[t];
+      total = pos + grads;
+      goto out;
+    }
+  /* inference: steps are the calls in order; inputs and outputs span every step */
+  for (int t = 0; t < nt; t++)
+    {
+      need[t] = padded ((size_t) max_batch * p->tensors[t].size);
+      first[t] = p->tensors[t].is_input ? 0 : INT_MAX;
+      last[t] = p->tensors[t].is_input ? p->n_exec : -1;
+      grad_at[t] = NO_BUFFER;
+    }
+  for (int j = 0; j < p->n_outputs; j++)
+    {
+      first[p->output_tensor[j]] = 0;
+      last[p->output_tensor[j]] = p->n_exec;
+    }
+  for (int i = 0; i < p->n_exec; i++)
+    {
+      const Exec *e = &p->exec[i];
+      for (int q = 0; q < e->n_in; q++)
+        if (i > last[e->in[q]])
+          last[e->in[q]] = i;
+      if (i < first[e->out])
+        first[e->out] = i;
+      if (i > last[e->out])
+        last[e->out] = i;
+      need[nt + i] = padded (e->aux_n);
+      first[nt + i] = last[nt + i] = i;
+    }
+  total = share_slots (n, need, first, last, off);
+  if (total == NO_BUFFER)
+    goto out;
+  for (int t = 0; t < nt; t++)
+    val_at[t] = off[t];
+  for (int i = 0; i < p->n_exec; i++)
+    aux_at[i] = off[nt + i];
+out:
+  free (need);
+  free (off);
+  free (first);
+  free (last);
+  return total;
+}
+
+static WeftPlan *
+plan_new (WeftGraph *graph, int max_batch, uint64_t seed, bool inference, WeftError *error)
 {
   if (max_batch < 1 || max_batch > (1 << 24))
     {
@@ -566,6 +656,7 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
     goto oom;
   p->max_batch = max_batch;
   p->threads = 1;
+  p->inference = inference;
   weft_rng_seed (&p->rng, seed ^ 0x5eedf00dull);
 
   Model *m = graph_model (graph, graph->main_model);
@@ -617,13 +708,14 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
       }
   p->n_params = total;
   p->params = alloc_floats (total);
-  p->grads = alloc_floats (total);
+  p->grads = inference ? NULL : alloc_floats (total);
   p->slices = calloc ((size_t) n_slices + 1, sizeof *p->slices);
   p->slice_names = calloc ((size_t) n_slices + 1, sizeof *p->slice_names);
-  if (!p->params || !p->grads || !p->slices || !p->slice_names)
+  if (!p->params || (!inference && !p->grads) || !p->slices || !p->slice_names)
     goto oom;
   memset (p->params, 0, total * sizeof (float));
-  memset (p->grads, 0, total * sizeof (float));
+  if (p->grads != NULL)
+    memset (p->grads, 0, total * sizeof (float));
   for (int i = 0; i < p->n_layers; i++)
     for (int k = 0; k < p->layers[i].n_w; k++)
       {
@@ -639,37 +731,35 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
       }
   weft_plan_load_weights (p, graph);
 
-  /* arena: activations, per-call aux, then the gradients, which share memory where their
-   * lifetimes in the backward pass do not overlap; one shared scratch */
+  /* arena: values, per-call aux and gradients where plan_layout puts them; one scratch */
   if (!plan_grad_writers (p))
     goto oom;
   grad_times (p);
-  size_t *grad_at = malloc (((size_t) p->n_tensors + 1) * sizeof *grad_at);
-  if (grad_at == NULL)
-    goto oom;
-  size_t grads_n = plan_grad_slots (p, max_batch, grad_at);
-  if (grads_n == NO_GRAD)
-    {
-      free (grad_at);
-      goto oom;
-    }
-  size_t arena = grads_n, scratch = 0;
-  for (int t = 0; t < p->n_tensors; t++)
-    arena += ((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15;
+  size_t scratch = 0;
   for (int i = 0; i < p->n_exec; i++)
     {
       Exec *e = &p->exec[i];
       WeftShape in_shapes[WEFT_MAX_INPUTS];
       WeftOpArgs args = exec_args (p, e, in_shapes);
       e->aux_n = e->op->aux_size ? e->op->aux_size (&args, max_batch) : 0;
-      arena += (e->aux_n + 15) & ~(size_t) 15;
       size_t s = e->op->scratch_size ? e->op->scratch_size (&args, max_batch) : 0;
       if (s > scratch)
         scratch = s;
     }
+  size_t nt = (size_t) p->n_tensors;
+  size_t *at = malloc ((2 * nt + (size_t) p->n_exec + 1) * sizeof *at);
+  if (at == NULL)
+    goto oom;
+  size_t *val_at = at, *grad_at = at + nt, *aux_at = at + 2 * nt;
+  size_t arena = plan_layout (p, max_batch, val_at, grad_at, aux_at);
+  if (arena == NO_BUFFER)
+    {
+      free (at);
+      goto oom;
+    }
   if (arena > ((size_t) 1 << 36))
     {
-      free (grad_at);
+      free (at);
       weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1,
                       "the activations of batch size %d need %.1f GiB; use a smaller batch",
                       max_batch, arena * 4.0 / (1 << 30));
@@ -681,27 +771,23 @@ weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
   p->scratch = alloc_floats (scratch);
   if (p->arena == NULL || p->scratch == NULL)
     {
-      free (grad_at);
+      free (at);
       weft_error_set (error, WEFT_ERROR_NO_MEMORY, WEFT_ID_NONE, -1,
                       "out of memory: the plan needs %.1f MiB for batch size %d",
                       arena * 4.0 / (1 << 20), max_batch);
       goto fail;
     }
   memset (p->arena, 0, arena * sizeof (float));
-  float *grads_base = p->arena, *cur = p->arena + grads_n;
   for (int t = 0; t < p->n_tensors; t++)
     {
-      size_t n = ((size_t) max_batch * p->tensors[t].size + 15) & ~(size_t) 15;
-      p->tensors[t].val = p->tensors[t].own = cur;
-      cur += n;
-      p->tensors[t].grad = grad_at[t] != NO_GRAD ? grads_base + grad_at[t] : NULL;
+      p->tensors[t].val = p->tensors[t].own = p->arena + val_at[t];
+      p->tensors[t].grad = grad_at[t] != NO_BUFFER ? p->arena + grad_at[t] : NULL;
     }
-  free (grad_at);
   for (int i = 0; i < p->n_exec; i++)
-    {
-      p->exec[i].aux = cur;
-      cur += (p->exec[i].aux_n + 15) & ~(size_t) 15;
-    }
+    p->exec[i].aux = p->arena + aux_at[i];
+  free (at);
+  if (p->inference)
+    return p;
   /* the gradients nobody assigns, by the step that first writes them */
   for (int step = 0; step <= p->n_exec; step++)
     for (int t = 0; t < p->n_tensors; t++)
@@ -729,6 +815,18 @@ oom:
 fail:
   weft_plan_free (p);
   return NULL;
+}
+
+WeftPlan *
+weft_plan_new (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
+{
+  return plan_new (graph, max_batch, seed, false, error);
+}
+
+WeftPlan *
+weft_plan_new_inference (WeftGraph *graph, int max_batch, uint64_t seed, WeftError *error)
+{
+  return plan_new (graph, max_batch, seed, true, error);
 }
 
 int
@@ -811,7 +909,7 @@ weft_plan_output (const WeftPlan *plan, int j)
 float *
 weft_plan_output_grad (WeftPlan *plan, int j)
 {
-  WEFT_CHECK (j >= 0 && j < plan->n_outputs);
+  WEFT_CHECK (j >= 0 && j < plan->n_outputs && !plan->inference);
   return plan->out_grad[j];
 }
 
@@ -911,7 +1009,7 @@ weft_plan_forward (WeftPlan *plan, int batch, bool training)
 void
 weft_plan_backward (WeftPlan *plan, int batch)
 {
-  WEFT_CHECK (batch >= 1 && batch <= plan->max_batch);
+  WEFT_CHECK (batch >= 1 && batch <= plan->max_batch && !plan->inference);
   int z = 0;   /* zero_tensors, in step order */
   for (; z < plan->n_zero_tensors && plan->tensors[plan->zero_tensors[z]].grad_first == 0; z++)
     {
@@ -955,6 +1053,7 @@ weft_plan_backward (WeftPlan *plan, int batch)
 const char *
 weft_plan_first_nonfinite (const WeftPlan *plan, int batch)
 {
+  WEFT_CHECK (!plan->inference);   /* its values share memory */
   for (int i = 0; i < plan->n_exec; i++)
     {
       const Tensor *t = &plan->tensors[plan->exec[i].out];
@@ -1044,7 +1143,8 @@ weft_plan_set_seed (WeftPlan *plan, uint64_t seed)
 size_t
 weft_plan_arena_bytes (const WeftPlan *plan)
 {
-  return (plan->arena_n + plan->scratch_n + plan->n_params * 2) * sizeof (float);
+  return (plan->arena_n + plan->scratch_n + plan->n_params * (plan->inference ? 1 : 2))
+         * sizeof (float);
 }
 
 bool

@@ -18,6 +18,12 @@ typedef struct _WeftPlan WeftPlan;
  * (weft_graph_init_weights with seed). Fails with the first validation error. */
 WeftPlan        *weft_plan_new            (WeftGraph *graph, int max_batch, uint64_t seed,
                                            WeftError *error);
+/* The same for forward passes only (prediction): no gradients, and values share memory
+ * where their lifetimes in the forward pass do not overlap, so only the model's inputs and
+ * outputs keep theirs; weft_plan_backward, weft_plan_output_grad and
+ * weft_plan_first_nonfinite must not be called on it. */
+WeftPlan        *weft_plan_new_inference  (WeftGraph *graph, int max_batch, uint64_t seed,
+                                           WeftError *error);
 void             weft_plan_free           (WeftPlan *plan);
 int              weft_plan_max_batch      (const WeftPlan *plan);
 
@@ -57,7 +63,7 @@ void             weft_plan_backward       (WeftPlan *plan, int batch);
 const char      *weft_plan_first_nonfinite (const WeftPlan *plan, int batch);
 
 float           *weft_plan_params         (WeftPlan *plan, size_t *n);
-float           *weft_plan_grads          (WeftPlan *plan, size_t *n);
+float           *weft_plan_grads          (WeftPlan *plan, size_t *n);   /* NULL: inference */
 const WeftParamSlice *weft_plan_slices    (const WeftPlan *plan, int *n);
 /* Layer and weight of a slice (for reports). */
 const char      *weft_plan_slice_name     (const WeftPlan *plan, int slice);

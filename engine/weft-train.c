@@ -664,8 +664,10 @@ weft_predict (WeftGraph *graph, const WeftDataset *inputs, float **outputs, int 
 {
   int64_t n = weft_dataset_n_samples (inputs);
   int bs = n < 256 ? (int) (n > 0 ? n : 1) : 256;
-  WeftPlan *p = weft_plan_new (graph, bs, graph != NULL ? weft_graph_get_train_config (graph)->seed : 0,
-                               error);
+  WeftPlan *p = weft_plan_new_inference (graph, bs,
+                                         graph != NULL ? weft_graph_get_train_config (graph)->seed
+                                                       : 0,
+                                         error);
   if (p == NULL)
     return false;
   weft_plan_set_threads (p, threads > 0 ? threads : 1);

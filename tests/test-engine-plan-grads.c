@@ -338,6 +338,47 @@ test_gradients_share_memory (void)
   g_assert_cmpfloat (per_layer, <=, weights + 1.5 * act + 1024);
 }
 
+/* A forward-only plan shares its values' memory: the same outputs as a training plan for the
+ * fan-out graph (shared layer, a head that also feeds a layer) and the residual chain, and a
+ * deeper chain costs its weights, not its activations. */
+static void
+test_inference_plan_shares_values (void)
+{
+  for (int c = 0; c < 2; c++)
+    {
+      WeftGraph *g = c == 0 ? fan_graph () : chain_graph (6, 5);
+      WeftError e = { 0 };
+      WeftPlan *train = fan_plan (g);
+      WeftPlan *infer = weft_plan_new_inference (g, BATCH, 11, &e);
+      g_assert_nonnull (infer);
+      memcpy (weft_plan_input (infer, 0), weft_plan_input (train, 0), BATCH * 4 * sizeof (float));
+      weft_plan_forward (train, BATCH, false);
+      weft_plan_forward (infer, BATCH, false);
+      g_assert_cmpint (weft_plan_n_outputs (infer), ==, weft_plan_n_outputs (train));
+      for (int j = 0; j < weft_plan_n_outputs (train); j++)
+        g_assert_cmpmem (weft_plan_output (infer, j), BATCH * 3 * sizeof (float),
+                         weft_plan_output (train, j), BATCH * 3 * sizeof (float));
+      weft_plan_free (train);
+      weft_plan_free (infer);
+      weft_graph_free (g);
+    }
+  size_t bytes[2];
+  for (int c = 0; c < 2; c++)
+    {
+      WeftError e = { 0 };
+      WeftGraph *g = chain_graph (8 + 8 * c, 256);
+      WeftPlan *p = weft_plan_new_inference (g, 64, 1, &e);
+      g_assert_nonnull (p);
+      bytes[c] = weft_plan_arena_bytes (p);
+      weft_plan_free (p);
+      weft_graph_free (g);
+    }
+  double per_layer = (double) (bytes[1] - bytes[0]) / 8;
+  double weights = (256.0 * 256 + 256) * 4;   /* no gradients */
+  g_test_message ("inference, per layer: %.0f bytes", per_layer);
+  g_assert_cmpfloat (per_layer, <=, weights + 1024);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -348,6 +389,8 @@ main (int argc, char **argv)
                    test_repeated_passes_do_not_accumulate);
   g_test_add_func ("/engine/plan-grads/input-rows-read-in-place", test_input_rows_in_place);
   g_test_add_func ("/engine/plan-grads/gradients-share-memory", test_gradients_share_memory);
+  g_test_add_func ("/engine/plan-grads/inference-plan-shares-values",
+                   test_inference_plan_shares_values);
   g_test_add_func ("/engine/plan-grads/cross-entropy-heads-take-pre-activation-gradient",
                    test_head_pre_activation_gradient);
   return g_test_run ();
