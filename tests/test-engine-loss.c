@@ -229,17 +229,47 @@ test_cce_clips_probabilities (void)
   g_assert_cmpfloat (grad[0], ==, 0.0f);
 }
 
-/* The softmax head's fused loss: the same value as weft_loss_compute on the probabilities,
- * and its gradient is the derivative of that loss with respect to the pre-activation z
- * (checked by finite differences through the softmax), for sparse labels, one-hot targets
- * and soft targets over a [batch 2, positions 2, classes 4] output. */
+/* A head's loss as a function of its pre-activation z: act over rows of `classes`, then
+ * weft_loss_compute on the probabilities (p receives them). */
 static double
-softmax_cce_of (const WeftLossSpec *spec, const float *z, const float *target, float *p)
+loss_of_preact (const WeftLossSpec *spec, WeftActivation act, const float *z,
+                const float *target, int batch, int width, int classes, float *p)
 {
-  weft_activation_forward (WEFT_ACT_SOFTMAX, z, p, 16, 4);
-  return weft_loss_compute (spec, p, target, 2, 8, 4, NULL, 1.0f);
+  weft_activation_forward (act, z, p, (size_t) batch * width, classes);
+  return weft_loss_compute (spec, p, target, batch, width, classes, NULL, 1.0f);
 }
 
+/* weft_loss_preact gives weft_loss_compute's value on the probabilities of z (up to 24
+ * values), and assigns scale times the derivative of that loss with respect to z (central
+ * differences through the activation). */
+static void
+check_preact_gradient (const WeftLossSpec *spec, WeftActivation act, float *z,
+                       const float *target, int batch, int width, int classes, float scale)
+{
+  int n = batch * width;
+  float p[24], q[24], grad[24];
+  g_assert_cmpint (n, <=, 24);
+  g_assert_true (weft_loss_fuses_activation (spec, act));
+  double want = loss_of_preact (spec, act, z, target, batch, width, classes, p);
+  for (int i = 0; i < n; i++)
+    grad[i] = NAN;   /* assigned, not added */
+  double got = weft_loss_preact (spec, p, target, batch, width, classes, grad, scale);
+  g_assert_cmpfloat_with_epsilon (got, want, 1e-6 * want);
+  for (int i = 0; i < n; i++)
+    {
+      float keep = z[i];
+      double h = 1e-3;
+      z[i] = keep + (float) h;
+      double up = loss_of_preact (spec, act, z, target, batch, width, classes, q);
+      z[i] = keep - (float) h;
+      double down = loss_of_preact (spec, act, z, target, batch, width, classes, q);
+      z[i] = keep;
+      g_assert_cmpfloat (fabs (grad[i] - scale * (up - down) / (2 * h)), <=, 2e-4);
+    }
+}
+
+/* A softmax head's fused loss for sparse labels, one-hot targets and soft targets over a
+ * [batch 2, positions 2, classes 4] output. */
 static void
 test_softmax_cce_gradient (void)
 {
@@ -250,27 +280,11 @@ test_softmax_cce_gradient (void)
     {
       WeftLossSpec spec = spec_make (c == 0 ? WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
                                             : WEFT_LOSS_CATEGORICAL_CROSSENTROPY, false);
-      const float *target = c == 0 ? labels : soft;
-      float z[16], p[16], grad[16];
+      float z[16];
       for (int i = 0; i < 16; i++)
         z[i] = sinf (1.7f * i + 0.2f) * 2.0f;
-      double want = softmax_cce_of (&spec, z, target, p);
-      for (int i = 0; i < 16; i++)
-        grad[i] = NAN;   /* assigned, not added */
-      double got = weft_loss_preact (&spec, p, target, 2, 8, 4, grad, 0.5f);
-      g_assert_cmpfloat_with_epsilon (got, want, 1e-6 * want);
-      for (int i = 0; i < 16; i++)
-        {
-          float keep = z[i], q[16];
-          double h = 1e-3;
-          z[i] = keep + (float) h;
-          double up = softmax_cce_of (&spec, z, target, q);
-          z[i] = keep - (float) h;
-          double down = softmax_cce_of (&spec, z, target, q);
-          z[i] = keep;
-          double numeric = 0.5 * (up - down) / (2 * h);
-          g_assert_cmpfloat (fabs (grad[i] - numeric), <=, 2e-4);
-        }
+      check_preact_gradient (&spec, WEFT_ACT_SOFTMAX, z, c == 0 ? labels : soft, 2, 8, 4,
+                             0.5f);
     }
 }
 
@@ -331,40 +345,18 @@ test_softmax_cce_log_matches_double (void)
                                   log (2.0), 1e-7);
 }
 
-/* Binary cross-entropy on a sigmoid head: the fused loss equals weft_loss_compute on the
- * probabilities, its gradient is the derivative with respect to the pre-activation (finite
- * differences through the sigmoid), and a confidently wrong unit still gets p - target. */
-static double
-sigmoid_bce_of (const WeftLossSpec *spec, const float *z, const float *target, float *p)
-{
-  weft_activation_forward (WEFT_ACT_SIGMOID, z, p, 6, 3);
-  return weft_loss_compute (spec, p, target, 2, 3, 3, NULL, 1.0f);
-}
-
+/* Binary cross-entropy on a sigmoid head: the fused loss and its pre-activation gradient,
+ * and a confidently wrong unit still gets p - target. */
 static void
 test_sigmoid_bce_preact (void)
 {
   WeftLossSpec spec = spec_make (WEFT_LOSS_BINARY_CROSSENTROPY, false);
   const float target[6] = { 1, 0, 1, 0, 0.3f, 1 };
-  float z[6], p[6], grad[6], q[6];
+  float z[6];
   for (int i = 0; i < 6; i++)
     z[i] = sinf (2.1f * i + 0.3f) * 3.0f;
-  g_assert_true (weft_loss_fuses_activation (&spec, WEFT_ACT_SIGMOID));
   g_assert_false (weft_loss_fuses_activation (&spec, WEFT_ACT_SOFTMAX));
-  double want = sigmoid_bce_of (&spec, z, target, p);
-  double got = weft_loss_preact (&spec, p, target, 2, 3, 3, grad, 2.0f);
-  g_assert_cmpfloat_with_epsilon (got, want, 1e-9);
-  for (int i = 0; i < 6; i++)
-    {
-      float keep = z[i];
-      double h = 1e-3;
-      z[i] = keep + (float) h;
-      double up = sigmoid_bce_of (&spec, z, target, q);
-      z[i] = keep - (float) h;
-      double down = sigmoid_bce_of (&spec, z, target, q);
-      z[i] = keep;
-      g_assert_cmpfloat (fabs (grad[i] - 2.0 * (up - down) / (2 * h)), <=, 2e-4);
-    }
+  check_preact_gradient (&spec, WEFT_ACT_SIGMOID, z, target, 2, 3, 3, 2.0f);
   const float far[1] = { -30.0f }, one[1] = { 1 };
   float pf[1], gf[1], gc[1] = { 0 };
   weft_activation_forward (WEFT_ACT_SIGMOID, far, pf, 1, 1);
