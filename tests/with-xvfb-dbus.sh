@@ -14,4 +14,7 @@ for _ in $(seq 1 200); do [ -s "$dfile" ] && break; sleep 0.025; done
 [ -s "$dfile" ] || { echo "Xvfb did not start" >&2; exit 1; }
 export DISPLAY=":$(tr -d '\n' < "$dfile")" GDK_BACKEND=x11
 unset WAYLAND_DISPLAY
-dbus-run-session -- "$@"
+# The bus and the services it starts (the accessibility registry announces itself on stdout)
+# write to stderr; only the command's own output goes to stdout, where TAP is read.
+exec 4>&1
+dbus-run-session -- /bin/sh -c 'exec "$@" 1>&4 4>&-' sh "$@" 1>&2
