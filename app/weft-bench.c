@@ -12,6 +12,9 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -929,6 +932,11 @@ collect_dense (const WeftBenchModelInfo *info, int batch, DenseJob *job)
     }
   weft_plan_free (plan);
   weft_graph_free (g);
+#ifdef __GLIBC__
+  /* the freed weights must not stay resident here: every measurement is a fork of this
+   * process, and pages it inherits count in its peak RSS */
+  malloc_trim (0);
+#endif
 }
 
 static gboolean
