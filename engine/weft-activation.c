@@ -93,7 +93,8 @@ softmax_grad_rows16 (const float *y, const float *dy, float *g, size_t rows, int
 __attribute__ ((target ("avx512f"), always_inline)) static inline __m512
 vexp_nonpositive512 (__m512 x)
 {
-  x = _mm512_max_ps (x, _mm512_set1_ps (-104.0f));   /* exp(-104) is 0 in float; no NaN */
+  /* exp(-104) is 0 in float; max returns its second operand for NaN, so NaN stays NaN */
+  x = _mm512_max_ps (_mm512_set1_ps (-104.0f), x);
   __m512 k = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504088896341f)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps (k, _mm512_set1_ps (0.693359375f), x);
