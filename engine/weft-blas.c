@@ -275,15 +275,22 @@ transpose_b (const float *b, int ldb, int n, int k, int npad, float *dst)
     }
 }
 
+/* Whether an m x n x k product is the small kernel's: one or a few columns are a
+ * matrix-vector product, OpenBLAS' (here they would fill one lane in 16, or leave too few
+ * accumulators to hide the FMA latency), and big ones are OpenBLAS' too. */
+static bool
+small_fits (int m, int n, int k)
+{
+  return m > 0 && n >= 4 && n <= SMALL_MAX_N && k >= 1
+         && (int64_t) m * n * k <= SMALL_MAX_MACS && weft_cpu_has_avx512 ();
+}
+
 /* Runs the product on the small kernel when its shape suits it; false leaves it to BLAS. */
 static bool
 try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
            int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
-  /* one or a few columns: a matrix-vector product, OpenBLAS' (here they would fill one lane
-   * in 16, or leave too few accumulators to hide the FMA latency) */
-  if (n > SMALL_MAX_N || n < 4 || k < 1 || (int64_t) m * n * k > SMALL_MAX_MACS
-      || !weft_cpu_has_avx512 ())
+  if (!small_fits (m, n, k))
     return false;
   if (trans_a && !trans_b && n <= 16 && m >= 16)
     {
@@ -332,8 +339,7 @@ weft_sgemm_bias (int m, int n, int k, const float *a, int lda, const float *b, i
                  float *c, int ldc, const float *bias, bool relu)
 {
 #ifdef HAVE_SMALL_KERNEL
-  if (m > 0 && n >= 4 && n <= SMALL_MAX_N && k >= 1
-      && (int64_t) m * n * k <= SMALL_MAX_MACS && weft_cpu_has_avx512 ())
+  if (small_fits (m, n, k))
     {
       small_gemm_bias (relu, m, n, k, a, lda, b, ldb, c, ldc, bias);
       return true;
