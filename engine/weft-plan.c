@@ -75,8 +75,7 @@ struct _WeftPlan
   int            *output_tensor;
   WeftHead       *heads;
   char          (*output_names)[WEFT_NAME_MAX + 8];
-  float         **out_grad;
-  float         **out_grad_own; /* the buffers out_grad points to when not a tensor's grad */
+  float         **out_grad_own; /* heads' own gradient buffers; NULL: the tensor's grad */
   bool           *out_assign;   /* first head on its tensor: its out_grad is the tensor's
                                    gradient itself, nothing is copied */
   int            *zero_tensors; /* gradients no op assigns, by the backward step that first
@@ -334,7 +333,6 @@ weft_plan_free (WeftPlan *plan)
     for (int j = 0; j < plan->n_outputs; j++)
       free (plan->out_grad_own[j]);
   free (plan->out_grad_own);
-  free (plan->out_grad);
   free (plan->out_assign);
   free (plan->zero_tensors);
   free (plan->zero_slices);
@@ -667,10 +665,9 @@ plan_new (WeftGraph *graph, int max_batch, uint64_t seed, bool inference, WeftEr
   p->output_tensor = calloc ((size_t) p->n_outputs + 1, sizeof (int));
   p->heads = calloc ((size_t) p->n_outputs + 1, sizeof (WeftHead));
   p->output_names = calloc ((size_t) p->n_outputs + 1, sizeof *p->output_names);
-  p->out_grad = calloc ((size_t) p->n_outputs + 1, sizeof (float *));
   p->out_grad_own = calloc ((size_t) p->n_outputs + 1, sizeof (float *));
   if (!p->input_tensor || !p->input_names || !p->output_tensor || !p->heads || !p->output_names
-      || !p->out_grad || !p->out_grad_own)
+      || !p->out_grad_own)
     goto oom;
   for (int i = 0; i < p->n_inputs; i++)
     {
@@ -805,9 +802,6 @@ plan_new (WeftGraph *graph, int max_batch, uint64_t seed, bool inference, WeftEr
         goto oom;
       memset (p->out_grad_own[j], 0, (size_t) max_batch * t->size * sizeof (float));
     }
-  for (int j = 0; j < p->n_outputs; j++)
-    p->out_grad[j] = p->out_grad_own[j] != NULL ? p->out_grad_own[j]
-                                                : p->tensors[p->output_tensor[j]].grad;
   return p;
 
 oom:
@@ -910,7 +904,8 @@ float *
 weft_plan_output_grad (WeftPlan *plan, int j)
 {
   WEFT_CHECK (j >= 0 && j < plan->n_outputs && !plan->inference);
-  return plan->out_grad[j];
+  return plan->out_grad_own[j] != NULL ? plan->out_grad_own[j]
+                                       : plan->tensors[plan->output_tensor[j]].grad;
 }
 
 static void
@@ -1026,8 +1021,8 @@ weft_plan_backward (WeftPlan *plan, int batch)
     {
       Tensor *t = &plan->tensors[plan->output_tensor[j]];
       size_t n = (size_t) batch * t->size;
-      const float *g = plan->out_grad[j];
-      if (t->is_input || g == t->grad)
+      const float *g = plan->out_grad_own[j];
+      if (t->is_input || g == NULL)
         continue;
       for (size_t i = 0; i < n; i++)
         t->grad[i] += g[i];
