@@ -282,25 +282,14 @@ gather (float *dst, const float *src, size_t width, const int32_t *rows, int n)
         dst[r] = src[rows[r]];
       return;
     }
-  /* runs of consecutive rows (unshuffled epochs, evaluation, prediction) in one copy each;
-   * a lone short row in fixed 16-float moves (inlined) instead of a call */
+  /* runs of consecutive rows in one copy each */
   for (int r = 0; r < n;)
     {
       int run = 1;
       while (r + run < n && rows[r + run] == rows[r] + run)
         run++;
-      float *d = dst + (size_t) r * width;
-      const float *s = src + (size_t) rows[r] * width;
-      if (run == 1 && width <= 256)
-        {
-          size_t k = 0;
-          for (; k + 16 <= width; k += 16)
-            memcpy (d + k, s + k, 16 * sizeof (float));
-          for (; k < width; k++)
-            d[k] = s[k];
-        }
-      else
-        memcpy (d, s, (size_t) run * width * sizeof (float));
+      memcpy (dst + (size_t) r * width, src + (size_t) rows[r] * width,
+              (size_t) run * width * sizeof (float));
       r += run;
     }
 }
