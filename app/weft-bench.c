@@ -2,7 +2,13 @@
 /* weft bench: the protocol of ../shared/bench/peer_torch.py (4 synthetic batches cycled,
  * Adam lr 1e-3 eps 1e-7, warm-up, calibrated runs, median samples/s, per-phase peak RSS)
  * applied to Weft, with the peer spawned in the same invocation. Each Weft measurement
- * runs in a forked child so that peak RSS figures of different models do not mix. */
+ * runs in a forked child so that peak RSS figures of different models do not mix.
+ *
+ * The two sides take turns: round i is one timed Weft run and one peer invocation of one
+ * timed run, in the order Weft-peer, peer-Weft, Weft-peer, ... so that both see the same
+ * state of a shared, drifting machine; the ratio is the median of the rounds' ratios.
+ * The Weft child does work only between a "go" byte from the parent and its reply, so it
+ * never runs while the peer does. */
 #include "config.h"
 
 #include "weft-bench.h"
@@ -82,11 +88,21 @@ typedef struct
   PhaseResult phase[N_PHASES];
 } WeftResult;
 
+/* The peer's figures of one phase, one timed run per round. */
 typedef struct
 {
-  JsonObject *phase[N_PHASES];   /* owned; NULL when not measured */
-  char       *line[N_PHASES];    /* the peer's JSON line as printed */
-  char       *error;
+  int     n;                     /* rounds with a figure */
+  double  sps[MAX_RUNS];
+  double  weft[MAX_RUNS];        /* Weft's run of the same round */
+  double  median, min, max, ratio;
+  double  peak_rss_mib;          /* the largest of the rounds' */
+  char   *line[MAX_RUNS];        /* the peer's JSON lines as printed */
+  char   *error;
+} PeerPhase;
+
+typedef struct
+{
+  PeerPhase phase[N_PHASES];
 } PeerResult;
 
 /* ---- small helpers ---- */
@@ -170,14 +186,57 @@ set_threads (int threads)
   openblas_set_num_threads (threads);
 }
 
-/* ---- the timing protocol ---- */
+/* ---- the child and its turns ---- */
+
+/* A measuring child's side of the turns: it waits for a go byte, works, and replies with
+ * one record; ctl < 0 when nobody takes turns with it. */
+typedef struct
+{
+  int      ctl, rep;
+  gboolean pending;   /* a go not answered yet */
+} Turns;
+
+enum { REPLY_READY, REPLY_RUN, REPLY_FAIL };
+
+typedef struct
+{
+  int    kind;
+  double sps;
+} Reply;
+
+/* Waits for the parent's go; FALSE when it closed the pipe instead. */
+static gboolean
+turns_go (Turns *t)
+{
+  char c;
+  ssize_t r;
+  if (t->ctl < 0)
+    return TRUE;
+  while ((r = read (t->ctl, &c, 1)) < 0 && errno == EINTR)
+    ;
+  t->pending = r == 1;
+  return t->pending;
+}
+
+static void
+turns_reply (Turns *t, int kind, double sps)
+{
+  Reply r = { kind, sps };
+  if (t->ctl < 0 || !t->pending)
+    return;
+  t->pending = FALSE;
+  if (write (t->rep, &r, sizeof r) != (ssize_t) sizeof r)
+    _exit (1);
+}
 
 /* Runs `units` units of work (a unit is `unit_steps` steps); false with a message. */
 typedef gboolean (*RunFunc) (void *ctx, int units, char *why, size_t why_len);
 
+/* Called after the go that prepares the phase: warms up and calibrates, replies READY, then
+ * does one timed run per go. */
 static gboolean
-measure (const Options *o, RunFunc run, void *ctx, int unit_steps, int batch, PhaseResult *r,
-         char *why, size_t why_len)
+measure (const Options *o, Turns *turns, RunFunc run, void *ctx, int unit_steps, int batch,
+         PhaseResult *r, char *why, size_t why_len)
 {
   memset (r, 0, sizeof *r);
   r->rss_start_mib = status_kib ("VmRSS") / 1024.0;
@@ -196,17 +255,26 @@ measure (const Options *o, RunFunc run, void *ctx, int unit_steps, int batch, Ph
   int steps = (int) (o->min_run_sec / per_step) + 1;
   int units = (steps + unit_steps - 1) / unit_steps;
   r->steps = units * unit_steps;
+  turns_reply (turns, REPLY_READY, 0);
 
-  double c0 = cpu_sec (), w0 = now_sec ();
+  double busy = 0, cpu = 0;
   for (int i = 0; i < o->runs; i++)
     {
-      double s = now_sec ();
+      if (!turns_go (turns))
+        {
+          g_strlcpy (why, _("the benchmark stopped the measurement"), why_len);
+          return FALSE;
+        }
+      double c0 = cpu_sec (), s = now_sec ();
       if (!run (ctx, units, why, why_len))
         return FALSE;
       double dt = now_sec () - s;
+      busy += dt;
+      cpu += cpu_sec () - c0;
       r->sps[i] = (double) r->steps * batch / dt;
+      turns_reply (turns, REPLY_RUN, r->sps[i]);
     }
-  r->cpu_util = (cpu_sec () - c0) / (now_sec () - w0);
+  r->cpu_util = cpu / busy;
   r->n_runs = o->runs;
   r->median = median_of (r->sps, r->n_runs);
   r->min = r->max = r->sps[0];
@@ -276,20 +344,24 @@ infer_run (void *p, int units, char *why, size_t why_len)
   return TRUE;
 }
 
-/* In the child: builds the model and measures the phases asked for. */
+/* In the child: builds the model and measures the phases asked for, taking turns. */
 static void
-weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int threads,
-              WeftResult *res)
+weft_measure (const Options *o, Turns *turns, const WeftBenchModelInfo *info, int batch,
+              int threads, WeftResult *res)
 {
   WeftError e = { 0 };
-  WeftGraph *g = weft_bench_model_build (info->label, &e);
+  WeftGraph *g = NULL;
   WeftDataset *d = NULL;
   WeftTrainer *t = NULL;
   WeftPlan *plan = NULL;
   memset (res, 0, sizeof *res);
+  /* the first go prepares the first phase: the model and its data are built after it */
+  if (!turns_go (turns))
+    goto out;
   set_threads (threads);
   g_strlcpy (res->core, weft_blas_core_name (), sizeof res->core);
   res->blas_threads = openblas_get_num_threads ();
+  g = weft_bench_model_build (info->label, &e);
   if (g == NULL)
     goto fail;
   int64_t frozen = 0;
@@ -313,15 +385,20 @@ weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int t
       if (t == NULL || !weft_trainer_check_data (t, d, &e))
         goto fail;
       TrainCtx ctx = { t, d };
-      if (!measure (o, train_run, &ctx, N_BATCHES, batch, &res->phase[PHASE_TRAIN], res->error,
-                    sizeof res->error))
+      if (!measure (o, turns, train_run, &ctx, N_BATCHES, batch, &res->phase[PHASE_TRAIN],
+                    res->error, sizeof res->error))
         goto out;
-      weft_trainer_store_weights (t);
-      weft_trainer_free (t);
-      t = NULL;
     }
   if (o->phase[PHASE_INFER])
     {
+      if (o->phase[PHASE_TRAIN] && !turns_go (turns))
+        goto out;
+      if (t != NULL)
+        {
+          weft_trainer_store_weights (t);
+          weft_trainer_free (t);
+          t = NULL;
+        }
       plan = weft_plan_new_inference (g, batch, 0, &e);
       if (plan == NULL)
         goto fail;
@@ -338,7 +415,7 @@ weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int t
               goto out;
             }
         }
-      if (!measure (o, infer_run, &ctx, 1, batch, &res->phase[PHASE_INFER], res->error,
+      if (!measure (o, turns, infer_run, &ctx, 1, batch, &res->phase[PHASE_INFER], res->error,
                     sizeof res->error))
         goto out;
     }
@@ -347,67 +424,129 @@ weft_measure (const Options *o, const WeftBenchModelInfo *info, int batch, int t
 fail:
   g_snprintf (res->error, sizeof res->error, "%s", e.message);
 out:
+  turns_reply (turns, REPLY_FAIL, 0);   /* only when a go is still unanswered */
   weft_plan_free (plan);
   weft_trainer_free (t);
   weft_dataset_free (d);
   weft_graph_free (g);
 }
 
-/* Runs fn in a forked child that writes `size` bytes of result through a pipe. */
-static gboolean
-in_child (void (*fn) (void *arg, void *result), void *arg, void *result, size_t size,
-          char *why, size_t why_len)
+/* The parent's side of a forked child: it sends go bytes on ctl, reads replies on rep. */
+typedef struct
 {
-  int fds[2];
-  if (pipe (fds) != 0)
+  pid_t pid;
+  int   ctl, rep;
+} Child;
+
+typedef void (*ChildFunc) (void *arg, Turns *turns, void *result);
+
+/* Forks a child that runs fn (taking turns when the parent sends go bytes), waits until
+ * the parent closes its end of ctl, and then writes `size` bytes of result to rep. */
+static gboolean
+child_start (Child *c, ChildFunc fn, void *arg, void *result, size_t size, char *why,
+             size_t why_len)
+{
+  int ctl[2], rep[2];
+  if (pipe (ctl) != 0)
     {
       g_snprintf (why, why_len, "pipe: %s", g_strerror (errno));
       return FALSE;
     }
-  fflush (stdout);
-  fflush (stderr);
-  pid_t pid = fork ();
-  if (pid < 0)
+  if (pipe (rep) != 0)
     {
-      close (fds[0]);
-      close (fds[1]);
-      g_snprintf (why, why_len, "fork: %s", g_strerror (errno));
+      g_snprintf (why, why_len, "pipe: %s", g_strerror (errno));
+      close (ctl[0]);
+      close (ctl[1]);
       return FALSE;
     }
-  if (pid == 0)
+  fflush (stdout);
+  fflush (stderr);
+  c->pid = fork ();
+  if (c->pid < 0)
     {
-      close (fds[0]);
-      fn (arg, result);
+      g_snprintf (why, why_len, "fork: %s", g_strerror (errno));
+      close (ctl[0]);
+      close (ctl[1]);
+      close (rep[0]);
+      close (rep[1]);
+      return FALSE;
+    }
+  if (c->pid == 0)
+    {
+      close (ctl[1]);
+      close (rep[0]);
+      Turns t = { ctl[0], rep[1], FALSE };
+      fn (arg, &t, result);
+      char drain;
+      for (;;)
+        {
+          ssize_t r = read (ctl[0], &drain, 1);
+          if (r == 0 || (r < 0 && errno != EINTR))
+            break;
+        }
       const char *p = result;
       size_t left = size;
       while (left > 0)
         {
-          ssize_t w = write (fds[1], p, left);
+          ssize_t w = write (rep[1], p, left);
           if (w <= 0)
             _exit (1);
           p += w;
           left -= (size_t) w;
         }
-      close (fds[1]);
       _exit (0);
     }
-  close (fds[1]);
-  char *p = result;
+  close (ctl[0]);
+  close (rep[1]);
+  c->ctl = ctl[1];
+  c->rep = rep[0];
+  return TRUE;
+}
+
+static gboolean
+read_all (int fd, void *buf, size_t size)
+{
+  char *p = buf;
   size_t got = 0;
   while (got < size)
     {
-      ssize_t r = read (fds[0], p + got, size - got);
+      ssize_t r = read (fd, p + got, size - got);
       if (r < 0 && errno == EINTR)
         continue;
       if (r <= 0)
-        break;
+        return FALSE;
       got += (size_t) r;
     }
-  close (fds[0]);
+  return TRUE;
+}
+
+/* Sends a go and reads the child's reply; FALSE (REPLY_FAIL) when the child failed or died. */
+static gboolean
+child_turn (Child *c, Reply *reply)
+{
+  char go = 'g';
+  reply->kind = REPLY_FAIL;
+  reply->sps = 0;
+  if (c->ctl < 0 || write (c->ctl, &go, 1) != 1 || !read_all (c->rep, reply, sizeof *reply))
+    {
+      reply->kind = REPLY_FAIL;
+      return FALSE;
+    }
+  return reply->kind != REPLY_FAIL;
+}
+
+/* Ends the turns, reads the child's result and reaps it. */
+static gboolean
+child_finish (Child *c, void *result, size_t size, char *why, size_t why_len)
+{
+  close (c->ctl);
+  c->ctl = -1;
+  gboolean got = read_all (c->rep, result, size);
+  close (c->rep);
   int status = 0;
-  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+  while (waitpid (c->pid, &status, 0) < 0 && errno == EINTR)
     ;
-  if (got != size)
+  if (!got)
     {
       if (WIFSIGNALED (status))
         g_snprintf (why, why_len, _("the measuring process died of signal %d (%s)"),
@@ -427,10 +566,10 @@ typedef struct
 } WeftJob;
 
 static void
-weft_job (void *arg, void *result)
+weft_job (void *arg, Turns *turns, void *result)
 {
   WeftJob *j = arg;
-  weft_measure (j->o, j->info, j->batch, j->threads, result);
+  weft_measure (j->o, turns, j->info, j->batch, j->threads, result);
 }
 
 /* ---- the peer ---- */
@@ -440,22 +579,24 @@ peer_result_clear (PeerResult *r)
 {
   for (int p = 0; p < N_PHASES; p++)
     {
-      if (r->phase[p] != NULL)
-        json_object_unref (r->phase[p]);
-      g_free (r->line[p]);
+      for (int i = 0; i < r->phase[p].n; i++)
+        g_free (r->phase[p].line[i]);
+      g_free (r->phase[p].error);
     }
-  g_free (r->error);
   memset (r, 0, sizeof *r);
 }
 
+/* One round: the peer measures one timed run of `phase`; its figure is appended to pp,
+ * paired with Weft's run of the same round (weft_sps, filled in later when the peer goes
+ * first). On failure pp->error says why and later rounds are skipped. */
 static void
-run_peer (const Options *o, const WeftBenchModelInfo *info, int batch, int threads,
-          const char *core, PeerResult *r)
+peer_round (const Options *o, const WeftBenchModelInfo *info, int batch, int threads,
+            const char *core, int phase, PeerPhase *pp)
 {
-  memset (r, 0, sizeof *r);
+  if (pp->error != NULL || pp->n >= MAX_RUNS)
+    return;
   g_autofree char *batch_s = g_strdup_printf ("%d", batch);
   g_autofree char *threads_s = g_strdup_printf ("%d", threads);
-  g_autofree char *runs_s = g_strdup_printf ("%d", o->runs);
   g_autofree char *warm_s = g_strdup_printf ("%g", o->warmup_sec);
   g_autofree char *min_s = g_strdup_printf ("%g", o->min_run_sec);
   GPtrArray *argv = g_ptr_array_new ();
@@ -468,9 +609,9 @@ run_peer (const Options *o, const WeftBenchModelInfo *info, int batch, int threa
       g_ptr_array_add (argv, "--variant");
       g_ptr_array_add (argv, (char *) info->variant);
     }
-  const char *rest[] = { "--batch", batch_s, "--threads", threads_s, "--runs", runs_s,
+  const char *rest[] = { "--batch", batch_s, "--threads", threads_s, "--runs", "1",
                          "--warmup-sec", warm_s, "--min-run-sec", min_s, "--phases",
-                         o->phases_spec, "--tag", "weft-bench" };
+                         phase_names[phase], "--tag", "weft-bench" };
   for (gsize i = 0; i < G_N_ELEMENTS (rest); i++)
     g_ptr_array_add (argv, (char *) rest[i]);
   g_ptr_array_add (argv, NULL);
@@ -487,53 +628,68 @@ run_peer (const Options *o, const WeftBenchModelInfo *info, int batch, int threa
   fflush (stdout);
   if (!g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL, &out,
                      &err, &status, &error))
-    r->error = g_strdup_printf (_("could not run %s: %s"), o->python, error->message);
+    pp->error = g_strdup_printf (_("could not run %s: %s"), o->python, error->message);
   else if (!g_spawn_check_wait_status (status, &error))
     {
       g_strstrip (err);
       const char *last = strrchr (err, '\n');
-      r->error = g_strdup_printf (_("the peer failed (%s): %s"), error->message,
-                                  last != NULL ? last + 1 : err);
+      pp->error = g_strdup_printf (_("the peer failed (%s): %s"), error->message,
+                                   last != NULL ? last + 1 : err);
     }
   else
     {
       char **lines = g_strsplit (out, "\n", -1);
-      for (int i = 0; lines[i] != NULL; i++)
+      gboolean found = FALSE;
+      for (int i = 0; lines[i] != NULL && !found; i++)
         {
-          if (lines[i][0] != '{')
-            continue;
-          JsonNode *node = json_from_string (lines[i], NULL);
-          if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+          JsonNode *node = lines[i][0] == '{' ? json_from_string (lines[i], NULL) : NULL;
+          JsonObject *obj = node != NULL && JSON_NODE_HOLDS_OBJECT (node)
+                              ? json_node_get_object (node) : NULL;
+          found = obj != NULL
+                  && g_strcmp0 (json_object_get_string_member_with_default (obj, "phase", ""),
+                                phase_names[phase]) == 0;
+          double sps = found ? json_object_get_double_member_with_default (obj,
+                                                                           "samples_per_s",
+                                                                           NAN) : NAN;
+          if (found && !(sps > 0))
+            pp->error = g_strdup_printf (_("the peer printed no samples/s: %s"), lines[i]);
+          else if (found)
             {
-              if (node != NULL)
-                json_node_unref (node);
-              continue;
+              double rss = json_object_get_double_member_with_default (obj, "peak_rss_mib",
+                                                                       NAN);
+              if (isfinite (rss) && !(rss <= pp->peak_rss_mib))
+                pp->peak_rss_mib = rss;
+              pp->line[pp->n] = g_strdup (g_strstrip (lines[i]));
+              pp->sps[pp->n++] = sps;
             }
-          JsonObject *obj = json_node_dup_object (node);
-          json_node_unref (node);
-          const char *ph = json_object_get_string_member_with_default (obj, "phase", "");
-          for (int p = 0; p < N_PHASES; p++)
-            if (strcmp (ph, phase_names[p]) == 0 && r->phase[p] == NULL)
-              {
-                r->phase[p] = json_object_ref (obj);
-                r->line[p] = g_strdup (lines[i]);
-                break;
-              }
-          json_object_unref (obj);
+          if (node != NULL)
+            json_node_unref (node);
         }
+      if (!found)
+        pp->error = g_strdup_printf (_("the peer printed no %s figures"), phase_names[phase]);
       g_strfreev (lines);
     }
   g_strfreev (env);
   g_ptr_array_free (argv, TRUE);
 }
 
-static double
-peer_num (const PeerResult *r, int phase, const char *member)
+/* The peer's median, range and the median of the rounds' Weft/peer ratios. */
+static void
+peer_summarise (PeerPhase *pp)
 {
-  if (r->phase[phase] == NULL || !json_object_has_member (r->phase[phase], member))
-    return NAN;
-  JsonNode *n = json_object_get_member (r->phase[phase], member);
-  return JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+  double ratio[MAX_RUNS];
+  pp->median = pp->min = pp->max = pp->ratio = NAN;
+  if (pp->n == 0 || pp->error != NULL)
+    return;
+  pp->median = median_of (pp->sps, pp->n);
+  pp->min = pp->max = pp->sps[0];
+  for (int i = 0; i < pp->n; i++)
+    {
+      pp->min = MIN (pp->min, pp->sps[i]);
+      pp->max = MAX (pp->max, pp->sps[i]);
+      ratio[i] = pp->weft[i] / pp->sps[i];
+    }
+  pp->ratio = median_of (ratio, pp->n);
 }
 
 /* ---- output ---- */
@@ -577,18 +733,16 @@ print_table_row (const WeftBenchModelInfo *info, int batch, int threads, int pha
                  const WeftResult *w, const PeerResult *pr)
 {
   const PhaseResult *r = &w->phase[phase];
-  double pm = peer_num (pr, phase, "samples_per_s");
+  const PeerPhase *pp = &pr->phase[phase];
   g_autofree char *a = fmt_sps (r->median), *b = fmt_sps (r->min), *c = fmt_sps (r->max);
-  g_autofree char *d = fmt_sps (pm), *e = fmt_sps (peer_num (pr, phase, "samples_per_s_min"));
-  g_autofree char *f = fmt_sps (peer_num (pr, phase, "samples_per_s_max"));
+  g_autofree char *d = fmt_sps (pp->median), *e = fmt_sps (pp->min), *f = fmt_sps (pp->max);
   char ratio[32] = "-", target[16] = "", prss[32] = "-";
-  if (isfinite (pm) && pm > 0)
-    g_snprintf (ratio, sizeof ratio, "%.2fx", r->median / pm);
+  if (isfinite (pp->ratio))
+    g_snprintf (ratio, sizeof ratio, "%.2fx", pp->ratio);
   if (phase == PHASE_TRAIN)
     g_snprintf (target, sizeof target, ">=%gx", target_ratio (info->name));
-  double prss_v = peer_num (pr, phase, "peak_rss_mib");
-  if (isfinite (prss_v))
-    g_snprintf (prss, sizeof prss, "%.1f", prss_v);
+  if (isfinite (pp->ratio) && pp->peak_rss_mib > 0)
+    g_snprintf (prss, sizeof prss, "%.1f", pp->peak_rss_mib);
   printf ("%-24s %5d %3d %-5s | %9s %9s %9s | %9s %9s %9s | %7s %6s | %8.1f %8s\n",
           info->label, batch, threads, phase_names[phase], a, b, c, d, e, f, ratio, target,
           r->peak_rss_mib, prss);
@@ -668,21 +822,30 @@ print_json_rows (const WeftBenchModelInfo *info, int batch, int threads, int pha
   json_num (out, "rss_start_mib", r->rss_start_mib, 1);
   json_num (out, "loadavg_start", r->load_start, 2);
   json_num (out, "loadavg_end", r->load_end, 2);
-  double pm = peer_num (pr, phase, "samples_per_s");
-  if (isfinite (pm) && pm > 0)
+  const PeerPhase *pp = &pr->phase[phase];
+  if (isfinite (pp->ratio))
     {
-      json_num (out, "peer_samples_per_s", pm, 1);
-      json_num (out, "ratio", r->median / pm, 2);
-      json_num (out, "peer_peak_rss_mib", peer_num (pr, phase, "peak_rss_mib"), 1);
+      json_num (out, "peer_samples_per_s", pp->median, 1);
+      json_num (out, "peer_samples_per_s_min", pp->min, 1);
+      json_num (out, "peer_samples_per_s_max", pp->max, 1);
+      json_key (out, "peer_runs");
+      g_string_append_c (out, '[');
+      for (int i = 0; i < pp->n; i++)
+        g_string_append_printf (out, "%s%.1f", i > 0 ? ", " : "", pp->sps[i]);
+      g_string_append_c (out, ']');
+      /* the rounds alternate Weft-peer, peer-Weft: runs[i] and peer_runs[i] are neighbours */
+      json_num (out, "ratio", pp->ratio, 2);
+      json_str (out, "ratio_is", "median of the rounds' ratios");
+      json_num (out, "peer_peak_rss_mib", pp->peak_rss_mib, 1);
     }
   if (phase == PHASE_TRAIN)
     json_num (out, "target_ratio", target_ratio (info->name), 1);
   g_string_append_c (out, '}');
   printf ("%s\n", out->str);
   g_string_free (out, TRUE);
-  if (pr->line[phase] != NULL)
-    /* the peer's own line (its numbers keep their rounding), tagged */
-    printf ("{\"engine\": \"pytorch\", %s\n", g_strstrip (pr->line[phase]) + 1);
+  /* the peer's own lines (its numbers keep their rounding), tagged with their round */
+  for (int i = 0; i < pp->n; i++)
+    printf ("{\"engine\": \"pytorch\", \"round\": %d, %s\n", i, pp->line[i] + 1);
 }
 
 /* ---- sgemm at the Dense layers' shapes ---- */
@@ -721,32 +884,59 @@ typedef struct
 
 typedef void (*CallFunc) (void *ctx);
 
-/* Median seconds per call of fn over 5 reps of >= min_sec each. */
-static double
-time_calls (CallFunc fn, void *ctx, double min_sec)
+/* Calls to time one way: fn(ctx) with OpenBLAS at blas_threads (0: Weft's own setting). */
+typedef struct
 {
-  fn (ctx);
-  long calls = 1;
-  for (;;)
+  CallFunc fn;
+  void    *ctx;
+  int      blas_threads;
+  long     calls;     /* per rep, calibrated to >= min_sec */
+  double   rep[5];    /* seconds per call */
+  double   sec;       /* their median */
+} Timed;
+
+static void
+timed_reps (Timed *t, int threads, long calls, double *sec)
+{
+  if (t->blas_threads > 0)
+    openblas_set_num_threads (t->blas_threads);
+  else
+    set_threads (threads);
+  double t0 = now_sec ();
+  for (long c = 0; c < calls; c++)
+    t->fn (t->ctx);
+  *sec = now_sec () - t0;
+}
+
+/* Median seconds per call of each way over 5 reps of >= min_sec each, the ways taking
+ * turns rep by rep so that all of them see the same state of the machine. */
+static void
+time_calls (Timed *ways, int n, int threads, double min_sec)
+{
+  for (int w = 0; w < n; w++)
     {
-      double t0 = now_sec ();
-      for (long c = 0; c < calls; c++)
-        fn (ctx);
-      double dt = now_sec () - t0;
-      if (dt >= min_sec)
-        break;
-      long next = dt > 0 ? (long) (calls * 1.2 * min_sec / dt) + 1 : calls * 10;
-      calls = next > calls * 10 ? calls * 10 : (next > calls ? next : calls * 2);
+      Timed *t = &ways[w];
+      double dt;
+      timed_reps (t, threads, 1, &dt);
+      for (t->calls = 1;; )
+        {
+          timed_reps (t, threads, t->calls, &dt);
+          if (dt >= min_sec)
+            break;
+          long next = dt > 0 ? (long) (t->calls * 1.2 * min_sec / dt) + 1 : t->calls * 10;
+          t->calls = next > t->calls * 10 ? t->calls * 10
+                                          : (next > t->calls ? next : t->calls * 2);
+        }
     }
-  double v[5];
   for (int r = 0; r < 5; r++)
-    {
-      double t0 = now_sec ();
-      for (long c = 0; c < calls; c++)
-        fn (ctx);
-      v[r] = (now_sec () - t0) / calls;
-    }
-  return median_of (v, 5);
+    for (int w = 0; w < n; w++)
+      {
+        double dt;
+        timed_reps (&ways[w], threads, ways[w].calls, &dt);
+        ways[w].rep[r] = dt / ways[w].calls;
+      }
+  for (int w = 0; w < n; w++)
+    ways[w].sec = median_of (ways[w].rep, 5);
 }
 
 typedef struct
@@ -795,8 +985,9 @@ rand_floats (size_t n, GRand *rng)
 }
 
 static void
-dense_job (void *arg, void *result)
+dense_job (void *arg, Turns *turns, void *result)
 {
+  (void) turns;   /* nothing else runs meanwhile */
   DenseJob *j = arg;
   DenseOut *out = result;
   memset (out, 0, sizeof *out);
@@ -850,24 +1041,28 @@ dense_job (void *arg, void *result)
       /* as the plan runs a layer of a plain chain: it writes its gradients first */
       x->din_assign[0] = x->dw_assign[0] = x->dw_assign[1] = true;
       x->dout_preact = s->preact;
-      double t[4];
       /* OpenBLAS at its best for each product: at one thread too when more are asked for
        * (it splits products from 262,144 multiply-adds on, which at these shapes often
        * makes them slower on shared vCPUs); Weft at the thread count asked for */
-      for (c.which = 0; c.which < 3; c.which++)
+      DenseCall calls[7];
+      Timed ways[7];
+      int n_ways = 0;
+      for (int k = 0; k < (j->threads > 1 ? 7 : 4); k++)
         {
-          openblas_set_num_threads (j->threads);
-          t[c.which] = time_calls (dense_call, &c, j->min_sec);
-          if (j->threads > 1)
-            {
-              openblas_set_num_threads (1);
-              double one = time_calls (dense_call, &c, j->min_sec);
-              r_one[c.which] = one < t[c.which];
-              t[c.which] = MIN (t[c.which], one);
-            }
+          calls[k] = c;
+          calls[k].which = k < 3 ? k : k == 3 ? 3 : k - 4;
+          ways[n_ways++] = (Timed) { dense_call, &calls[k],
+                                     k == 3 ? 0 : k < 3 ? j->threads : 1 };
         }
-      set_threads (j->threads);
-      t[3] = time_calls (dense_call, &c, j->min_sec);
+      time_calls (ways, n_ways, j->threads, j->min_sec);
+      double t[4];
+      for (int k = 0; k < 4; k++)
+        t[k] = ways[k].sec;
+      for (int k = 4; k < n_ways; k++)
+        {
+          r_one[k - 4] = ways[k].sec < t[k - 4];
+          t[k - 4] = MIN (t[k - 4], ways[k].sec);
+        }
       double flops = 2.0 * s->batch * s->in * s->units;
       DenseResult *r = &out->r[i];
       r->sgemm_one_thread = r_one[0] || r_one[1] || r_one[2];
@@ -964,7 +1159,9 @@ run_dense_section (const Options *o, DenseJob *job)
       job->min_sec = 0.05;
       DenseOut *out = g_new0 (DenseOut, 1);
       char why[256];
-      if (!in_child (dense_job, job, out, sizeof *out, why, sizeof why) || !out->ok)
+      Child child;
+      if (!child_start (&child, dense_job, job, out, sizeof *out, why, sizeof why)
+          || !child_finish (&child, out, sizeof *out, why, sizeof why) || !out->ok)
         {
           g_printerr (_("weft bench: dense section: %s\n"), out->ok ? why : out->error);
           ok = FALSE;
@@ -997,6 +1194,41 @@ run_dense_section (const Options *o, DenseJob *job)
       g_free (out);
     }
   return ok;
+}
+
+/* ---- the rounds ---- */
+
+/* Measures one model, batch and thread count: a forked Weft child and the peer take turns,
+ * round by round, phase by phase (see the top of this file). */
+static gboolean
+measure_rounds (const Options *o, WeftJob *job, const char *core, WeftResult *w,
+                PeerResult *pr, char *why, size_t why_len)
+{
+  Child child;
+  if (!child_start (&child, weft_job, job, w, sizeof *w, why, why_len))
+    return FALSE;
+  gboolean ok = TRUE;
+  for (int p = 0; p < N_PHASES && ok; p++)
+    {
+      PeerPhase *pp = &pr->phase[p];
+      Reply reply;
+      if (!o->phase[p])
+        continue;
+      /* prepare: build, warm up and calibrate, while the peer waits */
+      ok = child_turn (&child, &reply);
+      for (int i = 0; i < o->runs && ok; i++)
+        {
+          gboolean peer_first = i % 2 == 1;
+          if (peer_first && !o->no_peer)
+            peer_round (o, job->info, job->batch, job->threads, core, p, pp);
+          ok = child_turn (&child, &reply);
+          pp->weft[i] = reply.sps;
+          if (!peer_first && ok && !o->no_peer)
+            peer_round (o, job->info, job->batch, job->threads, core, p, pp);
+        }
+      peer_summarise (pp);
+    }
+  return child_finish (&child, w, sizeof *w, why, why_len);
 }
 
 /* ---- main ---- */
@@ -1083,8 +1315,8 @@ weft_bench_main (int argc, char **argv)
       N_("Batch size (default: every batch size of the model's spec)"), "N" },
     { "threads", 't', 0, G_OPTION_ARG_STRING, &o.threads_spec,
       N_("Thread counts to measure (default 1,2)"), "1,2" },
-    { "runs", 'r', 0, G_OPTION_ARG_INT, &o.runs, N_("Timed runs after the warm-up (default 5)"),
-      "N" },
+    { "runs", 'r', 0, G_OPTION_ARG_INT, &o.runs,
+      N_("Timed runs after the warm-up, one per round with the peer (default 5)"), "N" },
     { "warmup-sec", 0, 0, G_OPTION_ARG_DOUBLE, &o.warmup_sec,
       N_("Warm-up seconds per phase (default 1)"), "S" },
     { "min-run-sec", 0, 0, G_OPTION_ARG_DOUBLE, &o.min_run_sec,
@@ -1192,7 +1424,12 @@ weft_bench_main (int argc, char **argv)
                 "+ loss + backward + Adam step; RSS = peak per phase (MiB)\n"), o.runs,
               o.min_run_sec, o.warmup_sec);
       if (!o.no_peer)
-        printf (_("peer: %s %s\n"), o.python, o.peer);
+        {
+          printf (_("peer: %s %s\n"), o.python, o.peer);
+          printf ("%s\n", _("Weft and the peer take turns, one timed run each per round (Weft "
+                            "first, then the peer first, ...); ratio = median of the rounds' "
+                            "ratios"));
+        }
       printf ("\n");
       print_table_header ();
     }
@@ -1217,33 +1454,29 @@ weft_bench_main (int argc, char **argv)
               int threads = o.threads[ti];
               WeftJob job = { &o, info, batches[bi], threads };
               WeftResult *w = g_new0 (WeftResult, 1);
-              char why[256];
               PeerResult pr = { 0 };
-              if (!in_child (weft_job, &job, w, sizeof *w, why, sizeof why))
+              char why[256] = "";
+              if (!measure_rounds (&o, &job, core, w, &pr, why, sizeof why))
                 g_strlcpy (w->error, why, sizeof w->error);
               if (!w->ok)
                 {
                   g_printerr (_("weft bench: %s batch %d threads %d: %s\n"), info->label,
                               batches[bi], threads, w->error);
                   status = 1;
-                  g_free (w);
-                  continue;
-                }
-              if (!o.no_peer)
-                {
-                  run_peer (&o, info, batches[bi], threads, core, &pr);
-                  if (pr.error != NULL)
-                    g_printerr (_("weft bench: peer %s batch %d threads %d: %s\n"), info->label,
-                                batches[bi], threads, pr.error);
                 }
               for (int p = 0; p < N_PHASES; p++)
-                if (w->phase[p].measured)
-                  {
-                    if (o.json)
-                      print_json_rows (info, batches[bi], threads, p, w, &pr);
-                    else
-                      print_table_row (info, batches[bi], threads, p, w, &pr);
-                  }
+                {
+                  if (pr.phase[p].error != NULL)
+                    g_printerr (_("weft bench: peer %s batch %d threads %d: %s\n"),
+                                info->label, batches[bi], threads, pr.phase[p].error);
+                  if (w->ok && w->phase[p].measured)
+                    {
+                      if (o.json)
+                        print_json_rows (info, batches[bi], threads, p, w, &pr);
+                      else
+                        print_table_row (info, batches[bi], threads, p, w, &pr);
+                    }
+                }
               fflush (stdout);
               peer_result_clear (&pr);
               g_free (w);

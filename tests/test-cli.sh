@@ -286,6 +286,53 @@ if grep -q 'shared_1(right)' siamese.py && grep -q 'shared_1(left)' siamese.py; 
 run convert "$SRC/resources/examples/three-heads.weft" out.xyz
 check "convert refuses an unknown target format" 2
 
+# ---- bench: Weft and the peer take turns ---------------------------------------------------
+
+# A stand-in for peer_torch.py that logs how it was called, fails when the Weft measuring
+# process (its sibling: the other child of weft bench) uses CPU while it runs, and reports
+# samples/s that differ by round so that the ratio's pairing shows.
+cat >fakepeer.sh <<'PEER'
+n=$(cat peer.log 2>/dev/null | wc -l)
+echo "$*" >>peer.log
+phase=train
+while [ $# -gt 0 ]; do [ "$1" = --phases ] && phase=$2; shift; done
+cpu () { for c in $(cat /proc/$PPID/task/*/children); do [ "$c" != $$ ] && cut -d' ' -f14,15 /proc/$c/stat; done; }
+before=$(cpu)
+i=0; while [ $i -lt 20000 ]; do i=$((i + 1)); done
+if [ "$(cpu)" != "$before" ]; then echo "weft measured while the peer ran" >&2; exit 3; fi
+case $((n % 3)) in 0) sps=1000.0 ;; 1) sps=4000.0 ;; *) sps=2000.0 ;; esac
+echo "torch noise on stdout"
+echo "{\"model\": \"seq_mlp\", \"phase\": \"$phase\", \"samples_per_s\": $sps, \"peak_rss_mib\": $((200 + n)).5}"
+PEER
+run bench --model seq_mlp --batch 32 --threads 1 --runs 3 --warmup-sec 0 --min-run-sec 0.05 \
+    --no-sgemm --json --python /bin/sh --peer fakepeer.sh
+check "bench --json measures both phases next to the peer" 0 grep '"phase": "infer"' out.txt
+if python3 - out.txt peer.log <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+weft = [r for r in rows if r["engine"] == "weft"]
+peer = [r for r in rows if r["engine"] == "pytorch"]
+calls = open(sys.argv[2]).read().splitlines()
+assert [r["phase"] for r in weft] == ["train", "infer"], weft
+assert len(peer) == 6 and [r["round"] for r in peer] == [0, 1, 2] * 2, peer
+assert len(calls) == 6 and all("--runs 1" in c for c in calls), calls
+assert ["--phases train" in c for c in calls] == [True] * 3 + [False] * 3, calls
+for r in weft:
+    assert len(r["runs"]) == 3 and r["peer_runs"] == [1000.0, 4000.0, 2000.0], r
+    want = statistics.median(w / p for w, p in zip(r["runs"], r["peer_runs"]))
+    assert abs(r["ratio"] - want) <= 0.006 * want, (r["ratio"], want)
+    assert r["peer_samples_per_s"] == 2000.0 and r["peer_peak_rss_mib"] >= 202.5, r
+PY
+then ok "each round pairs one Weft run with one peer run; the ratio is the median of the pairs"
+else not_ok "each round pairs one Weft run with one peer run; the ratio is the median of the pairs" "$(cat out.txt err.txt)"; fi
+if grep -q "measured while" err.txt; then not_ok "the Weft child is idle while the peer runs" "$(cat err.txt)"; else ok "the Weft child is idle while the peer runs"; fi
+
+printf 'echo "ImportError: no torch" >&2\nexit 4\n' >brokenpeer.sh
+run bench --model seq_mlp --batch 32 --threads 1 --runs 2 --warmup-sec 0 --min-run-sec 0.05 \
+    --phases train --no-sgemm --python /bin/sh --peer brokenpeer.sh
+check "a failing peer is reported and Weft's figures are still printed" 0 \
+  grep "the peer failed.*no torch" err.txt grep "^seq_mlp .* 32 .*train" out.txt
+
 # ---- Ctrl-C -----------------------------------------------------------------------------------
 
 cp "$FILES/small.weft" long.weft
