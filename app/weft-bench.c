@@ -36,7 +36,6 @@
 #include "weft-train.h"
 
 extern void openblas_set_num_threads (int num_threads);
-extern int  openblas_get_num_threads (void);
 
 #define MAX_RUNS    64
 #define MAX_THREADS 8
@@ -181,9 +180,8 @@ median_of (const double *v, int n)
 static void
 set_threads (int threads)
 {
+  /* Weft decides per product how many threads OpenBLAS gets (engine/weft-blas.c) */
   weft_blas_set_threads (threads);
-  /* set it directly as well: OpenBLAS starts with one thread per CPU */
-  openblas_set_num_threads (threads);
 }
 
 /* ---- the child and its turns ---- */
@@ -360,7 +358,7 @@ weft_measure (const Options *o, Turns *turns, const WeftBenchModelInfo *info, in
     goto out;
   set_threads (threads);
   g_strlcpy (res->core, weft_blas_core_name (), sizeof res->core);
-  res->blas_threads = openblas_get_num_threads ();
+  res->blas_threads = weft_blas_get_threads ();   /* the most any product gets */
   g = weft_bench_model_build (info->label, &e);
   if (g == NULL)
     goto fail;
@@ -906,6 +904,13 @@ timed_reps (Timed *t, int threads, long calls, double *sec)
   for (long c = 0; c < calls; c++)
     t->fn (t->ctx);
   *sec = now_sec () - t0;
+  if (t->blas_threads > 1)
+    {
+      /* OpenBLAS's threads spin for about 2^28 cycles after a product: let them go to sleep
+       * before the next way runs, or they take its second CPU */
+      struct timespec pause = { 0, 200 * 1000 * 1000 };
+      nanosleep (&pause, NULL);
+    }
 }
 
 /* Median seconds per call of each way over 5 reps of >= min_sec each, the ways taking

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-blas.h"
 
+#include "weft-parallel.h"
+
 #include <cblas.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,15 +14,19 @@ extern char *openblas_get_corename (void);
 extern void  openblas_set_num_threads (int num_threads);
 extern int   openblas_get_num_threads (void);
 
-/* 0 = not set yet: OpenBLAS starts with one thread per CPU, so the first call must reach it */
+/* Threads the trainer allows; 0 = not set yet (one). */
 static int blas_threads = 0;
-/* What OpenBLAS was last told; products too small to share get one thread (see below). */
-static int openblas_threads = 0;
 
-/* Multiply-adds below which a product runs on one thread: waking a second thread costs more
- * than it saves (OpenBLAS itself splits from 262,144 on, so a 256x64x32 Dense product ran at
- * a third of its one-thread speed on two shared vCPUs). */
-#define THREAD_MIN_MACS ((int64_t) 1 << 22)
+/* Threads: a product big enough to share (weft_parallel_parts decides from its multiply-adds)
+ * is split into bands of C's rows or columns, one band per thread of Weft's pool, each on one
+ * thread's kernel: the small kernel below or OpenBLAS at one thread. Products of at least
+ * OPENBLAS_THREADS_MACS run on OpenBLAS's own threads instead: it packs the shared operand
+ * once for all of them, which bands cannot. Below that OpenBLAS stays at one thread: its
+ * threads spin for about 2^28 cycles after every product it shares, taking the second CPU
+ * from the pool, and it shares products from 262,144 multiply-adds on, where waking a thread
+ * costs more than it saves (a 256x64x32 Dense product ran at a third of its one-thread
+ * speed on two shared vCPUs). */
+#define OPENBLAS_THREADS_MACS ((int64_t) 1 << 24)
 
 /* ---- small products ----
  * OpenBLAS packs both operands into its own layout before every product; at the shapes of
@@ -312,6 +318,92 @@ try_small (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
 }
 #endif
 
+/* The product on this thread: the small kernel, else OpenBLAS (on its own threads when the
+ * product is that big). */
+static void
+sgemm_here (bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+            int lda, const float *b, int ldb, float beta, float *c, int ldc)
+{
+#ifdef HAVE_SMALL_KERNEL
+  if (try_small (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+    return;
+#endif
+  /* a part of a region runs with weft_blas_get_threads () == 1 */
+  int want = (int64_t) m * n * k >= OPENBLAS_THREADS_MACS ? weft_blas_get_threads () : 1;
+  if (openblas_get_num_threads () != want)
+    openblas_set_num_threads (want);
+  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+               beta, c, ldc);
+}
+
+typedef struct
+{
+  bool         trans_a, trans_b, by_rows;
+  int          m, n, k;
+  float        alpha, beta;
+  const float *a, *b;
+  int          lda, ldb, ldc;
+  float       *c;
+  const float *bias;   /* weft_sgemm_bias: the small kernel's epilogue */
+  bool         relu;
+} SplitJob;
+
+static void
+split_part (void *data, int part, int n_parts)
+{
+  const SplitJob *j = data;
+  long lo, hi;
+  const float *a = j->a, *b = j->b;
+  float *c = j->c;
+  int m = j->m, n = j->n;
+  if (j->by_rows)
+    {
+      weft_parallel_range (j->m, part, n_parts, &lo, &hi);
+      a += j->trans_a ? lo : lo * (long) j->lda;
+      c += lo * (long) j->ldc;
+      m = (int) (hi - lo);
+    }
+  else
+    {
+      /* whole 16-float vectors per band, so every column is computed as without the split */
+      weft_parallel_range ((j->n + 15) / 16, part, n_parts, &lo, &hi);
+      lo *= 16;
+      hi = hi * 16 < j->n ? hi * 16 : j->n;
+      b += j->trans_b ? lo * (long) j->ldb : lo;
+      c += lo;
+      n = (int) (hi - lo);
+    }
+  if (m <= 0 || n <= 0)
+    return;
+#ifdef HAVE_SMALL_KERNEL
+  if (j->bias != NULL)
+    {
+      small_gemm_bias (j->relu, m, n, j->k, a, j->lda, b, j->ldb, c, j->ldc,
+                       j->by_rows ? j->bias : j->bias + lo);
+      return;
+    }
+#endif
+  sgemm_here (j->trans_a, j->trans_b, m, n, j->k, j->alpha, a, j->lda, b, j->ldb, j->beta, c,
+              j->ldc);
+}
+
+/* Parts to split the product into at the current thread count, along C's longer side (each
+ * part reads all of the other operand: the smaller one is read twice), with at least 8 rows
+ * (the small kernel keeps 4 in registers) or 32 columns per part; 1 when the product is
+ * too small to share. */
+static int
+split_parts (int m, int n, int k, bool *by_rows)
+{
+  int parts = weft_parallel_parts (weft_blas_get_threads (), (double) m * n * k);
+  if (parts < 2 || (int64_t) m * n * k >= OPENBLAS_THREADS_MACS)
+    return 1;
+  *by_rows = m >= n ? m >= 8 * parts : n < 32 * parts;
+  if (*by_rows ? m < 8 * parts : n < 32 * parts)
+    return 1;
+  return parts;
+}
+
 void
 weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
             float alpha, const float *a, int lda, const float *b, int ldb,
@@ -319,19 +411,16 @@ weft_sgemm (bool trans_a, bool trans_b, int m, int n, int k,
 {
   if (m <= 0 || n <= 0)
     return;
-#ifdef HAVE_SMALL_KERNEL
-  if (try_small (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
-    return;
-#endif
-  int want = (int64_t) m * n * k < THREAD_MIN_MACS ? 1 : weft_blas_get_threads ();
-  if (want != openblas_threads)
+  bool by_rows = true;
+  int parts = split_parts (m, n, k, &by_rows);
+  if (parts < 2)
     {
-      openblas_set_num_threads (want);
-      openblas_threads = want;
+      sgemm_here (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
     }
-  cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-               trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-               beta, c, ldc);
+  SplitJob j = { trans_a, trans_b, by_rows, m, n, k, alpha, beta, a, b, lda, ldb, ldc, c,
+                 NULL, false };
+  weft_parallel_run (parts, split_part, &j);
 }
 
 bool
@@ -341,7 +430,16 @@ weft_sgemm_bias (int m, int n, int k, const float *a, int lda, const float *b, i
 #ifdef HAVE_SMALL_KERNEL
   if (small_fits (m, n, k))
     {
-      small_gemm_bias (relu, m, n, k, a, lda, b, ldb, c, ldc, bias);
+      bool by_rows = true;
+      int parts = split_parts (m, n, k, &by_rows);
+      if (parts < 2)
+        small_gemm_bias (relu, m, n, k, a, lda, b, ldb, c, ldc, bias);
+      else
+        {
+          SplitJob j = { false, false, by_rows, m, n, k, 1.0f, 0.0f, a, b, lda, ldb, ldc, c,
+                         bias, relu };
+          weft_parallel_run (parts, split_part, &j);
+        }
       return true;
     }
 #endif
@@ -353,9 +451,10 @@ weft_blas_set_threads (int threads)
 {
   if (threads < 1)
     threads = 1;
-  /* always: callers may have told OpenBLAS directly in between (weft bench does) */
-  openblas_set_num_threads (threads);
-  openblas_threads = threads;
+  /* OpenBLAS at one thread until a product asks for more (see OPENBLAS_THREADS_MACS);
+   * callers may have told it otherwise in between (weft bench does for its reference) */
+  if (openblas_get_num_threads () != 1)
+    openblas_set_num_threads (1);
   blas_threads = threads;
 }
 int

@@ -5,55 +5,137 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Waking a sleeping worker costs tens of microseconds on a loaded machine; below this much
  * work (multiply-adds, or about 8 per element for memory-bound passes) one thread is faster. */
 #define MIN_WORK_PER_PART 1.0e6
 
+/* How long a worker that finished its part, and a caller waiting for the workers, watch for
+ * the next event before they sleep: the regions of one training step follow each other
+ * within microseconds (a layer's products, its passes, the next layer), and a worker that is
+ * still watching starts at once instead of being woken through the kernel. OpenBLAS's own
+ * threads spin for about 2^28 cycles; this is a few thousand times shorter. */
+#define SPIN_NS 60000
+
+/* One worker's mailbox: the caller writes a job only while the worker has none (pending
+ * counts it), so the worker never sees a half-written one. */
 typedef struct
 {
-  pthread_mutex_t region;    /* held by the caller that owns the workers for one region */
-  pthread_mutex_t lock;      /* guards everything below */
+  unsigned long   generation;   /* atomic; bumped when a job is published */
+  unsigned long   start;        /* the generation when the thread was created */
+  int             sleeping;     /* atomic; the worker waits on wake */
   pthread_cond_t  wake;
-  pthread_cond_t  done;
-  unsigned long   generation;
-  int             n_workers;
-  int             pending;
   WeftParallelFn  fn;
   void           *data;
   int             n_parts;
+} Slot;
+
+typedef struct
+{
+  pthread_mutex_t region;    /* held by the caller that owns the workers for one region */
+  pthread_mutex_t lock;      /* taken only to sleep and to wake a sleeper */
+  pthread_cond_t  done;
+  int             pending;          /* atomic; parts not finished by workers */
+  int             caller_sleeping;  /* atomic; the caller waits on done */
+  int             n_workers;
   int             atfork_set;
-  unsigned long   start_generation[WEFT_PARALLEL_MAX]; /* per worker, set before it starts */
+  Slot            slot[WEFT_PARALLEL_MAX];   /* [0] unused: part 0 runs on the caller */
 } Pool;
 
 static Pool pool = {
   .region = PTHREAD_MUTEX_INITIALIZER,
   .lock = PTHREAD_MUTEX_INITIALIZER,
-  .wake = PTHREAD_COND_INITIALIZER,
   .done = PTHREAD_COND_INITIALIZER,
 };
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+static uint64_t
+now_ns (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/* Watches *p for SPIN_NS: true as soon as it differs from `from`. */
+static bool
+spin_while_equal_ul (const unsigned long *p, unsigned long from)
+{
+  uint64_t t0 = 0;
+  for (unsigned i = 0;; i++)
+    {
+      if (__atomic_load_n (p, __ATOMIC_ACQUIRE) != from)
+        return true;
+      cpu_relax ();
+      if ((i & 63) == 0)
+        {
+          uint64_t t = now_ns ();
+          if (t0 == 0)
+            t0 = t;
+          else if (t - t0 > SPIN_NS)
+            return false;
+        }
+    }
+}
+
+static bool
+spin_while_positive (const int *p)
+{
+  uint64_t t0 = 0;
+  for (unsigned i = 0;; i++)
+    {
+      if (__atomic_load_n (p, __ATOMIC_ACQUIRE) <= 0)
+        return true;
+      cpu_relax ();
+      if ((i & 63) == 0)
+        {
+          uint64_t t = now_ns ();
+          if (t0 == 0)
+            t0 = t;
+          else if (t - t0 > SPIN_NS)
+            return false;
+        }
+    }
+}
 
 static void *
 worker_main (void *arg)
 {
   const int index = (int) (intptr_t) arg;
+  Slot *s = &pool.slot[index];
+  unsigned long seen = s->start;
 
-  pthread_mutex_lock (&pool.lock);
-  unsigned long seen = pool.start_generation[index];
   for (;;)
     {
-      while (pool.generation == seen)
-        pthread_cond_wait (&pool.wake, &pool.lock);
-      seen = pool.generation;
-      WeftParallelFn fn = pool.fn;
-      void *data = pool.data;
-      int n = pool.n_parts;
-      pthread_mutex_unlock (&pool.lock);
-      if (index < n)
-        fn (data, index, n);
-      pthread_mutex_lock (&pool.lock);
-      if (index < n && --pool.pending == 0)
-        pthread_cond_signal (&pool.done);
+      if (!spin_while_equal_ul (&s->generation, seen))
+        {
+          /* sleeping is set before the generation is read again, and the caller bumps the
+           * generation before it reads sleeping (both sequentially consistent): one of the
+           * two sees the other, so no job is missed */
+          pthread_mutex_lock (&pool.lock);
+          __atomic_store_n (&s->sleeping, 1, __ATOMIC_SEQ_CST);
+          while (__atomic_load_n (&s->generation, __ATOMIC_SEQ_CST) == seen)
+            pthread_cond_wait (&s->wake, &pool.lock);
+          __atomic_store_n (&s->sleeping, 0, __ATOMIC_RELAXED);
+          pthread_mutex_unlock (&pool.lock);
+        }
+      seen = __atomic_load_n (&s->generation, __ATOMIC_ACQUIRE);
+      s->fn (s->data, index, s->n_parts);
+      if (__atomic_sub_fetch (&pool.pending, 1, __ATOMIC_SEQ_CST) == 0
+          && __atomic_load_n (&pool.caller_sleeping, __ATOMIC_SEQ_CST))
+        {
+          pthread_mutex_lock (&pool.lock);
+          pthread_cond_signal (&pool.done);
+          pthread_mutex_unlock (&pool.lock);
+        }
     }
   return NULL;
 }
@@ -64,10 +146,10 @@ atfork_child (void)
 {
   pthread_mutex_init (&pool.region, NULL);
   pthread_mutex_init (&pool.lock, NULL);
-  pthread_cond_init (&pool.wake, NULL);
   pthread_cond_init (&pool.done, NULL);
   pool.n_workers = 0;
   pool.pending = 0;
+  pool.caller_sleeping = 0;
 }
 
 /* Called with pool.region held; returns the number of parts the workers can take. */
@@ -81,14 +163,15 @@ ensure_workers (int n_parts)
     }
   while (pool.n_workers < n_parts - 1)
     {
+      Slot *s = &pool.slot[pool.n_workers + 1];
       pthread_t thread;
       pthread_attr_t attr;
+      pthread_cond_init (&s->wake, NULL);
+      s->sleeping = 0;
+      /* the job published after this counts as new however late the thread starts */
+      s->start = s->generation;
       pthread_attr_init (&attr);
       pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-      /* The job published after this counts as new however late the thread starts. */
-      pthread_mutex_lock (&pool.lock);
-      pool.start_generation[pool.n_workers + 1] = pool.generation;
-      pthread_mutex_unlock (&pool.lock);
       int rc = pthread_create (&thread, &attr, worker_main,
                                (void *) (intptr_t) (pool.n_workers + 1));
       pthread_attr_destroy (&attr);
@@ -128,21 +211,35 @@ weft_parallel_run (int n_parts, WeftParallelFn fn, void *data)
   if (blas_threads != 1)
     weft_blas_set_threads (1);
 
-  pthread_mutex_lock (&pool.lock);
-  pool.fn = fn;
-  pool.data = data;
-  pool.n_parts = n_parts;
-  pool.pending = n_parts - 1;
-  pool.generation++;
-  pthread_cond_broadcast (&pool.wake);
-  pthread_mutex_unlock (&pool.lock);
+  __atomic_store_n (&pool.pending, n_parts - 1, __ATOMIC_RELAXED);
+  for (int p = 1; p < n_parts; p++)
+    {
+      Slot *s = &pool.slot[p];
+      s->fn = fn;
+      s->data = data;
+      s->n_parts = n_parts;
+      __atomic_add_fetch (&s->generation, 1, __ATOMIC_SEQ_CST);
+      if (__atomic_load_n (&s->sleeping, __ATOMIC_SEQ_CST))
+        {
+          pthread_mutex_lock (&pool.lock);
+          pthread_cond_signal (&s->wake);
+          pthread_mutex_unlock (&pool.lock);
+        }
+    }
 
   fn (data, 0, n_parts);
 
-  pthread_mutex_lock (&pool.lock);
-  while (pool.pending > 0)
-    pthread_cond_wait (&pool.done, &pool.lock);
-  pthread_mutex_unlock (&pool.lock);
+  if (!spin_while_positive (&pool.pending))
+    {
+      pthread_mutex_lock (&pool.lock);
+      __atomic_store_n (&pool.caller_sleeping, 1, __ATOMIC_SEQ_CST);
+      while (__atomic_load_n (&pool.pending, __ATOMIC_SEQ_CST) > 0)
+        pthread_cond_wait (&pool.done, &pool.lock);
+      __atomic_store_n (&pool.caller_sleeping, 0, __ATOMIC_RELAXED);
+      pthread_mutex_unlock (&pool.lock);
+    }
+  /* the workers' writes are visible: pending reached 0 through their release */
+  __atomic_thread_fence (__ATOMIC_ACQUIRE);
 
   if (blas_threads != 1)
     weft_blas_set_threads (blas_threads);

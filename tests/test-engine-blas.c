@@ -4,6 +4,7 @@
  * hand-over to OpenBLAS must all give the same products. */
 #include <glib.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "weft-blas.h"
 
@@ -25,8 +26,9 @@ reference (bool ta, bool tb, int m, int n, int k, float alpha, const float *a, i
       }
 }
 
+/* Random shapes up to max_m x max_n x max_k with at least min_macs multiply-adds. */
 static void
-check_shapes (int max_m, int max_n, int max_k, int cases)
+check_shapes_from (int64_t min_macs, int max_m, int max_n, int max_k, int cases)
 {
   GRand *rng = g_rand_new_with_seed (3);
   const float betas[3] = { 0.0f, 1.0f, 0.25f };
@@ -34,6 +36,11 @@ check_shapes (int max_m, int max_n, int max_k, int cases)
     {
       int m = g_rand_int_range (rng, 1, max_m + 1), n = g_rand_int_range (rng, 1, max_n + 1);
       int k = g_rand_int_range (rng, 1, max_k + 1);
+      if ((int64_t) m * n * k < min_macs)
+        {
+          t--;
+          continue;
+        }
       bool ta = g_rand_boolean (rng), tb = g_rand_boolean (rng);
       int lda = (ta ? m : k) + g_rand_int_range (rng, 0, 5);
       int ldb = (tb ? k : n) + g_rand_int_range (rng, 0, 5);
@@ -71,6 +78,12 @@ check_shapes (int max_m, int max_n, int max_k, int cases)
       g_free (want);
     }
   g_rand_free (rng);
+}
+
+static void
+check_shapes (int max_m, int max_n, int max_k, int cases)
+{
+  check_shapes_from (0, max_m, max_n, max_k, cases);
 }
 
 static void
@@ -151,6 +164,39 @@ test_large_products (void)
   check_shapes (40, 400, 300, 40);
 }
 
+static int
+count_threads (void)
+{
+  GDir *d = g_dir_open ("/proc/self/task", 0, NULL);
+  int n = 0;
+  if (d == NULL)
+    return -1;
+  while (g_dir_read_name (d) != NULL)
+    n++;
+  g_dir_close (d);
+  return n;
+}
+
+/* At two threads, products from 2M multiply-adds are shared: bands of C's rows or columns on
+ * the pool's threads (the larger side is split; bands of whole vectors), the biggest on
+ * OpenBLAS's threads. Every way gives the reference's product, transposes, leading
+ * dimensions, alpha and beta included. */
+static void
+test_shared_products (void)
+{
+  int before = count_threads ();
+  weft_blas_set_threads (2);
+  /* one product that is shared on the pool: its worker thread appears */
+  check_shapes_from (3000000, 200, 200, 200, 1);
+  if (before > 0)
+    g_assert_cmpint (count_threads (), >, before);
+  check_shapes_from (2000000, 80, 600, 300, 12);     /* few rows: split by columns */
+  check_shapes_from (2000000, 600, 80, 300, 12);     /* few columns: split by rows */
+  check_shapes_from (2000000, 300, 300, 300, 12);
+  check_shapes_from (17000000, 400, 400, 400, 3);    /* OpenBLAS's own threads */
+  weft_blas_set_threads (1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -160,5 +206,7 @@ main (int argc, char **argv)
                    test_narrow_products);
   g_test_add_func ("/engine/blas/sgemm/bias-and-relu-in-the-stores", test_bias_epilogue);
   g_test_add_func ("/engine/blas/sgemm/large-products-match-reference", test_large_products);
+  g_test_add_func ("/engine/blas/sgemm/shared-products-match-reference",
+                   test_shared_products);
   return g_test_run ();
 }

@@ -101,6 +101,59 @@ nested_part (void *data, int part, int n_parts)
     }
 }
 
+/* Part p adds p + 1 to every element of its range, after a wait of `delay_us` on odd parts, so
+ * that the caller sometimes finds its workers still busy and sleeps for them. */
+typedef struct
+{
+  long n;
+  int  delay_us;
+  long sum[97];
+} SumJob;
+
+static void
+sum_part (void *data, int part, int n_parts)
+{
+  SumJob *j = data;
+  long b, e;
+  weft_parallel_range (j->n, part, n_parts, &b, &e);
+  if (part % 2 == 1 && j->delay_us > 0)
+    g_usleep (j->delay_us);
+  for (long i = b; i < e; i++)
+    j->sum[i] += part + 1;
+}
+
+/* Regions back to back (workers still spinning), after pauses longer than the spin (workers
+ * asleep and woken), and with slow parts (the caller waits asleep): every region's every
+ * part runs exactly once and the caller sees its writes. */
+static void
+test_hand_over_spinning_and_sleeping (void)
+{
+  GRand *rng = g_rand_new_with_seed (11);
+  for (int r = 0; r < 3000; r++)
+    {
+      int parts = g_rand_int_range (rng, 2, 5);
+      SumJob j = { .n = g_rand_int_range (rng, parts, 97) };
+      j.delay_us = r % 7 == 0 ? 300 : 0;
+      if (r % 11 == 0)
+        g_usleep (200);   /* past the spin: the workers go to sleep */
+      weft_parallel_run (parts, sum_part, &j);
+      for (long i = 0; i < j.n; i++)
+        {
+          /* index i belongs to exactly one part p, which added p + 1 */
+          int p = 0;
+          long b, e;
+          for (; p < parts; p++)
+            {
+              weft_parallel_range (j.n, p, parts, &b, &e);
+              if (i >= b && i < e)
+                break;
+            }
+          g_assert_cmpint (j.sum[i], ==, p + 1);
+        }
+    }
+  g_rand_free (rng);
+}
+
 static void
 test_busy_pool_runs_serially (void)
 {
@@ -451,6 +504,8 @@ main (int argc, char **argv)
                    test_regions_cover_every_index_once);
   g_test_add_func ("/engine/parallel/ranges-are-balanced", test_ranges_are_balanced);
   g_test_add_func ("/engine/parallel/busy-pool-runs-serially", test_busy_pool_runs_serially);
+  g_test_add_func ("/engine/parallel/hand-over-spinning-and-sleeping",
+                   test_hand_over_spinning_and_sleeping);
   g_test_add_data_func ("/engine/parallel/Conv2D/matches-its-definition/wide",
                         GINT_TO_POINTER (128), test_conv2d_matches_definition);
   g_test_add_data_func ("/engine/parallel/Conv2D/matches-its-definition/narrow",

@@ -342,7 +342,6 @@ static void
 rnn_backward (const WeftOpCtx *ctx)
 {
   WeftRnnCell cell = make_cell (kind_of (ctx->op), ctx->cfg, &ctx->in_shape[0]);
-  cell.threads = ctx->threads;
   weft_rnn_backward (&cell, ctx->batch, ctx->in[0], ctx->w, ctx->aux, ctx->scratch, ctx->dout,
                      ctx->din[0], ctx->dw);
 }
@@ -526,7 +525,6 @@ bidir_backward (const WeftOpCtx *ctx)
 {
   WeftRnnCell fw = bidir_cell (ctx->cfg, &ctx->in_shape[0], false);
   WeftRnnCell bw = bidir_cell (ctx->cfg, &ctx->in_shape[0], true);
-  fw.threads = bw.threads = ctx->threads;
   const int mode = weft_cfg_int (ctx->cfg, BI_MERGE_MODE);
   const int nw = fw.use_bias ? 3 : 2;
   const size_t cell_aux = weft_rnn_aux_size (&fw, ctx->batch);

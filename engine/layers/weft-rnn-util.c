@@ -3,7 +3,6 @@
 
 #include "weft-blas.h"
 #include "weft-vmath.h"
-#include "weft-parallel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -459,38 +458,6 @@ weft_rnn_forward (const WeftRnnCell *cell, int batch, const float *x, float *con
     memcpy (y, a.hs + (size_t) T * batch * u, sizeof (float) * batch * u);
 }
 
-/* c[:, n0:n1) += a^T b[:, n0:n1) for each part's share of the n columns: one product over all
- * steps (rows), split by output columns so that every part reads its own columns of b. */
-typedef struct
-{
-  int          m, n, k;
-  const float *a, *b;
-  int          lda, ldb, ldc;
-  float       *c;
-} TnJob;
-
-static void
-tn_part (void *data, int part, int n_parts)
-{
-  const TnJob *j = data;
-  long n0, n1;
-  weft_parallel_range (j->n, part, n_parts, &n0, &n1);
-  if (n1 > n0)
-    weft_sgemm (true, false, j->m, (int) (n1 - n0), j->k, 1.0f, j->a, j->lda, j->b + n0, j->ldb,
-                1.0f, j->c + n0, j->ldc);
-}
-
-static void
-sgemm_tn_add (const WeftRnnCell *cell, int m, int n, int k, const float *a, int lda,
-              const float *b, int ldb, float *c, int ldc)
-{
-  TnJob j = { m, n, k, a, b, lda, ldb, ldc, c };
-  int parts = weft_parallel_parts (cell->threads, (double) m * n * k);
-  if (parts > n / 16)
-    parts = n / 16 > 1 ? n / 16 : 1;
-  weft_parallel_run (parts, tn_part, &j);
-}
-
 void
 weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *const w[3],
                    const float *aux, float *scratch, const float *dy, float *dx,
@@ -707,11 +674,12 @@ weft_rnn_backward (const WeftRnnCell *cell, int batch, const float *x, float *co
     {
       if (gru_before)
         {
-          sgemm_tn_add (cell, u, 2 * u, rows, hrec, u, sc.dr, gu, drkernel, gu);
-          sgemm_tn_add (cell, u, u, rows, a.rh, u, sc.dr + 2 * u, gu, drkernel + 2 * u, gu);
+          weft_sgemm (true, false, u, 2 * u, rows, 1.0f, hrec, u, sc.dr, gu, 1.0f, drkernel, gu);
+          weft_sgemm (true, false, u, u, rows, 1.0f, a.rh, u, sc.dr + 2 * u, gu, 1.0f,
+                      drkernel + 2 * u, gu);
         }
       else
-        sgemm_tn_add (cell, u, gu, rows, hrec, u, sc.dr, gu, drkernel, gu);
+        weft_sgemm (true, false, u, gu, rows, 1.0f, hrec, u, sc.dr, gu, 1.0f, drkernel, gu);
     }
   if (dbias != NULL)
     {

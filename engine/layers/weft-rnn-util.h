@@ -34,10 +34,6 @@ typedef struct
   bool           reverse_output;   /* returned sequence written last step first (Keras
                                       reverses the backward layer's output in Bidirectional);
                                       else in processing-step order */
-  int            threads;          /* threads for the products over all steps (0 or 1: one);
-                                      they run in a weft-parallel region so that OpenBLAS's own
-                                      threads, which spin after a product, are never woken
-                                      between the many small per-step products */
 } WeftRnnCell;
 
 /* Gate blocks per cell: 1 (SimpleRNN), 4 (LSTM), 3 (GRU). */
