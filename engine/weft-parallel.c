@@ -238,8 +238,8 @@ weft_parallel_run (int n_parts, WeftParallelFn fn, void *data)
       __atomic_store_n (&pool.caller_sleeping, 0, __ATOMIC_RELAXED);
       pthread_mutex_unlock (&pool.lock);
     }
-  /* the workers' writes are visible: pending reached 0 through their release */
-  __atomic_thread_fence (__ATOMIC_ACQUIRE);
+  /* the workers' writes are visible here: pending was read as 0 with acquire (spinning) or
+   * under the lock (after sleeping), after their releasing decrements */
 
   if (blas_threads != 1)
     weft_blas_set_threads (blas_threads);
