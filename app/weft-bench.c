@@ -177,6 +177,19 @@ median_of (const double *v, int n)
   return (n & 1) ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
+/* Median, smallest and largest of n > 0 figures. */
+static void
+summarise (const double *v, int n, double *median, double *min, double *max)
+{
+  *median = median_of (v, n);
+  *min = *max = v[0];
+  for (int i = 1; i < n; i++)
+    {
+      *min = MIN (*min, v[i]);
+      *max = MAX (*max, v[i]);
+    }
+}
+
 static void
 set_threads (int threads)
 {
@@ -274,13 +287,7 @@ measure (const Options *o, Turns *turns, RunFunc run, void *ctx, int unit_steps,
     }
   r->cpu_util = cpu / busy;
   r->n_runs = o->runs;
-  r->median = median_of (r->sps, r->n_runs);
-  r->min = r->max = r->sps[0];
-  for (int i = 1; i < r->n_runs; i++)
-    {
-      r->min = MIN (r->min, r->sps[i]);
-      r->max = MAX (r->max, r->sps[i]);
-    }
+  summarise (r->sps, r->n_runs, &r->median, &r->min, &r->max);
   long hwm = reset ? status_kib ("VmHWM") : -1;
   if (hwm < 0)
     {
@@ -679,14 +686,9 @@ peer_summarise (PeerPhase *pp)
   pp->median = pp->min = pp->max = pp->ratio = NAN;
   if (pp->n == 0 || pp->error != NULL)
     return;
-  pp->median = median_of (pp->sps, pp->n);
-  pp->min = pp->max = pp->sps[0];
+  summarise (pp->sps, pp->n, &pp->median, &pp->min, &pp->max);
   for (int i = 0; i < pp->n; i++)
-    {
-      pp->min = MIN (pp->min, pp->sps[i]);
-      pp->max = MAX (pp->max, pp->sps[i]);
-      ratio[i] = pp->weft[i] / pp->sps[i];
-    }
+    ratio[i] = pp->weft[i] / pp->sps[i];
   pp->ratio = median_of (ratio, pp->n);
 }
 
@@ -785,6 +787,16 @@ json_num (GString *out, const char *key, double value, int decimals)
 }
 
 static void
+json_runs (GString *out, const char *key, const double *sps, int n)
+{
+  json_key (out, key);
+  g_string_append_c (out, '[');
+  for (int i = 0; i < n; i++)
+    g_string_append_printf (out, "%s%.1f", i > 0 ? ", " : "", sps[i]);
+  g_string_append_c (out, ']');
+}
+
+static void
 print_json_rows (const WeftBenchModelInfo *info, int batch, int threads, int phase,
                  const WeftResult *w, const PeerResult *pr)
 {
@@ -808,11 +820,7 @@ print_json_rows (const WeftBenchModelInfo *info, int batch, int threads, int pha
   json_num (out, "samples_per_s_max", r->max, 1);
   json_num (out, "ms_per_step", r->median > 0 ? 1e3 * batch / r->median : NAN, 4);
   json_num (out, "steps_per_run", r->steps, 0);
-  json_key (out, "runs");
-  g_string_append_c (out, '[');
-  for (int i = 0; i < r->n_runs; i++)
-    g_string_append_printf (out, "%s%.1f", i > 0 ? ", " : "", r->sps[i]);
-  g_string_append_c (out, ']');
+  json_runs (out, "runs", r->sps, r->n_runs);
   json_num (out, "cpu_util", r->cpu_util, 2);
   json_num (out, "peak_rss_mib", r->peak_rss_mib, 1);
   json_key (out, "peak_rss_is_per_phase");
@@ -826,11 +834,7 @@ print_json_rows (const WeftBenchModelInfo *info, int batch, int threads, int pha
       json_num (out, "peer_samples_per_s", pp->median, 1);
       json_num (out, "peer_samples_per_s_min", pp->min, 1);
       json_num (out, "peer_samples_per_s_max", pp->max, 1);
-      json_key (out, "peer_runs");
-      g_string_append_c (out, '[');
-      for (int i = 0; i < pp->n; i++)
-        g_string_append_printf (out, "%s%.1f", i > 0 ? ", " : "", pp->sps[i]);
-      g_string_append_c (out, ']');
+      json_runs (out, "peer_runs", pp->sps, pp->n);
       /* the rounds alternate Weft-peer, peer-Weft: runs[i] and peer_runs[i] are neighbours */
       json_num (out, "ratio", pp->ratio, 2);
       json_str (out, "ratio_is", "median of the rounds' ratios");

@@ -65,34 +65,27 @@ now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-/* Watches *p for SPIN_NS: true as soon as it differs from `from`. */
 static bool
-spin_while_equal_ul (const unsigned long *p, unsigned long from)
+differs (const void *p, unsigned long from)
 {
-  uint64_t t0 = 0;
-  for (unsigned i = 0;; i++)
-    {
-      if (__atomic_load_n (p, __ATOMIC_ACQUIRE) != from)
-        return true;
-      cpu_relax ();
-      if ((i & 63) == 0)
-        {
-          uint64_t t = now_ns ();
-          if (t0 == 0)
-            t0 = t;
-          else if (t - t0 > SPIN_NS)
-            return false;
-        }
-    }
+  return __atomic_load_n ((const unsigned long *) p, __ATOMIC_ACQUIRE) != from;
 }
 
 static bool
-spin_while_positive (const int *p)
+none_left (const void *p, unsigned long unused)
+{
+  (void) unused;
+  return __atomic_load_n ((const int *) p, __ATOMIC_ACQUIRE) <= 0;
+}
+
+/* Polls ready (p, v) for SPIN_NS: true as soon as it holds, false when the time is up. */
+static bool
+spin_until (bool (*ready) (const void *p, unsigned long v), const void *p, unsigned long v)
 {
   uint64_t t0 = 0;
   for (unsigned i = 0;; i++)
     {
-      if (__atomic_load_n (p, __ATOMIC_ACQUIRE) <= 0)
+      if (ready (p, v))
         return true;
       cpu_relax ();
       if ((i & 63) == 0)
@@ -115,7 +108,7 @@ worker_main (void *arg)
 
   for (;;)
     {
-      if (!spin_while_equal_ul (&s->generation, seen))
+      if (!spin_until (differs, &s->generation, seen))
         {
           /* sleeping is set before the generation is read again, and the caller bumps the
            * generation before it reads sleeping (both sequentially consistent): one of the
@@ -229,7 +222,7 @@ weft_parallel_run (int n_parts, WeftParallelFn fn, void *data)
 
   fn (data, 0, n_parts);
 
-  if (!spin_while_positive (&pool.pending))
+  if (!spin_until (none_left, &pool.pending, 0))
     {
       pthread_mutex_lock (&pool.lock);
       __atomic_store_n (&pool.caller_sleeping, 1, __ATOMIC_SEQ_CST);
