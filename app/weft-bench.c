@@ -200,7 +200,7 @@ set_threads (int threads)
 /* ---- the child and its turns ---- */
 
 /* A measuring child's side of the turns: it waits for a go byte, works, and replies with
- * one record; ctl < 0 when nobody takes turns with it. */
+ * one record. */
 typedef struct
 {
   int      ctl, rep;
@@ -221,8 +221,6 @@ turns_go (Turns *t)
 {
   char c;
   ssize_t r;
-  if (t->ctl < 0)
-    return TRUE;
   while ((r = read (t->ctl, &c, 1)) < 0 && errno == EINTR)
     ;
   t->pending = r == 1;
@@ -233,7 +231,7 @@ static void
 turns_reply (Turns *t, int kind, double sps)
 {
   Reply r = { kind, sps };
-  if (t->ctl < 0 || !t->pending)
+  if (!t->pending)
     return;
   t->pending = FALSE;
   if (write (t->rep, &r, sizeof r) != (ssize_t) sizeof r)
