@@ -206,7 +206,9 @@ wait_for $m 'toast .*changed since the autosave' 10
 WID=$(xdotool search --sync --onlyvisible --limit 1 --name 'graph\.weft')
 xdotool windowfocus --sync "$WID" 2>/dev/null
 xdotool key ctrl+s
-for _ in $(seq 1 100); do xdotool search --onlyvisible --name '^Save Graph$' >/dev/null 2>&1 && break; sleep 0.05; done
+# the file chooser's first appearance: up to 20 s (it missed 5 s once in a full CI run of the
+# ASan build, with other GUI tests sharing the two CPUs)
+for _ in $(seq 1 400); do xdotool search --onlyvisible --name '^Save Graph$' >/dev/null 2>&1 && break; sleep 0.05; done
 xdotool search --onlyvisible --name '^Save Graph$' >/dev/null 2>&1 || fail "Save did not ask where to save"
 import -window root "$OUT/save-asks.png" 2>/dev/null
 tail -n +$((m + 1)) "$LOG" | grep -q '^weft-test: saved$' && fail "Save overwrote the changed original"
