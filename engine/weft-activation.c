@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "weft-activation.h"
 #include "weft-blas.h"
+#include "weft-row16.h"
 #include "weft-vmath.h"
 
 #include <math.h>
@@ -42,10 +43,7 @@ stable_sigmoid (float x)
   return e / (1.0f + e);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HAVE_ROW16 1
-#include <immintrin.h>
-
+#ifdef WEFT_HAVE_ROW16
 /* Rows of at most 16 values (a classifier's 10 classes) in one masked AVX-512 register each
  * for softmax's backward (dot and scale): the per-row scalar loops cost more than the small
  * products around them. */
@@ -67,25 +65,6 @@ softmax_grad_rows16 (const float *y, const float *dy, float *g, size_t rows, int
       _mm512_mask_storeu_ps (g + r * w, mask, res);
     }
 }
-
-/* Reduces 16 row registers at once with op (max or add): r[i] holds row i's values; the
- * result's lane 4k + j holds row k + 4j's reduction (16 - 1 combining steps of two shuffles
- * each, instead of a shuffle tree per row). */
-#define REDUCE16(r, OP)                                                                    \
-  do                                                                                       \
-    {                                                                                      \
-      for (int i_ = 0; i_ < 8; i_++)   /* rows 2i, 2i+1: 8 partials each */                \
-        r[i_] = OP (_mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0x44),                 \
-                    _mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0xEE));                \
-      for (int i_ = 0; i_ < 4; i_++)   /* rows 4i..4i+3: 4 partials each */                \
-        r[i_] = OP (_mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0x88),                 \
-                    _mm512_shuffle_f32x4 (r[2 * i_], r[2 * i_ + 1], 0xDD));                \
-      for (int i_ = 0; i_ < 2; i_++)   /* 128-bit lane k: rows k, k+4 (or 8+k, 12+k) */    \
-        r[i_] = OP (_mm512_shuffle_ps (r[2 * i_], r[2 * i_ + 1], 0x44),                    \
-                    _mm512_shuffle_ps (r[2 * i_], r[2 * i_ + 1], 0xEE));                   \
-      r[0] = OP (_mm512_shuffle_ps (r[0], r[1], 0x88), _mm512_shuffle_ps (r[0], r[1], 0xDD)); \
-    }                                                                                      \
-  while (0)
 
 /* exp(x) for x <= 0 on one register: the same reduction and polynomial as weft_v_exp
  * (weft-vmath.h), with AVX-512's scalef applying 2^k (exact, and gradual underflow to
@@ -110,7 +89,7 @@ vexp_nonpositive512 (__m512 x)
 }
 
 /* Softmax of rows of w <= 16 values (plus bias, when not NULL), 16 rows (16 w contiguous
- * floats, w registers) at a time: the rows' maxima and sums come from REDUCE16, and each
+ * floats, w registers) at a time: the rows' maxima and sums come from WEFT_REDUCE16, and each
  * register of the block gets its rows' values back with one permute, so every exp,
  * subtraction and scaling runs on full registers. Returns the rows done (a multiple of
  * 16). */
@@ -120,24 +99,15 @@ softmax_rows16_fwd (const float *x, const float *bias, float *y, size_t rows, in
   const __mmask16 mask = (__mmask16) ((1u << w) - 1);
   const __m512 row_bias = bias != NULL ? _mm512_maskz_loadu_ps (mask, bias)
                                        : _mm512_setzero_ps ();
-  /* register c of a block: the REDUCE16 lane of each value's row, and each value's bias
-   * (vector arithmetic: a per-call scalar table cost as much as a 32-row softmax) */
-  __m512i lane_of[16];
+  /* register c of a block: the WEFT_REDUCE16 lane of each value's row, and each value's
+   * bias */
+  __m512i lane_of[16], col_of[16];
   __m512 bias_of[16];
-  const __m512i iota = _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512 inv_w = _mm512_set1_ps (1.0f / (float) w);
+  weft_row16_layout (w, lane_of, col_of);
   for (int c = 0; c < w; c++)
     {
-      __m512i e = _mm512_add_epi32 (iota, _mm512_set1_epi32 (16 * c));
-      /* e / w for e < 256: (e + 0.5) / w is at least 0.5 / w away from an integer */
-      __m512i row = _mm512_cvttps_epi32 (_mm512_mul_ps (
-        _mm512_add_ps (_mm512_cvtepi32_ps (e), _mm512_set1_ps (0.5f)), inv_w));
-      lane_of[c] = _mm512_add_epi32 (_mm512_slli_epi32 (_mm512_and_si512 (row,
-                                                                        _mm512_set1_epi32 (3)),
-                                                        2),
-                                     _mm512_srli_epi32 (row, 2));
-      __m512i col = _mm512_sub_epi32 (e, _mm512_mullo_epi32 (row, _mm512_set1_epi32 (w)));
-      bias_of[c] = _mm512_permutexvar_ps (col, row_bias);
+      lane_of[c] = weft_row16_lane (lane_of[c]);
+      bias_of[c] = _mm512_permutexvar_ps (col_of[c], row_bias);
     }
   const __m512 neg_inf = _mm512_set1_ps (-INFINITY);
   size_t done = rows - rows % 16;
@@ -148,7 +118,7 @@ softmax_rows16_fwd (const float *x, const float *bias, float *y, size_t rows, in
       __m512 r[16];
       for (int i = 0; i < 16; i++)
         r[i] = _mm512_add_ps (_mm512_mask_loadu_ps (neg_inf, mask, xb + i * w), row_bias);
-      REDUCE16 (r, _mm512_max_ps);
+      WEFT_REDUCE16 (r, _mm512_max_ps);
       __m512 m = r[0];
       for (int c = 0; c < w; c++)
         {
@@ -158,7 +128,7 @@ softmax_rows16_fwd (const float *x, const float *bias, float *y, size_t rows, in
         }
       for (int i = 0; i < 16; i++)
         r[i] = _mm512_maskz_loadu_ps (mask, yb + i * w);
-      REDUCE16 (r, _mm512_add_ps);
+      WEFT_REDUCE16 (r, _mm512_add_ps);
       __m512 inv = _mm512_div_ps (_mm512_set1_ps (1.0f), r[0]);
       for (int c = 0; c < w; c++)
         _mm512_storeu_ps (yb + 16 * c, _mm512_mul_ps (_mm512_loadu_ps (yb + 16 * c),
@@ -222,7 +192,7 @@ softmax_rows (const float *x, const float *bias, float *y, size_t n, int width)
   if (w == 0)
     return;
   WEFT_CHECK (n % w == 0);
-#ifdef HAVE_ROW16
+#ifdef WEFT_HAVE_ROW16
   if (weft_cpu_has_avx512 ())
     {
       if (w > 16)
@@ -480,7 +450,7 @@ weft_activation_grad (WeftActivation act, const float *x, const float *y, const 
       if (w == 0)
         return;
       WEFT_CHECK (n % w == 0);
-#ifdef HAVE_ROW16
+#ifdef WEFT_HAVE_ROW16
       if (w <= 16 && weft_cpu_has_avx512 ())
         {
           softmax_grad_rows16 (y, dy, g, n / w, (int) w, false);

@@ -2,6 +2,7 @@
 #include "weft-loss.h"
 #include "weft-activation.h"
 #include "weft-blas.h"
+#include "weft-row16.h"
 
 #include <math.h>
 #include <string.h>
@@ -527,6 +528,110 @@ scaled_copy (const float *probs, float c, float *grad, size_t n)
     grad[i] = probs[i] * c;
 }
 
+/* Whether every sparse label is a class index: an integer in [0, classes). */
+WEFT_VECTOR_CLONES static bool
+sparse_labels_valid (const float *target, size_t positions, int classes)
+{
+  const float top = (float) classes;
+  int bad = 0;
+  for (size_t p = 0; p < positions; p++)
+    {
+      /* clamped into [0, classes] (NaN to 0) before the integer conversion, then compared:
+       * branch-free, so it runs 16 labels per instruction */
+      float t = target[p];
+      float in = t > 0.0f ? t : 0.0f;
+      in = in < top ? in : top;
+      bad |= !(t < top) | ((float) (int) in != t);
+    }
+  return bad == 0;
+}
+
+#ifdef WEFT_HAVE_ROW16
+/* The cross-entropy of a softmax head over whole blocks of 16 positions of w <= 16 classes
+ * (weft-row16.h): the sum over them of -sum_k t_k log(clip(p_k / sum p)) (sparse: t is one
+ * label per position, already checked) and, with grad, grad = c (p sum t - t) (c (p - t)
+ * for labels). The values cce_position and sparse_cce_sum give, a block at a time: row sums
+ * by WEFT_REDUCE16, 16 logs per register. *done gets the positions covered. */
+__attribute__ ((target ("avx512f"))) static double
+cce_rows16 (const float *probs, const float *target, bool sparse, size_t positions, int w,
+            float *grad, float c, size_t *done)
+{
+  const __mmask16 mask = (__mmask16) ((1u << w) - 1);
+  const __m512 lo = _mm512_set1_ps ((float) EPS), hi = _mm512_set1_ps ((float) (1.0 - EPS));
+  const __m512 cv = _mm512_set1_ps (c);
+  const __m512i iota = _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  /* the reduction lane of each lane's row: in register k of a block, and for row i in lane i */
+  __m512i lane_of[16];
+  weft_row16_layout (w, lane_of, NULL);
+  for (int k = 0; k < w; k++)
+    lane_of[k] = weft_row16_lane (lane_of[k]);
+  const __m512i row_lane = weft_row16_lane (iota);
+  const __m512i row_start = _mm512_mullo_epi32 (iota, _mm512_set1_epi32 (w));
+  __m512d acc = _mm512_setzero_pd ();
+  size_t end = positions - positions % 16;
+  for (size_t b = 0; b < end; b += 16)
+    {
+      const float *pb = probs + b * w;
+      float *gb = grad != NULL ? grad + b * w : NULL;
+      __m512 r[16];
+      for (int i = 0; i < 16; i++)
+        r[i] = _mm512_maskz_loadu_ps (mask, pb + i * w);
+      WEFT_REDUCE16 (r, _mm512_add_ps);
+      const __m512 inv = _mm512_div_ps (_mm512_set1_ps (1.0f), r[0]);
+      __m512 terms;   /* t log(clip(q)), 16 of the block's */
+      if (sparse)
+        {
+          __m512i label = _mm512_cvttps_epi32 (_mm512_loadu_ps (target + b));
+          __m512 q = _mm512_i32gather_ps (_mm512_add_epi32 (row_start, label), pb, 4);
+          q = _mm512_mul_ps (q, _mm512_permutexvar_ps (row_lane, inv));
+          /* max and min return their second operand for NaN: NaN stays NaN */
+          q = _mm512_min_ps (hi, _mm512_max_ps (lo, q));
+          terms = (__m512) vec_log_positive ((LogVecF) q);
+          if (gb != NULL)
+            {
+              for (int k = 0; k < w; k++)
+                _mm512_storeu_ps (gb + 16 * k, _mm512_mul_ps (_mm512_loadu_ps (pb + 16 * k), cv));
+              int lab[16];
+              _mm512_storeu_si512 (lab, label);
+              for (int i = 0; i < 16; i++)
+                gb[i * w + lab[i]] -= c;
+            }
+          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm512_castps512_ps256 (terms)));
+          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm256_castpd_ps (
+                                      _mm512_extractf64x4_pd (_mm512_castps_pd (terms), 1))));
+          continue;
+        }
+      const float *tb = target + b * w;
+      __m512 ctsum = cv;
+      if (gb != NULL)
+        {
+          for (int i = 0; i < 16; i++)
+            r[i] = _mm512_maskz_loadu_ps (mask, tb + i * w);
+          WEFT_REDUCE16 (r, _mm512_add_ps);
+          ctsum = _mm512_mul_ps (r[0], cv);
+        }
+      for (int k = 0; k < w; k++)
+        {
+          __m512 p = _mm512_loadu_ps (pb + 16 * k), t = _mm512_loadu_ps (tb + 16 * k);
+          __m512 q = _mm512_mul_ps (p, _mm512_permutexvar_ps (lane_of[k], inv));
+          q = _mm512_min_ps (hi, _mm512_max_ps (lo, q));
+          /* only where t != 0 (NaN included), as cce_position skips the others */
+          __mmask16 nz = _mm512_cmp_ps_mask (t, _mm512_setzero_ps (), _CMP_NEQ_UQ);
+          terms = _mm512_maskz_mul_ps (nz, t, (__m512) vec_log_positive ((LogVecF) q));
+          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm512_castps512_ps256 (terms)));
+          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm256_castpd_ps (
+                                      _mm512_extractf64x4_pd (_mm512_castps_pd (terms), 1))));
+          if (gb != NULL)
+            _mm512_storeu_ps (gb + 16 * k,
+                              _mm512_fmsub_ps (p, _mm512_permutexvar_ps (lane_of[k], ctsum),
+                                               _mm512_mul_ps (t, cv)));
+        }
+    }
+  *done = end;
+  return -_mm512_reduce_add_pd (acc);
+}
+#endif
+
 double
 weft_loss_preact (const WeftLossSpec *spec, const float *probs, const float *target,
                   int batch, int width, int classes, float *grad, float scale)
@@ -551,27 +656,31 @@ weft_loss_preact (const WeftLossSpec *spec, const float *probs, const float *tar
   bool sparse = spec->loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
   size_t n = (size_t) batch * (size_t) width;
   size_t positions = n / (size_t) classes;
+  const float c = (float) ((double) scale / (double) positions);
+  /* bad data must not half-update grad */
+  if (sparse && !sparse_labels_valid (target, positions, classes))
+    return NAN;
   double sum = 0.0;
+  size_t p0 = 0;   /* positions done by the block version */
+#ifdef WEFT_HAVE_ROW16
+  if (classes <= 16 && weft_cpu_has_avx512 ())
+    sum = cce_rows16 (probs, target, sparse, positions, classes, grad, c, &p0);
+#endif
+  const float *pr = probs + p0 * classes;
   if (sparse)
-    {
-      for (size_t p = 0; p < positions; p++)
-        if (sparse_label (target[p], classes) < 0)
-          return NAN;
-      sum = sparse_cce_sum (probs, target, positions, classes);
-    }
+    sum += sparse_cce_sum (pr, target + p0, positions - p0, classes);
   else
-    for (size_t p = 0; p < positions; p++)
+    for (size_t p = p0; p < positions; p++)
       sum += cce_position (probs + p * classes, target + p * classes, -1, classes, false, NULL,
                            0.0);
-  if (grad != NULL)
+  if (grad != NULL && p0 < positions)
     {
-      const float c = (float) ((double) scale / (double) positions);
-      scaled_copy (probs, c, grad, n);
+      scaled_copy (pr, c, grad + p0 * classes, (positions - p0) * classes);
       if (sparse)
-        for (size_t p = 0; p < positions; p++)
+        for (size_t p = p0; p < positions; p++)
           grad[p * classes + (size_t) target[p]] -= c;
       else
-        for (size_t p = 0; p < positions; p++)
+        for (size_t p = p0; p < positions; p++)
           {
             const float *t = target + p * classes;
             float *g = grad + p * classes;

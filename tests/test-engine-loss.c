@@ -345,6 +345,100 @@ test_softmax_cce_log_matches_double (void)
                                   log (2.0), 1e-7);
 }
 
+/* Whole blocks of 16 positions take the vector path (classes <= 16): over 37 positions
+ * (two blocks and five more) the fused loss equals the probabilities' loss in double, where
+ * one position's label class is clipped at 1e-7, and the gradient is scale (p sum t - t) / 37
+ * for sparse labels, one-hot, soft and all-zero targets; a NaN probability gives NaN; a bad
+ * label in a block or after the blocks gives NaN and leaves the gradient alone. */
+static void
+test_softmax_cce_blocks (void)
+{
+  enum { POS = 37 };
+  const int class_counts[] = { 3, 10, 16 };
+  for (size_t ci = 0; ci < G_N_ELEMENTS (class_counts); ci++)
+    for (int kind = 0; kind < 3; kind++)   /* sparse, one-hot, soft (with a zero row) */
+      {
+        const int C = class_counts[ci];
+        const bool sparse = kind == 0;
+        float z[POS * 16], p[POS * 16], t[POS * 16], grad[POS * 16];
+        int label[POS];
+        for (int i = 0; i < POS * C; i++)
+          z[i] = 3.0f * sinf (0.37f * i + 0.1f * C);
+        for (int i = 0; i < POS; i++)
+          label[i] = (7 * i + kind) % C;
+        z[21 * C + (label[21] + 1) % C] = 40.0f;   /* label class of position 21 < 1e-7 */
+        weft_activation_forward (WEFT_ACT_SOFTMAX, z, p, POS * C, C);
+        g_assert_cmpfloat (p[21 * C + label[21]], <, 1e-7f);
+        for (int i = 0; i < POS; i++)
+          for (int k = 0; k < C; k++)
+            {
+              float v = k == label[i] ? 1.0f : 0.0f;
+              if (kind == 2)
+                v = i == 9 ? 0.0f : (float) ((i + k) % 3) / (float) (3 * C);
+              t[i * C + k] = v;
+            }
+        if (sparse)
+          for (int i = 0; i < POS; i++)
+            t[i] = (float) label[i];
+        WeftLossSpec spec = spec_make (sparse ? WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+                                              : WEFT_LOSS_CATEGORICAL_CROSSENTROPY, false);
+        double want = 0.0;
+        for (int i = 0; i < POS; i++)
+          {
+            double s = 0.0;
+            for (int k = 0; k < C; k++)
+              s += p[i * C + k];
+            for (int k = 0; k < C; k++)
+              {
+                double tk = sparse ? (k == label[i]) : t[i * C + k];
+                if (tk != 0.0)
+                  want -= tk * log (fmin (fmax (p[i * C + k] / s, 1e-7), 1.0 - 1e-7));
+              }
+          }
+        want /= POS;
+        const float scale = 0.75f;
+        for (int i = 0; i < POS * C; i++)
+          grad[i] = NAN;   /* assigned, not added */
+        double got = weft_loss_preact (&spec, p, t, 1, POS * C, C, grad, scale);
+        if (!(fabs (got - want) <= 1e-6 * want))
+          g_error ("%d classes, kind %d: loss %.9g, want %.9g", C, kind, got, want);
+        for (int i = 0; i < POS; i++)
+          {
+            double tsum = 0.0;
+            for (int k = 0; k < C; k++)
+              tsum += sparse ? (k == label[i]) : t[i * C + k];
+            for (int k = 0; k < C; k++)
+              {
+                double tk = sparse ? (k == label[i]) : t[i * C + k];
+                double g = scale * (p[i * C + k] * tsum - tk) / POS;
+                if (!(fabs (grad[i * C + k] - g) <= 1e-7))
+                  g_error ("%d classes, kind %d: grad[%d][%d] %.9g, want %.9g", C, kind, i, k,
+                           grad[i * C + k], g);
+              }
+          }
+        float keep = p[20 * C + 1];
+        p[20 * C + 1] = NAN;
+        g_assert_true (isnan (weft_loss_preact (&spec, p, t, POS, C, C, NULL, 1.0f)));
+        p[20 * C + 1] = keep;
+        if (!sparse)
+          continue;
+        const float bad_labels[] = { -1.0f, (float) C, 0.5f, NAN };
+        const int bad_at[] = { 3, POS - 1 };
+        for (size_t b = 0; b < G_N_ELEMENTS (bad_labels); b++)
+          for (size_t a = 0; a < G_N_ELEMENTS (bad_at); a++)
+            {
+              float keep_t = t[bad_at[a]];
+              t[bad_at[a]] = bad_labels[b];
+              for (int i = 0; i < POS * C; i++)
+                grad[i] = 42.0f;
+              g_assert_true (isnan (weft_loss_preact (&spec, p, t, POS, C, C, grad, 1.0f)));
+              for (int i = 0; i < POS * C; i++)
+                g_assert_cmpfloat (grad[i], ==, 42.0f);
+              t[bad_at[a]] = keep_t;
+            }
+      }
+}
+
 /* Binary cross-entropy on a sigmoid head: the fused loss and its pre-activation gradient,
  * and a confidently wrong unit still gets p - target. */
 static void
@@ -1382,6 +1476,8 @@ main (int argc, char **argv)
                    test_sigmoid_bce_preact);
   g_test_add_func ("/engine/loss/softmax-cce/log-matches-double",
                    test_softmax_cce_log_matches_double);
+  g_test_add_func ("/engine/loss/softmax-cce/blocks-of-sixteen-positions",
+                   test_softmax_cce_blocks);
   g_test_add_func ("/engine/loss/sparse/bad-index-gives-nan", test_sparse_bad_index_is_nan);
   g_test_add_func ("/engine/loss/logits/extreme-values-stay-finite", test_logits_are_stable);
   g_test_add_func ("/engine/loss/tfjs-reference/values", test_losses_match_tfjs);
