@@ -528,9 +528,8 @@ scaled_copy (const float *probs, float c, float *grad, size_t n)
     grad[i] = probs[i] * c;
 }
 
-/* Whether every sparse label is a class index: an integer in [0, classes). */
-WEFT_VECTOR_CLONES static bool
-sparse_labels_valid (const float *target, size_t positions, int classes)
+WEFT_VECTOR_CLONES bool
+weft_loss_labels_valid (const float *target, size_t positions, int classes)
 {
   const float top = (float) classes;
   int bad = 0;
@@ -658,7 +657,7 @@ weft_loss_preact (const WeftLossSpec *spec, const float *probs, const float *tar
   size_t positions = n / (size_t) classes;
   const float c = (float) ((double) scale / (double) positions);
   /* bad data must not half-update grad */
-  if (sparse && !sparse_labels_valid (target, positions, classes))
+  if (sparse && !weft_loss_labels_valid (target, positions, classes))
     return NAN;
   double sum = 0.0;
   size_t p0 = 0;   /* positions done by the block version */

@@ -83,6 +83,11 @@ bool   weft_loss_fuses_activation (const WeftLossSpec *spec, int act);
 double weft_loss_preact (const WeftLossSpec *spec, const float *probs, const float *target,
                          int batch, int width, int classes, float *grad, float scale);
 
+/* Whether every one of n sparse labels is a class index: an integer in [0, classes). Checks
+ * 16 labels per instruction where the CPU can (a call to floorf per label cost a data set's
+ * check more than a small model's step). */
+bool   weft_loss_labels_valid (const float *labels, size_t n, int classes);
+
 /* Sum over the batch of the per-sample metric (accuracy: number correct positions divided by
  * positions per sample; mae: mean absolute error per sample), so callers can average over
  * several batches by dividing by the sample count. from_logits moves the binary threshold. */

@@ -250,15 +250,16 @@ bind (WeftTrainer *t, const WeftDataset *data, const WeftArray **in, const WeftA
       if (h->loss.loss == WEFT_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY)
         {
           int64_t n = weft_dataset_n_samples (data) * h->twidth;
-          for (int64_t k = 0; k < n; k++)
-            {
-              float v = tgt[j]->data[k];
-              if (!(v >= 0) || v != floorf (v) || v >= h->classes)
-                return weft_error_set (error, WEFT_ERROR_DATA, WEFT_ID_NONE, -1,
-                                       "head '%s': target %g of sample %lld is not a class "
-                                       "index in 0..%d", name, (double) v,
-                                       (long long) (k / h->twidth), h->classes - 1);
-            }
+          if (!weft_loss_labels_valid (tgt[j]->data, (size_t) n, h->classes))
+            for (int64_t k = 0; k < n; k++)   /* the first bad one, for the message */
+              {
+                float v = tgt[j]->data[k];
+                if (!(v >= 0) || v != floorf (v) || v >= h->classes)
+                  return weft_error_set (error, WEFT_ERROR_DATA, WEFT_ID_NONE, -1,
+                                         "head '%s': target %g of sample %lld is not a class "
+                                         "index in 0..%d", name, (double) v,
+                                         (long long) (k / h->twidth), h->classes - 1);
+              }
         }
     }
   return true;
@@ -317,9 +318,12 @@ run_batch (WeftTrainer *t, const WeftArray **in, const WeftArray **tgt, const in
            int n, bool training, double *loss, double *metric, double *total)
 {
   WeftPlan *p = t->plan;
-  bool contiguous = true;   /* unshuffled: the plan reads the data set's rows in place */
-  for (int r = 1; r < n && contiguous; r++)
-    contiguous = rows[r] == rows[0] + r;
+  /* unshuffled: the plan reads the data set's rows in place (a loop without an early exit,
+   * which vectorises) */
+  uint32_t off = 0;
+  for (int r = 0; r < n; r++)
+    off |= (uint32_t) rows[r] ^ ((uint32_t) rows[0] + (uint32_t) r);
+  bool contiguous = off == 0;
   for (int i = 0; i < weft_plan_n_inputs (p); i++)
     {
       size_t width = (size_t) weft_shape_size (&in[i]->shape);
