@@ -502,6 +502,23 @@ weft_sum_rows (const float *a, int rows, int cols, bool assign, float *out)
       memcpy (out, a, (size_t) cols * sizeof *out);
       r = 1;
     }
+  if (cols < 16 && rows - r >= 64)
+    {
+      /* narrow rows (a classifier's 10 classes) would leave the vectors mostly empty: 16
+       * rows at a time are 16 cols contiguous floats, summed into `block` as whole vectors,
+       * whose 16 rows are added into out at the end */
+      float block[16 * 16] = { 0 };
+      const int span = 16 * cols;
+      for (; r + 16 <= rows; r += 16)
+        {
+          const float *ar = a + (size_t) r * cols;
+          for (int k = 0; k < span; k++)
+            block[k] += ar[k];
+        }
+      for (int i = 0; i < 16; i++)
+        for (int j = 0; j < cols; j++)
+          out[j] += block[i * cols + j];
+    }
   /* four rows per pass over out: its loads and stores were the cost, not the adds */
   for (; r + 4 <= rows; r += 4)
     {

@@ -915,42 +915,55 @@ test_softmax_matches_double (void)
 }
 
 /* The gradient with the bias gradient in the same pass equals the gradient and then the
- * column sums, for every element-wise activation, assigned and added, with row counts on
- * and off the four-row step. */
+ * column sums, for every element-wise activation, assigned and added, at widths with and
+ * without a path of their own (relu at 16, 32, 64; sums of rows narrower than 16 in blocks
+ * of 16 rows) and row counts on and off the four- and sixteen-row steps. */
 static void
 test_activation_grad_sum_rows (void)
 {
-  for (int a = 0; a < WEFT_ACT_COUNT; a++)
-    for (int rows = 1; rows <= 9; rows += 4)
-      for (int assign = 0; assign < 2; assign++)
-        {
-          enum { W = 7 };
-          float x[9 * W], y[9 * W], dy[9 * W], g1[9 * W], g2[9 * W], db1[W], db2[W];
-          size_t n = (size_t) rows * W;
-          if (a == WEFT_ACT_SOFTMAX)
-            continue;
-          for (size_t i = 0; i < n; i++)
-            {
-              x[i] = sinf (1.3f * i + 0.4f) * 2.0f;
-              dy[i] = cosf (0.7f * i);
-            }
-          weft_activation_forward (a, x, y, n, W);
-          for (int j = 0; j < W; j++)
-            db1[j] = db2[j] = assign ? NAN : 0.25f * j;
-          weft_activation_grad (a, x, y, dy, g1, n, W);
-          for (int j = 0; j < W; j++)
-            {
-              double sum = assign ? 0.0 : db1[j];
-              for (int r = 0; r < rows; r++)
-                sum += g1[r * W + j];
-              db1[j] = (float) sum;
-            }
-          weft_activation_grad_sum_rows (a, x, y, dy, g2, n, W, db2, assign);
-          for (size_t i = 0; i < n; i++)
-            g_assert_cmpfloat (g2[i], ==, g1[i]);
-          for (int j = 0; j < W; j++)
-            g_assert_cmpfloat_with_epsilon (db2[j], db1[j], 1e-5);
-        }
+  const int widths[] = { 7, 10, 16, 32, 64 };
+  const int row_counts[] = { 1, 5, 9, 70, 83 };
+  for (size_t wi = 0; wi < G_N_ELEMENTS (widths); wi++)
+    for (size_t ri = 0; ri < G_N_ELEMENTS (row_counts); ri++)
+      for (int a = 0; a < WEFT_ACT_COUNT; a++)
+        for (int assign = 0; assign < 2; assign++)
+          {
+            const int W = widths[wi], rows = row_counts[ri];
+            size_t n = (size_t) rows * W;
+            if (a == WEFT_ACT_SOFTMAX)
+              continue;
+            float *x = g_new (float, n), *y = g_new (float, n), *dy = g_new (float, n);
+            float *g1 = g_new (float, n), *g2 = g_new (float, n);
+            float db1[64], db2[64];
+            for (size_t i = 0; i < n; i++)
+              {
+                x[i] = sinf (1.3f * i + 0.4f) * 2.0f;
+                dy[i] = cosf (0.7f * i);
+              }
+            weft_activation_forward (a, x, y, n, W);
+            for (int j = 0; j < W; j++)
+              db1[j] = db2[j] = assign ? NAN : 0.25f * j;
+            weft_activation_grad (a, x, y, dy, g1, n, W);
+            for (int j = 0; j < W; j++)
+              {
+                double sum = assign ? 0.0 : db1[j];
+                for (int r = 0; r < rows; r++)
+                  sum += g1[r * W + j];
+                db1[j] = (float) sum;
+              }
+            weft_activation_grad_sum_rows (a, x, y, dy, g2, n, W, db2, assign);
+            for (size_t i = 0; i < n; i++)
+              g_assert_cmpfloat (g2[i], ==, g1[i]);
+            for (int j = 0; j < W; j++)
+              if (!(fabsf (db2[j] - db1[j]) <= 1e-5f * (1.0f + fabsf (db1[j]))))
+                g_error ("%s, %d x %d, %s: db[%d] %.9g, want %.9g", weft_activation_names[a],
+                         rows, W, assign ? "assigned" : "added", j, db2[j], db1[j]);
+            g_free (x);
+            g_free (y);
+            g_free (dy);
+            g_free (g1);
+            g_free (g2);
+          }
 }
 
 /* sigmoid and tanh run on 16-wide vectors (weft-vmath.h): against double across [-30, 30],
