@@ -782,8 +782,8 @@ add_outputs (Importer *im, WeftId model, const char *mname, JsonObject *config,
     {
       JsonNode *ref = flat ? json_object_get_member (config, "output_layers")
                            : json_array_get_element (outs, i);
-      WeftId node;
-      int port;
+      WeftId node = WEFT_ID_NONE;   /* resolve sets both when it succeeds */
+      int port = 0;
       if (!resolve (im, where, klayers, ref, &node, &port))
         return FALSE;
       WeftHead h = { .node = node, .port = port, .loss = WEFT_LOSS_NONE, .weight = 1.0f,
@@ -919,8 +919,8 @@ import_functional (Importer *im, JsonObject *config, const char *name, int depth
             return FAIL_FORMAT ("%s: a call without inputs", where), WEFT_ID_NONE;
           for (guint r = 0; r < refs->len; r++)
             {
-              WeftId src;
-              int port;
+              WeftId src = WEFT_ID_NONE;   /* resolve sets both when it succeeds */
+              int port = 0;
               if (!resolve (im, where, klayers, refs->pdata[r], &src, &port))
                 return WEFT_ID_NONE;
               if (!weft_graph_connect (im->graph, src, port, dst, (int) r, &err))
