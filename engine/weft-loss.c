@@ -546,6 +546,15 @@ weft_loss_labels_valid (const float *target, size_t positions, int classes)
 }
 
 #ifdef WEFT_HAVE_ROW16
+/* acc + the 16 floats of v, in two registers of 8 doubles */
+__attribute__ ((target ("avx512f"), always_inline)) static inline __m512d
+add_as_doubles (__m512d acc, __m512 v)
+{
+  acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm512_castps512_ps256 (v)));
+  return _mm512_add_pd (acc, _mm512_cvtps_pd (_mm256_castpd_ps (
+                               _mm512_extractf64x4_pd (_mm512_castps_pd (v), 1))));
+}
+
 /* The cross-entropy of a softmax head over whole blocks of 16 positions of w <= 16 classes
  * (weft-row16.h): the sum over them of -sum_k t_k log(clip(p_k / sum p)) (sparse: t is one
  * label per position, already checked) and, with grad, grad = c (p sum t - t) (c (p - t)
@@ -595,9 +604,7 @@ cce_rows16 (const float *probs, const float *target, bool sparse, size_t positio
               for (int i = 0; i < 16; i++)
                 gb[i * w + lab[i]] -= c;
             }
-          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm512_castps512_ps256 (terms)));
-          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm256_castpd_ps (
-                                      _mm512_extractf64x4_pd (_mm512_castps_pd (terms), 1))));
+          acc = add_as_doubles (acc, terms);
           continue;
         }
       const float *tb = target + b * w;
@@ -617,9 +624,7 @@ cce_rows16 (const float *probs, const float *target, bool sparse, size_t positio
           /* only where t != 0 (NaN included), as cce_position skips the others */
           __mmask16 nz = _mm512_cmp_ps_mask (t, _mm512_setzero_ps (), _CMP_NEQ_UQ);
           terms = _mm512_maskz_mul_ps (nz, t, (__m512) vec_log_positive ((LogVecF) q));
-          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm512_castps512_ps256 (terms)));
-          acc = _mm512_add_pd (acc, _mm512_cvtps_pd (_mm256_castpd_ps (
-                                      _mm512_extractf64x4_pd (_mm512_castps_pd (terms), 1))));
+          acc = add_as_doubles (acc, terms);
           if (gb != NULL)
             _mm512_storeu_ps (gb + 16 * k,
                               _mm512_fmsub_ps (p, _mm512_permutexvar_ps (lane_of[k], ctsum),
